@@ -1,0 +1,512 @@
+#include "config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <initializer_list>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "config/duration.h"
+
+namespace switchyard::config {
+
+namespace {
+
+using policy::ProbeSpec;
+using policy::Topology;
+
+// Thrown inside this file only; loadTopology* turn it into an Error.
+struct ConfigError {
+  std::string message;
+};
+
+class Loader {
+ public:
+  Loader(std::string name, std::string base_dir)
+      : name_(std::move(name)), base_dir_(std::move(base_dir)) {}
+
+  TopologyPtr load(const YAML::Node& root);
+
+ private:
+  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& path,
+                         const std::string& what) const {
+    std::ostringstream out;
+    out << name_;
+    if (mark.line >= 0) out << ':' << mark.line + 1 << ':' << mark.column + 1;
+    out << ": ";
+    if (!path.empty()) out << path << ": ";
+    out << what;
+    throw ConfigError{out.str()};
+  }
+  [[noreturn]] void fail(const YAML::Node& node, const std::string& path,
+                         const std::string& what) const {
+    fail(node.Mark(), path, what);
+  }
+
+  // Refuses keys not in `allowed`, keys in `unsupported`, and duplicates.
+  void checkKeys(const YAML::Node& map, const std::string& path,
+                 std::initializer_list<const char*> allowed,
+                 std::initializer_list<const char*> unsupported = {}) const;
+  void requireMap(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsMap()) fail(node, path, "expected a mapping");
+  }
+  void requireSeq(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsSequence()) fail(node, path, "expected a list");
+  }
+  YAML::Node required(const YAML::Node& map, const char* key, const std::string& path) const {
+    YAML::Node n = map[key];
+    if (!n) fail(map, path, std::string("missing required key '") + key + "'");
+    return n;
+  }
+  static std::string join(const std::string& path, const std::string& key) {
+    return path.empty() ? key : path + "." + key;
+  }
+  static std::string at(const std::string& path, size_t i) {
+    return path + "[" + std::to_string(i) + "]";
+  }
+
+  std::string str(const YAML::Node& n, const std::string& path) const;
+  long long integer(const YAML::Node& n, const std::string& path, long long lo, long long hi) const;
+  bool boolean(const YAML::Node& n, const std::string& path) const;
+  bool enabled(const YAML::Node& n, const std::string& path) const;
+  policy::Millis duration(const YAML::Node& n, const std::string& path) const;
+  IpAddress ip(const YAML::Node& n, const std::string& path) const;
+  std::vector<IpAddress> ipList(const YAML::Node& n, const std::string& path) const;
+  DnsName name(const YAML::Node& n, const std::string& path) const;
+  std::string filePath(const YAML::Node& n, const std::string& path) const;
+  std::vector<policy::StatusRange> statusList(const YAML::Node& n, const std::string& path) const;
+  ProbeSpec probe(const YAML::Node& n, const std::string& path, ProbeSpec base) const;
+  uint32_t region(const Topology& t, const YAML::Node& n, const std::string& path) const;
+
+  void loadNameservers(Topology& t, const YAML::Node& n) const;
+  void loadTtl(Topology& t, const YAML::Node& n) const;
+  void loadListen(Topology& t, const YAML::Node& n) const;
+  void loadRegions(Topology& t, const YAML::Node& n) const;
+  void loadClients(Topology& t, const YAML::Node& n) const;
+  void loadRouting(Topology& t, const YAML::Node& n) const;
+  void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
+  policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const YAML::Node& n,
+                              const std::string& path) const;
+
+  std::string name_;
+  std::string base_dir_;
+};
+
+void Loader::checkKeys(const YAML::Node& map, const std::string& path,
+                       std::initializer_list<const char*> allowed,
+                       std::initializer_list<const char*> unsupported) const {
+  requireMap(map, path);
+  std::set<std::string> seen;
+  for (const auto& kv : map) {
+    std::string key = kv.first.as<std::string>();
+    if (!seen.insert(key).second) fail(kv.first, join(path, key), "duplicate key");
+    bool ok = false;
+    for (const char* a : allowed) ok = ok || key == a;
+    if (ok) continue;
+    for (const char* u : unsupported)
+      if (key == u)
+        fail(kv.first, join(path, key),
+             "not supported yet: this version of switchyard does not implement '" + key +
+                 "'; remove the key (it would otherwise be silently ignored)");
+    std::string list;
+    for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
+    fail(kv.first, join(path, key), "unknown key (expected one of: " + list + ")");
+  }
+}
+
+std::string Loader::str(const YAML::Node& n, const std::string& path) const {
+  if (!n.IsScalar()) fail(n, path, "expected a string");
+  return n.Scalar();
+}
+
+long long Loader::integer(const YAML::Node& n, const std::string& path, long long lo,
+                          long long hi) const {
+  long long v = 0;
+  if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v))
+    fail(n, path, "expected a whole number, got '" + (n.IsScalar() ? n.Scalar() : "") + "'");
+  if (v < lo || v > hi)
+    fail(n, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
+                      ", got " + std::to_string(v));
+  return v;
+}
+
+bool Loader::boolean(const YAML::Node& n, const std::string& path) const {
+  bool v = false;
+  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
+    fail(n, path, "expected true or false");
+  return v;
+}
+
+bool Loader::enabled(const YAML::Node& n, const std::string& path) const {
+  std::string s = str(n, path);
+  if (s == "enabled") return true;
+  if (s == "disabled") return false;
+  fail(n, path, "expected 'enabled' or 'disabled', got '" + s + "'");
+}
+
+policy::Millis Loader::duration(const YAML::Node& n, const std::string& path) const {
+  auto d = parseDuration(str(n, path));
+  if (!d) fail(n, path, d.error());
+  return *d;
+}
+
+IpAddress Loader::ip(const YAML::Node& n, const std::string& path) const {
+  auto a = IpAddress::parse(str(n, path));
+  if (!a) fail(n, path, a.error());
+  return *a;
+}
+
+std::vector<IpAddress> Loader::ipList(const YAML::Node& n, const std::string& path) const {
+  requireSeq(n, path);
+  std::vector<IpAddress> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    IpAddress a = ip(n[i], at(path, i));
+    for (const auto& b : out)
+      if (a == b) fail(n[i], at(path, i), "duplicate address " + a.toString());
+    out.push_back(a);
+  }
+  if (out.empty()) fail(n, path, "must list at least one address");
+  return out;
+}
+
+DnsName Loader::name(const YAML::Node& n, const std::string& path) const {
+  auto d = DnsName::parse(str(n, path));
+  if (!d) fail(n, path, d.error());
+  return *d;
+}
+
+std::string Loader::filePath(const YAML::Node& n, const std::string& path) const {
+  std::filesystem::path p(str(n, path));
+  if (p.empty()) fail(n, path, "empty path");
+  return p.is_absolute() ? p.string() : (std::filesystem::path(base_dir_) / p).lexically_normal().string();
+}
+
+std::vector<policy::StatusRange> Loader::statusList(const YAML::Node& n,
+                                                    const std::string& path) const {
+  requireSeq(n, path);
+  std::vector<policy::StatusRange> out;
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string s = str(n[i], at(path, i));
+    auto dash = s.find('-');
+    int lo = 0, hi = 0;
+    try {
+      size_t used = 0;
+      lo = std::stoi(s.substr(0, dash), &used);
+      if (used != (dash == std::string::npos ? s.size() : dash)) throw std::invalid_argument(s);
+      hi = lo;
+      if (dash != std::string::npos) {
+        hi = std::stoi(s.substr(dash + 1), &used);
+        if (used != s.size() - dash - 1) throw std::invalid_argument(s);
+      }
+    } catch (const std::exception&) {
+      fail(n[i], at(path, i), "expected an HTTP status or range like \"200-299\", got '" + s + "'");
+    }
+    if (lo < 100 || hi > 599 || lo > hi)
+      fail(n[i], at(path, i), "HTTP status range must lie within 100-599, got '" + s + "'");
+    out.push_back({lo, hi});
+  }
+  return out;
+}
+
+ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec p) const {
+  checkKeys(n, path,
+            {"scheme", "port", "path", "interval", "timeout", "fall", "rise", "healthy_status",
+             "throttled_status", "host_header", "tls", "headers"});
+  if (auto s = n["scheme"]) {
+    std::string v = str(s, join(path, "scheme"));
+    if (v == "http") p.scheme = policy::ProbeScheme::Http;
+    else if (v == "https") p.scheme = policy::ProbeScheme::Https;
+    else if (v == "tcp") p.scheme = policy::ProbeScheme::Tcp;
+    else fail(s, join(path, "scheme"), "expected http, https or tcp, got '" + v + "'");
+  }
+  if (auto s = n["port"]) p.port = static_cast<uint16_t>(integer(s, join(path, "port"), 1, 65535));
+  if (auto s = n["path"]) {
+    p.path = str(s, join(path, "path"));
+    if (p.path.empty() || p.path[0] != '/') fail(s, join(path, "path"), "must start with '/'");
+  }
+  if (auto s = n["interval"]) p.interval = duration(s, join(path, "interval"));
+  if (auto s = n["timeout"]) p.timeout = duration(s, join(path, "timeout"));
+  if (auto s = n["fall"]) p.fall = static_cast<int>(integer(s, join(path, "fall"), 1, 1000));
+  if (auto s = n["rise"]) p.rise = static_cast<int>(integer(s, join(path, "rise"), 1, 1000));
+  if (auto s = n["healthy_status"]) p.healthy_status = statusList(s, join(path, "healthy_status"));
+  if (auto s = n["throttled_status"])
+    p.throttled_status = statusList(s, join(path, "throttled_status"));
+  if (auto s = n["host_header"]) {
+    p.host_header = str(s, join(path, "host_header"));
+    std::string rest = p.host_header;
+    for (const char* var : {"{registry}", "{region}", "{zone}"})
+      for (size_t i; (i = rest.find(var)) != std::string::npos;) rest.erase(i, std::string(var).size());
+    if (rest.find_first_of("{}") != std::string::npos)
+      fail(s, join(path, "host_header"),
+           "unknown placeholder (allowed: {registry}, {region}, {zone})");
+  }
+  if (auto s = n["tls"]) {
+    std::string tp = join(path, "tls");
+    checkKeys(s, tp, {"verify", "ca_file"});
+    if (auto v = s["verify"]) p.tls_verify = boolean(v, join(tp, "verify"));
+    if (auto v = s["ca_file"]) p.ca_file = filePath(v, join(tp, "ca_file"));
+  }
+  if (auto s = n["headers"]) {
+    std::string hp = join(path, "headers");
+    requireMap(s, hp);
+    p.headers.clear();
+    for (const auto& kv : s) {
+      std::string key = str(kv.first, hp);
+      if (key.empty() || key.find_first_of(": \r\n") != std::string::npos)
+        fail(kv.first, hp, "bad header name '" + key + "'");
+      std::string value = str(kv.second, join(hp, key));
+      if (value.find_first_of("\r\n") != std::string::npos)
+        fail(kv.second, join(hp, key), "header value must be one line");
+      p.headers.emplace_back(key, value);
+    }
+  }
+  if (p.timeout.count() <= 0) fail(n, path, "timeout must be greater than 0");
+  if (p.interval < p.timeout)
+    fail(n, path, "interval (" + std::to_string(p.interval.count()) +
+                      "ms) must not be shorter than timeout (" + std::to_string(p.timeout.count()) +
+                      "ms): probes of one pair would overlap");
+  return p;
+}
+
+uint32_t Loader::region(const Topology& t, const YAML::Node& n, const std::string& path) const {
+  std::string r = str(n, path);
+  auto idx = t.regionIndex(r);
+  if (!idx) fail(n, path, "region '" + r + "' is not declared under 'regions'");
+  return *idx;
+}
+
+void Loader::loadNameservers(Topology& t, const YAML::Node& n) const {
+  requireSeq(n, "nameservers");
+  if (n.size() == 0) fail(n, "nameservers", "must list at least one nameserver");
+  for (size_t i = 0; i < n.size(); ++i) {
+    std::string path = at("nameservers", i);
+    checkKeys(n[i], path, {"name", "addresses"});
+    policy::Nameserver ns{name(required(n[i], "name", path), join(path, "name")), {}};
+    if (auto a = n[i]["addresses"]) ns.addresses = ipList(a, join(path, "addresses"));
+    if (ns.name.isSubdomainOf(t.zone) && ns.addresses.empty())
+      fail(n[i], path, "nameserver " + ns.name.toString() +
+                           " is inside the zone and needs 'addresses' (glue)");
+    for (const auto& other : t.nameservers)
+      if (other.name == ns.name) fail(n[i], path, "duplicate nameserver " + ns.name.toString());
+    t.nameservers.push_back(std::move(ns));
+  }
+}
+
+void Loader::loadTtl(Topology& t, const YAML::Node& n) const {
+  checkKeys(n, "ttl", {"global", "regional", "data", "negative", "apex"});
+  auto ttl = [&](const char* key, uint32_t& out) {
+    if (auto v = n[key]) out = static_cast<uint32_t>(integer(v, join("ttl", key), 0, 2147483647));
+  };
+  ttl("global", t.ttl.global);
+  ttl("regional", t.ttl.regional);
+  ttl("data", t.ttl.data);
+  ttl("negative", t.ttl.negative);
+  ttl("apex", t.ttl.apex);
+}
+
+void Loader::loadListen(Topology& t, const YAML::Node& n) const {
+  checkKeys(n, "listen", {"dns", "admin"});
+  YAML::Node dns = required(n, "dns", "listen");
+  requireSeq(dns, "listen.dns");
+  if (dns.size() == 0) fail(dns, "listen.dns", "must list at least one address");
+  for (size_t i = 0; i < dns.size(); ++i) {
+    auto sa = SocketAddress::parse(str(dns[i], at("listen.dns", i)));
+    if (!sa) fail(dns[i], at("listen.dns", i), sa.error());
+    for (const auto& other : t.listen_dns)
+      if (other.toString() == sa->toString())
+        fail(dns[i], at("listen.dns", i), "duplicate listen address " + sa->toString());
+    t.listen_dns.push_back(*sa);
+  }
+  if (auto a = n["admin"]) {
+    auto sa = SocketAddress::parse(str(a, "listen.admin"));
+    if (!sa) fail(a, "listen.admin", sa.error());
+    t.listen_admin = *sa;
+  }
+}
+
+void Loader::loadRegions(Topology& t, const YAML::Node& n) const {
+  requireMap(n, "regions");
+  if (n.size() == 0) fail(n, "regions", "must declare at least one region");
+  std::set<std::string> seen;
+  for (const auto& kv : n) {
+    std::string rname = str(kv.first, "regions");
+    std::string path = join("regions", rname);
+    if (!isValidLabel(rname)) fail(kv.first, path, "a region name must be one DNS label");
+    if (!seen.insert(rname).second) fail(kv.first, path, "duplicate region");
+    checkKeys(kv.second, path, {"location"});
+    YAML::Node loc = required(kv.second, "location", path);
+    std::string lp = join(path, "location");
+    if (!loc.IsSequence() || loc.size() != 2) fail(loc, lp, "expected [latitude, longitude]");
+    double lat = 0, lon = 0;
+    if (!YAML::convert<double>::decode(loc[0], lat) || lat < -90 || lat > 90)
+      fail(loc[0], lp, "latitude must be a number between -90 and 90");
+    if (!YAML::convert<double>::decode(loc[1], lon) || lon < -180 || lon > 180)
+      fail(loc[1], lp, "longitude must be a number between -180 and 180");
+    t.regions.push_back({rname, lat, lon});
+  }
+}
+
+void Loader::loadClients(Topology& t, const YAML::Node& n) const {
+  checkKeys(n, "clients", {"trust_ecs", "default_region", "networks"});
+  if (auto v = n["trust_ecs"]) t.trust_ecs = boolean(v, "clients.trust_ecs");
+  t.default_region = region(t, required(n, "default_region", "clients"), "clients.default_region");
+  if (auto nets = n["networks"]) {
+    requireSeq(nets, "clients.networks");
+    for (size_t i = 0; i < nets.size(); ++i) {
+      std::string path = at("clients.networks", i);
+      checkKeys(nets[i], path, {"cidr", "region"});
+      YAML::Node c = required(nets[i], "cidr", path);
+      auto prefix = IpPrefix::parse(str(c, join(path, "cidr")));
+      if (!prefix) fail(c, join(path, "cidr"), prefix.error());
+      for (const auto& other : t.networks)
+        if (other.prefix == *prefix) fail(c, join(path, "cidr"), "duplicate network " + prefix->toString());
+      t.networks.push_back({*prefix, region(t, required(nets[i], "region", path), join(path, "region"))});
+    }
+  }
+}
+
+void Loader::loadRouting(Topology& t, const YAML::Node& n) const {
+  checkKeys(n, "routing", {"failover_spread", "when_none_eligible"});
+  if (auto v = n["failover_spread"])
+    t.failover_spread = static_cast<int>(integer(v, "routing.failover_spread", 1, 64));
+  if (auto v = n["when_none_eligible"]) {
+    std::string s = str(v, "routing.when_none_eligible");
+    if (s == "fail-open") t.when_none_eligible = policy::WhenNoneEligible::FailOpen;
+    else if (s == "servfail") t.when_none_eligible = policy::WhenNoneEligible::Servfail;
+    else fail(v, "routing.when_none_eligible", "expected 'fail-open' or 'servfail', got '" + s + "'");
+  }
+}
+
+policy::Replica Loader::loadReplica(const Topology& t, const policy::Registry& g,
+                                    const YAML::Node& n, const std::string& path) const {
+  checkKeys(n, path,
+            {"region", "addresses", "data_addresses", "target", "probe_address",
+             "global_endpoint_routing"});
+  policy::Replica r;
+  r.region = region(t, required(n, "region", path), join(path, "region"));
+  for (const auto& other : g.replicas)
+    if (other.region == r.region)
+      fail(n["region"], join(path, "region"),
+           "duplicate replica: registry '" + g.name + "' already has a replica in '" +
+               t.regions[r.region].name + "'");
+  if (auto a = n["addresses"]) r.addresses = ipList(a, join(path, "addresses"));
+  if (auto a = n["target"]) r.target = name(a, join(path, "target"));
+  if (r.addresses.empty() && !r.target)
+    fail(n, path, "replica needs 'addresses' or 'target'");
+  if (!r.addresses.empty() && r.target)
+    fail(n["target"], join(path, "target"), "give either 'addresses' or 'target', not both");
+  if (r.target && r.target->isSubdomainOf(t.zone))
+    fail(n["target"], join(path, "target"), "target must be outside the zone " + t.zone.toString());
+  if (auto a = n["data_addresses"]) r.data_addresses = ipList(a, join(path, "data_addresses"));
+  if (g.data_endpoints && r.data_addresses.empty())
+    fail(n, path, "registry '" + g.name + "' has data_endpoints enabled, so every replica needs 'data_addresses'");
+  if (auto a = n["probe_address"]) r.probe_address = ip(a, join(path, "probe_address"));
+  if (auto a = n["global_endpoint_routing"])
+    r.global_endpoint_routing = boolean(a, join(path, "global_endpoint_routing"));
+  return r;
+}
+
+void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const {
+  checkKeys(n, path,
+            {"name", "home", "regional_endpoints", "data_endpoints", "health", "replicas"},
+            {"freshness"});
+  policy::Registry g;
+  YAML::Node nn = required(n, "name", path);
+  g.name = str(nn, join(path, "name"));
+  if (!isValidLabel(g.name)) fail(nn, join(path, "name"), "a registry name must be one DNS label");
+  for (char& c : g.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (g.name == "geo" || g.name == "data")
+    fail(nn, join(path, "name"), "'" + g.name + "' is reserved for regional/data names");
+  if (t.registryIndex(g.name)) fail(nn, join(path, "name"), "duplicate registry '" + g.name + "'");
+  auto global = t.zone.prepend(g.name);
+  if (!global) fail(nn, join(path, "name"), global.error());
+  for (const auto& ns : t.nameservers)
+    if (ns.name == *global) fail(nn, join(path, "name"), "collides with nameserver " + ns.name.toString());
+  if (auto v = n["regional_endpoints"]) g.regional_endpoints = enabled(v, join(path, "regional_endpoints"));
+  if (auto v = n["data_endpoints"]) g.data_endpoints = enabled(v, join(path, "data_endpoints"));
+  g.health = t.health_defaults;
+  if (auto v = n["health"]) g.health = probe(v, join(path, "health"), t.health_defaults);
+  YAML::Node reps = required(n, "replicas", path);
+  requireSeq(reps, join(path, "replicas"));
+  if (reps.size() == 0) fail(reps, join(path, "replicas"), "must list at least one replica");
+  for (size_t i = 0; i < reps.size(); ++i)
+    g.replicas.push_back(loadReplica(t, g, reps[i], at(join(path, "replicas"), i)));
+  YAML::Node home = required(n, "home", path);
+  g.home = region(t, home, join(path, "home"));
+  bool has_home = false;
+  for (const auto& r : g.replicas) has_home = has_home || r.region == g.home;
+  if (!has_home) fail(home, join(path, "home"), "home region '" + t.regions[g.home].name + "' has no replica");
+  t.registries.push_back(std::move(g));
+}
+
+TopologyPtr Loader::load(const YAML::Node& root) {
+  if (!root || root.IsNull()) fail(YAML::Mark(), "", "the file is empty");
+  checkKeys(root, "",
+            {"zone", "nameservers", "ttl", "listen", "admin", "threads", "regions", "clients",
+             "routing", "health", "registries"},
+            {"announce", "fleet"});
+  auto t = std::make_shared<Topology>();
+  t->source_file = name_;
+  t->zone = name(required(root, "zone", ""), "zone");
+  if (t->zone.labelCount() == 0) fail(root["zone"], "zone", "the zone cannot be the root");
+  loadNameservers(*t, required(root, "nameservers", ""));
+  if (auto n = root["ttl"]) loadTtl(*t, n);
+  loadListen(*t, required(root, "listen", ""));
+  if (auto n = root["admin"]) {
+    checkKeys(n, "admin", {"token_file"});
+    if (auto f = n["token_file"]) t->admin_token_file = filePath(f, "admin.token_file");
+  }
+  if (auto n = root["threads"]) {
+    if (n.IsScalar() && n.Scalar() == "auto") t->threads = 0;
+    else t->threads = static_cast<int>(integer(n, "threads", 1, 256));
+  }
+  loadRegions(*t, required(root, "regions", ""));
+  loadClients(*t, required(root, "clients", ""));
+  if (auto n = root["routing"]) loadRouting(*t, n);
+  if (auto n = root["health"]) t->health_defaults = probe(n, "health", t->health_defaults);
+  YAML::Node regs = required(root, "registries", "");
+  requireSeq(regs, "registries");
+  if (regs.size() == 0) fail(regs, "registries", "must list at least one registry");
+  for (size_t i = 0; i < regs.size(); ++i) loadRegistry(*t, regs[i], at("registries", i));
+  return t;
+}
+
+Result<TopologyPtr> loadWith(const std::string& name, const std::string& base_dir,
+                             const std::function<YAML::Node()>& parse) {
+  try {
+    YAML::Node root = parse();
+    return Loader(name, base_dir).load(root);
+  } catch (const ConfigError& e) {
+    return makeError(e.message);
+  } catch (const YAML::Exception& e) {
+    std::ostringstream out;
+    out << name;
+    if (e.mark.line >= 0) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
+    out << ": " << e.msg;
+    return makeError(out.str());
+  }
+}
+
+}  // namespace
+
+Result<TopologyPtr> loadTopologyFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return makeError(path + ": cannot open: " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  return loadTopologyText(text.str(), path, dir.empty() ? "." : dir);
+}
+
+Result<TopologyPtr> loadTopologyText(const std::string& text, const std::string& name,
+                                     const std::string& base_dir) {
+  return loadWith(name, base_dir, [&] { return YAML::Load(text); });
+}
+
+}  // namespace switchyard::config

@@ -1,0 +1,233 @@
+#include "dns/answer_compiler.h"
+
+#include <map>
+#include <unordered_set>
+
+#include "dns/body_writer.h"
+#include "dns/wire.h"
+
+namespace switchyard::dns {
+
+namespace {
+
+using policy::Topology;
+
+SoaFields soaFor(const Topology& t, uint32_t serial) {
+  SoaFields soa;
+  soa.mname = t.nameservers.at(0).name;
+  soa.rname = t.zone.prepend("hostmaster").value();
+  soa.serial = serial;
+  soa.minimum = t.ttl.negative;
+  return soa;
+}
+
+// Appends answers and views for one owner name into `answers`/`views`.
+class ViewBuilder {
+ public:
+  ViewBuilder(const Topology& t, std::vector<Answer>& answers, std::vector<View>& views,
+              uint32_t serial)
+      : t_(t), answers_(answers), views_(views), soa_(soaFor(t, serial)) {}
+
+  uint32_t nodata(const std::string& owner) {
+    auto it = nodata_.find(owner);
+    if (it != nodata_.end()) return it->second;
+    BodyWriter w(owner, true);
+    w.soa(t_.zone.wire(), t_.ttl.negative, soa_);
+    return nodata_[owner] = add(Answer{rcode::NoError, true, 0, 1, 0, w.take()});
+  }
+
+  uint32_t allSlots(uint32_t answer) {
+    View v;
+    v.fill(answer);
+    return addView(v);
+  }
+
+  // A/AAAA (or a CNAME) at `owner`; other types get NODATA.
+  uint32_t addresses(const std::string& owner, uint32_t ttl, const std::vector<IpAddress>& ips,
+                     const DnsName* cname) {
+    if (cname) {
+      BodyWriter w(owner, true);
+      w.cname(owner, ttl, *cname);
+      return allSlots(add(Answer{rcode::NoError, true, 1, 0, 0, w.take()}));
+    }
+    uint32_t none = nodata(owner);
+    uint32_t a = family(owner, ttl, ips, true, none);
+    uint32_t aaaa = family(owner, ttl, ips, false, none);
+    View v;
+    v.fill(none);
+    v[idx(Slot::A)] = a;
+    v[idx(Slot::Aaaa)] = aaaa;
+    v[idx(Slot::Any)] = a != none ? a : aaaa;
+    return addView(v);
+  }
+
+  uint32_t apex() {
+    const std::string& owner = t_.zone.wire();
+    View v;
+    v.fill(nodata(owner));
+    BodyWriter soa(owner, true);
+    soa.soa(owner, t_.ttl.apex, soa_);
+    v[idx(Slot::Soa)] = v[idx(Slot::Any)] = add(Answer{rcode::NoError, true, 1, 0, 0, soa.take()});
+    BodyWriter ns(owner, true);
+    for (const auto& n : t_.nameservers) ns.ns(owner, t_.ttl.apex, n.name);
+    uint16_t glue = 0;
+    for (const auto& n : t_.nameservers)
+      if (n.name.isSubdomainOf(t_.zone))
+        for (const auto& ip : n.addresses) {
+          ns.address(n.name.wire(), t_.ttl.apex, ip);
+          ++glue;
+        }
+    v[idx(Slot::Ns)] = add(Answer{rcode::NoError, true,
+                                  static_cast<uint16_t>(t_.nameservers.size()), 0, glue, ns.take()});
+    return addView(v);
+  }
+
+  uint32_t servfail() { return allSlots(add(Answer{rcode::ServFail, false, 0, 0, 0, {}})); }
+
+  Answer nxdomain() {
+    BodyWriter w("", false);
+    w.soa(t_.zone.wire(), t_.ttl.negative, soa_);
+    return Answer{rcode::NxDomain, true, 0, 1, 0, w.take()};
+  }
+
+ private:
+  static size_t idx(Slot s) { return static_cast<size_t>(s); }
+
+  uint32_t family(const std::string& owner, uint32_t ttl, const std::vector<IpAddress>& ips,
+                  bool v4, uint32_t none) {
+    BodyWriter w(owner, true);
+    uint16_t n = 0;
+    for (const auto& ip : ips)
+      if (ip.isV4() == v4) {
+        w.address(owner, ttl, ip);
+        ++n;
+      }
+    return n == 0 ? none : add(Answer{rcode::NoError, true, n, 0, 0, w.take()});
+  }
+
+  uint32_t add(Answer a) {
+    answers_.push_back(std::move(a));
+    return static_cast<uint32_t>(answers_.size() - 1);
+  }
+  uint32_t addView(const View& v) {
+    views_.push_back(v);
+    return static_cast<uint32_t>(views_.size() - 1);
+  }
+
+  const Topology& t_;
+  std::vector<Answer>& answers_;
+  std::vector<View>& views_;
+  SoaFields soa_;
+  std::map<std::string, uint32_t> nodata_;
+};
+
+// Adds a name unless it is already there: the first definition wins
+// (validated topologies never define one name twice).
+bool addName(ZoneAnswers& z, std::unordered_set<std::string>& known, const std::string& wire,
+             NameKind kind, uint32_t registry, uint32_t view) {
+  if (!known.insert(wire).second) return false;
+  const auto* w = reinterpret_cast<const uint8_t*>(wire.data());
+  z.names.push_back({wire, hashName(w, wire.size()), kind, registry, view});
+  return true;
+}
+
+DnsName child(const DnsName& parent, const std::string& label) { return parent.prepend(label).value(); }
+
+void buildTable(ZoneAnswers& z) {
+  size_t cap = 8;
+  while (cap < z.names.size() * 2) cap *= 2;
+  z.table.assign(cap, -1);
+  for (size_t i = 0; i < z.names.size(); ++i) {
+    size_t slot = z.names[i].hash & (cap - 1);
+    while (z.table[slot] >= 0) slot = (slot + 1) & (cap - 1);
+    z.table[slot] = static_cast<int32_t>(i);
+  }
+}
+
+}  // namespace
+
+std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t serial) {
+  auto z = std::make_shared<ZoneAnswers>(ZoneAnswers{
+      t.zone, t.trust_ecs, serial, policy::ClientMap(t.networks, t.default_region), {}, {}, {}, {}, {}});
+  ViewBuilder b(t, z->answers, z->views, serial);
+  std::unordered_set<std::string> known;
+  addName(*z, known, t.zone.wire(), NameKind::Apex, 0, b.apex());
+  z->nxdomain = b.nxdomain();
+  for (const auto& ns : t.nameservers)
+    if (ns.name.isSubdomainOf(t.zone))
+      addName(*z, known, ns.name.wire(), NameKind::Host, 0, b.addresses(ns.name.wire(), t.ttl.apex, ns.addresses, nullptr));
+
+  for (uint32_t g = 0; g < t.registries.size(); ++g) {
+    const auto& reg = t.registries[g];
+    addName(*z, known, child(t.zone, reg.name).wire(), NameKind::Global, g, 0);
+    for (const auto& r : reg.replicas) {
+      const std::string& region = t.regions[r.region].name;
+      if (reg.regional_endpoints) {
+        DnsName n = child(child(child(t.zone, "geo"), region), reg.name);
+        addName(*z, known, n.wire(), NameKind::Regional, g,
+                b.addresses(n.wire(), t.ttl.regional, r.addresses, r.target ? &*r.target : nullptr));
+      }
+      if (reg.data_endpoints) {
+        DnsName n = child(child(child(t.zone, "data"), region), reg.name);
+        addName(*z, known, n.wire(), NameKind::Data, g, b.addresses(n.wire(), t.ttl.data, r.data_addresses, nullptr));
+      }
+    }
+  }
+  // Every ancestor of a name, up to the apex, exists: empty non-terminals
+  // answer NODATA, never NXDOMAIN (RFC 8020).
+  for (size_t i = 0, n = z->names.size(); i < n; ++i) {
+    std::string wire = z->names[i].wire;
+    while (wire.size() > t.zone.wire().size()) {
+      wire.erase(0, 1u + static_cast<uint8_t>(wire[0]));
+      if (known.count(wire)) break;  // its ancestors are known too
+      addName(*z, known, wire, NameKind::Empty, 0, b.allSlots(b.nodata(wire)));
+    }
+  }
+  buildTable(*z);
+  return z;
+}
+
+std::shared_ptr<const RegistryAnswers> compileRegistry(const Topology& t, const ZoneAnswers& zone,
+                                                       uint32_t g,
+                                                       const policy::RegistryRouting& routing) {
+  auto ra = std::make_shared<RegistryAnswers>();
+  ViewBuilder b(t, ra->answers, ra->views, zone.serial);
+  const auto& reg = t.registries[g];
+  std::string owner = child(t.zone, reg.name).wire();
+  std::map<std::vector<uint32_t>, uint32_t> seen;  // replica set -> view (servfail = empty set)
+  for (const auto& route : routing.clients) {
+    std::vector<uint32_t> key;
+    for (const auto& c : route.replicas) key.push_back(c.replica);
+    auto it = seen.find(key);
+    if (it == seen.end()) {
+      uint32_t view = 0;
+      if (route.servfail || key.empty()) {
+        view = b.servfail();
+      } else {
+        std::vector<IpAddress> ips;
+        const DnsName* cname = nullptr;
+        for (uint32_t r : key) {
+          const auto& rep = reg.replicas[r];
+          ips.insert(ips.end(), rep.addresses.begin(), rep.addresses.end());
+          if (rep.target && !cname) cname = &*rep.target;
+        }
+        view = b.addresses(owner, t.ttl.global, ips, ips.empty() ? cname : nullptr);
+      }
+      it = seen.emplace(key, view).first;
+    }
+    ra->client_view.push_back(it->second);
+  }
+  return ra;
+}
+
+std::shared_ptr<const AnswerSet> compileAll(const Topology& t, const policy::RoutingTable& table,
+                                            uint32_t serial) {
+  auto set = std::make_shared<AnswerSet>();
+  set->generation = table.generation;
+  set->zone = compileZone(t, serial);
+  for (uint32_t g = 0; g < t.registries.size(); ++g)
+    set->registries.push_back(compileRegistry(t, *set->zone, g, *table.registries[g]));
+  return set;
+}
+
+}  // namespace switchyard::dns

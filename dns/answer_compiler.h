@@ -1,0 +1,38 @@
+// Compiling a Topology and a RoutingTable into the wire answers of an
+// AnswerSet. Cold path: runs on the control thread after every routing change.
+//
+// Answers per name (CONTRACTS.md §1):
+//   - ZONE: SOA; NS with A/AAAA glue for nameservers inside the zone.
+//   - REG.ZONE: the replicas the routing table chose for each client region
+//     (A/AAAA, TTL ttl.global). A route whose replicas are all `target`s is
+//     answered with a CNAME to the first; in a mixed route the address
+//     replicas answer (a CNAME cannot share its owner with A records).
+//     An empty route (when_none_eligible: servfail) is SERVFAIL.
+//   - REG.REGION.geo.ZONE / REG.REGION.data.ZONE: that region's replica /
+//     data addresses, whatever health or flags say.
+//   - In-zone nameserver hosts: their glue addresses.
+//   - Empty non-terminals (geo.ZONE, REGION.geo.ZONE, ...): NODATA.
+//   - Any other type at an existing name: NODATA (SOA in authority, TTL
+//     ttl.negative); ANY gets one RRset (RFC 8482).
+// Thread safety: pure functions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "dns/answer_set.h"
+#include "policy/routing_table.h"
+#include "policy/topology.h"
+
+namespace switchyard::dns {
+
+std::shared_ptr<const ZoneAnswers> compileZone(const policy::Topology& topology, uint32_t serial);
+
+std::shared_ptr<const RegistryAnswers> compileRegistry(const policy::Topology& topology,
+                                                       const ZoneAnswers& zone, uint32_t registry,
+                                                       const policy::RegistryRouting& routing);
+
+std::shared_ptr<const AnswerSet> compileAll(const policy::Topology& topology,
+                                            const policy::RoutingTable& table, uint32_t serial);
+
+}  // namespace switchyard::dns

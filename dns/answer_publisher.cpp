@@ -1,0 +1,45 @@
+#include "dns/answer_publisher.h"
+
+namespace switchyard::dns {
+
+bool AnswerPublisher::Reader::refresh() {
+  const AnswerSet* next = publisher_->latest_.load(std::memory_order_acquire);
+  if (next == current_ || next == nullptr) return false;
+  current_ = next;
+  acked_.store(next->generation, std::memory_order_release);
+  return true;
+}
+
+void AnswerPublisher::publish(std::shared_ptr<const AnswerSet> set) {
+  const AnswerSet* raw = set.get();
+  retained_.push_back(std::move(set));
+  latest_.store(raw, std::memory_order_release);
+  for (auto& r : readers_)
+    if (r->wake_) r->wake_();
+  reclaim();
+}
+
+AnswerPublisher::Reader& AnswerPublisher::addReader(std::function<void()> wake) {
+  auto r = std::make_unique<Reader>();
+  r->publisher_ = this;
+  r->wake_ = std::move(wake);
+  r->refresh();
+  readers_.push_back(std::move(r));
+  return *readers_.back();
+}
+
+void AnswerPublisher::removeReaders() { readers_.clear(); }
+
+bool AnswerPublisher::allAcked(uint64_t generation) const {
+  for (const auto& r : readers_)
+    if (r->acked() < generation) return false;
+  return true;
+}
+
+void AnswerPublisher::reclaim() {
+  uint64_t oldest_in_use = UINT64_MAX;
+  for (const auto& r : readers_) oldest_in_use = std::min(oldest_in_use, r->acked());
+  while (retained_.size() > 1 && retained_.front()->generation < oldest_in_use) retained_.pop_front();
+}
+
+}  // namespace switchyard::dns

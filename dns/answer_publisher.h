@@ -1,0 +1,71 @@
+// AnswerPublisher: hands the newest AnswerSet to every DNS worker without
+// locks on the workers' side (read-copy-update).
+//
+// Thread safety:
+//   - publish() and reclaim() are called by the control thread only.
+//   - Each Reader belongs to one worker thread; Reader::refresh() is called by
+//     that worker only (from its async wake-up), Reader::current() likewise.
+//   - addReader() happens before publish() is first called from another thread
+//     than the workers' creator (the server registers readers at start-up).
+// How it works:
+//   1. publish() keeps the new set alive in `retained_`, stores its raw pointer
+//      (release) and wakes every reader (the wake-up may coalesce: a reader
+//      always takes the newest set, never a queue).
+//   2. A reader loads the pointer (acquire), uses it for every later packet and
+//      stores the generation it now uses in its `acked` slot.
+//   3. reclaim() frees retained sets older than every reader's acknowledged
+//      generation; the newest set is always retained.
+// Invariants:
+//   1. Any pointer a reader may hold is in retained_.
+//   2. Generations published are strictly increasing.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "dns/answer_set.h"
+
+namespace switchyard::dns {
+
+class AnswerPublisher {
+ public:
+  class Reader {
+   public:
+    // Picks up the newest set; returns true if it changed.
+    bool refresh();
+    const AnswerSet* current() const { return current_; }
+    uint64_t acked() const { return acked_.load(std::memory_order_acquire); }
+
+   private:
+    friend class AnswerPublisher;
+    AnswerPublisher* publisher_ = nullptr;
+    const AnswerSet* current_ = nullptr;
+    std::atomic<uint64_t> acked_{0};
+    std::function<void()> wake_;
+  };
+
+  // REQUIRES: set->generation greater than any published before.
+  void publish(std::shared_ptr<const AnswerSet> set);
+  std::shared_ptr<const AnswerSet> latest() const { return retained_.empty() ? nullptr : retained_.back(); }
+
+  // `wake` must be callable from the control thread (e.g. uv_async_send).
+  Reader& addReader(std::function<void()> wake);
+  void removeReaders();
+
+  // True when every reader uses generation >= `generation`.
+  bool allAcked(uint64_t generation) const;
+  void reclaim();
+  size_t retainedCount() const { return retained_.size(); }
+
+ private:
+  std::atomic<const AnswerSet*> latest_{nullptr};
+  std::deque<std::shared_ptr<const AnswerSet>> retained_;
+  std::vector<std::unique_ptr<Reader>> readers_;
+};
+
+}  // namespace switchyard::dns

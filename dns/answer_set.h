@@ -1,0 +1,86 @@
+// AnswerSet: every response the server can give, precompiled to wire format.
+//
+// Built on the control thread whenever the routing table changes (see
+// answer_compiler.h) and read by DNS workers without locks or allocation.
+// An answer's body is the part of a response after the question; names in it
+// are compressed against the question name at offset 12, which is why a body
+// is only valid for the owner name it was compiled for (same label lengths;
+// letter case may differ: the client's question is echoed verbatim).
+//
+// Layout: the parts that depend only on the topology (names, regional, data,
+// apex and glue answers, the client map) live in one shared ZoneAnswers; each
+// registry's global answers live in their own RegistryAnswers, so a change to
+// one registry recompiles and republishes just that part.
+// Thread safety: immutable once published.
+// Invariants:
+//   1. Every View holds valid indices into the answers of the same object.
+//   2. RegistryAnswers::client_view has one entry per topology region.
+//   3. The name table's capacity is a power of two and at least twice the
+//      number of names, so probing always ends at an empty slot.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "policy/client_map.h"
+
+namespace switchyard::dns {
+
+struct Answer {
+  uint8_t rcode = 0;
+  bool authoritative = true;
+  uint16_t ancount = 0, nscount = 0, arcount = 0;
+  std::vector<uint8_t> body;
+};
+
+// Which answer a query type gets at one owner name.
+enum class Slot : uint8_t { A, Aaaa, Ns, Soa, Any, Other, kCount };
+Slot slotFor(uint16_t qtype);
+using View = std::array<uint32_t, static_cast<size_t>(Slot::kCount)>;
+
+enum class NameKind : uint8_t { Apex, Global, Regional, Data, Host, Empty };
+// Used for metrics labels: `endpoint` (global, regional, data, apex, other).
+const char* endpointName(NameKind kind);
+
+struct NameEntry {
+  std::string wire;  // lowercase wire name
+  uint32_t hash = 0;
+  NameKind kind = NameKind::Empty;
+  uint32_t registry = 0;  // Global: which RegistryAnswers
+  uint32_t view = 0;      // other kinds: index into ZoneAnswers::views
+};
+
+struct ZoneAnswers {
+  DnsName zone;
+  bool trust_ecs = true;
+  uint32_t serial = 0;
+  policy::ClientMap clients;
+  std::vector<NameEntry> names;
+  std::vector<int32_t> table;  // open addressing: index into names, -1 = empty
+  std::vector<Answer> answers;
+  std::vector<View> views;
+  Answer nxdomain;  // body uncompressed: valid after any question
+
+  // REQUIRES: wire is lowercase. Returns nullptr when absent.
+  const NameEntry* find(const uint8_t* wire, size_t len, uint32_t hash) const;
+  // Is the lowercase wire name at or below the zone apex?
+  bool inZone(const uint8_t* wire, size_t len) const;
+};
+
+struct RegistryAnswers {
+  std::vector<Answer> answers;
+  std::vector<View> views;
+  std::vector<uint32_t> client_view;  // per client region
+};
+
+struct AnswerSet {
+  uint64_t generation = 0;  // the routing table generation compiled
+  std::shared_ptr<const ZoneAnswers> zone;
+  std::vector<std::shared_ptr<const RegistryAnswers>> registries;
+};
+
+}  // namespace switchyard::dns

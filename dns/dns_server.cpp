@@ -1,0 +1,50 @@
+#include "dns/dns_server.h"
+
+#include <unistd.h>
+
+#include "dns/socket_util.h"
+
+namespace switchyard::dns {
+
+Result<std::unique_ptr<DnsServer>> DnsServer::start(const std::vector<SocketAddress>& listen,
+                                                    int threads, AnswerPublisher& publisher,
+                                                    WorkerOptions options) {
+  std::unique_ptr<DnsServer> server(new DnsServer(publisher));
+  std::vector<std::vector<int>> udp(static_cast<size_t>(threads)), tcp(static_cast<size_t>(threads));
+  auto closeAll = [&] {
+    for (auto& v : udp)
+      for (int fd : v) close(fd);
+    for (auto& v : tcp)
+      for (int fd : v) close(fd);
+  };
+  for (SocketAddress address : listen) {
+    for (int t = 0; t < threads; ++t) {
+      for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+        auto fd = bindSocket(address, type);
+        if (!fd) {
+          closeAll();
+          return Error{fd.error()};
+        }
+        if (address.port == 0) address.port = boundPort(*fd);
+        (type == SOCK_DGRAM ? udp : tcp)[static_cast<size_t>(t)].push_back(*fd);
+      }
+    }
+    server->bound_.push_back(address);
+  }
+  for (int t = 0; t < threads; ++t)
+    server->workers_.push_back(std::make_unique<DnsWorker>(
+        publisher, std::move(udp[static_cast<size_t>(t)]), std::move(tcp[static_cast<size_t>(t)]), options));
+  for (auto& w : server->workers_) w->start();
+  return server;
+}
+
+DnsServer::~DnsServer() { stop(); }
+
+void DnsServer::stop() {
+  if (workers_.empty()) return;
+  publisher_.removeReaders();  // no more wake-ups into workers that are going away
+  for (auto& w : workers_) w->stop();
+  workers_.clear();
+}
+
+}  // namespace switchyard::dns

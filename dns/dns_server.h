@@ -1,0 +1,43 @@
+// DnsServer: the set of DNS workers serving every listen address over UDP and
+// TCP.
+//
+// Start-up order:
+//   1. For each listen address, bind one UDP and one TCP socket per worker with
+//      SO_REUSEPORT (port 0: the first socket's kernel-chosen port is used for
+//      all the others, so tests can bind without guessing).
+//   2. Register each worker as a reader of the publisher.
+//   3. Start the worker threads.
+// Any bind failure stops start-up with the address and the OS error.
+// Thread safety: create, stop and destroy on one (control) thread.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "common/ip_address.h"
+#include "common/result.h"
+#include "dns/answer_publisher.h"
+#include "dns/dns_worker.h"
+
+namespace switchyard::dns {
+
+class DnsServer {
+ public:
+  // REQUIRES: threads >= 1.
+  static Result<std::unique_ptr<DnsServer>> start(const std::vector<SocketAddress>& listen,
+                                                  int threads, AnswerPublisher& publisher,
+                                                  WorkerOptions options = {});
+  ~DnsServer();
+  void stop();
+
+  // The listen addresses with their actual ports.
+  const std::vector<SocketAddress>& bound() const { return bound_; }
+
+ private:
+  explicit DnsServer(AnswerPublisher& publisher) : publisher_(publisher) {}
+  AnswerPublisher& publisher_;
+  std::vector<SocketAddress> bound_;
+  std::vector<std::unique_ptr<DnsWorker>> workers_;
+};
+
+}  // namespace switchyard::dns

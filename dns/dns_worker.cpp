@@ -1,0 +1,218 @@
+#include "dns/dns_worker.h"
+
+#include <unistd.h>
+
+#include <cstring>
+
+#include "dns/responder.h"
+#include "dns/socket_util.h"
+#include "dns/wire.h"
+
+namespace switchyard::dns {
+
+struct DnsWorker::TcpConnection {
+  uv_tcp_t tcp{};
+  uv_timer_t idle{};
+  DnsWorker* worker = nullptr;
+  std::list<TcpConnection*>::iterator self;
+  std::vector<uint8_t> in;
+  size_t used = 0;
+  IpAddress peer;
+  int open_handles = 2;
+  bool closing = false;
+};
+
+namespace {
+constexpr size_t kMaxTcpMessage = 2 + 65535;
+constexpr size_t kMaxWriteQueue = 1 << 20;  // a client that does not read is dropped
+
+struct WriteRequest {
+  uv_write_t req;
+  uint8_t data[1];  // allocated with the message behind it
+};
+}  // namespace
+
+DnsWorker::DnsWorker(AnswerPublisher& publisher, std::vector<int> udp_fds, std::vector<int> tcp_fds,
+                     WorkerOptions options)
+    : options_(options) {
+  uv_loop_init(&loop_);
+  loop_.data = this;
+  uv_async_init(&loop_, &wake_, &DnsWorker::onWake);
+  uv_async_init(&loop_, &stop_, &DnsWorker::onStop);
+  wake_.data = stop_.data = this;
+  for (int fd : udp_fds) {
+    auto h = std::make_unique<uv_udp_t>();
+    uv_udp_init(&loop_, h.get());
+    uv_udp_open(h.get(), fd);
+    h->data = this;
+    udp_.push_back(std::move(h));
+  }
+  for (int fd : tcp_fds) {
+    auto h = std::make_unique<uv_tcp_t>();
+    uv_tcp_init(&loop_, h.get());
+    uv_tcp_open(h.get(), fd);
+    h->data = this;
+    listeners_.push_back(std::move(h));
+  }
+  reader_ = &publisher.addReader([this] { uv_async_send(&wake_); });
+}
+
+DnsWorker::~DnsWorker() {
+  stop();
+  uv_loop_close(&loop_);
+}
+
+void DnsWorker::start() {
+  for (auto& h : udp_) uv_udp_recv_start(h.get(), &DnsWorker::onUdpAlloc, &DnsWorker::onUdpRead);
+  for (auto& h : listeners_) uv_listen(reinterpret_cast<uv_stream_t*>(h.get()), 1024, &DnsWorker::onAccept);
+  started_ = true;
+  thread_ = std::thread([this] { run(); });
+}
+
+void DnsWorker::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+
+void DnsWorker::stop() {
+  if (!started_) {
+    // Never ran: close the handles on this thread and drain them.
+    if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&stop_))) {
+      onStop(&stop_);
+      uv_run(&loop_, UV_RUN_DEFAULT);
+    }
+    return;
+  }
+  uv_async_send(&stop_);
+  if (thread_.joinable()) thread_.join();
+  started_ = false;
+}
+
+void DnsWorker::onWake(uv_async_t* h) { static_cast<DnsWorker*>(h->data)->reader_->refresh(); }
+
+void DnsWorker::onStop(uv_async_t* h) {
+  auto* w = static_cast<DnsWorker*>(h->data);
+  for (auto& u : w->udp_) uv_close(reinterpret_cast<uv_handle_t*>(u.get()), nullptr);
+  for (auto& l : w->listeners_) uv_close(reinterpret_cast<uv_handle_t*>(l.get()), nullptr);
+  for (auto it = w->connections_.begin(); it != w->connections_.end();) w->closeConnection(*it++);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->wake_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&w->stop_), nullptr);
+}
+
+void DnsWorker::onUdpAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* w = static_cast<DnsWorker*>(h->data);
+  *buf = uv_buf_init(reinterpret_cast<char*>(w->rx_), sizeof w->rx_);
+}
+
+void DnsWorker::onUdpRead(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                          unsigned flags) {
+  if (nread <= 0 || addr == nullptr || (flags & UV_UDP_PARTIAL)) return;
+  auto* w = static_cast<DnsWorker*>(h->data);
+  const AnswerSet* set = w->reader_->current();
+  if (set == nullptr) return;
+  IpAddress source = toIpAddress(addr);
+  size_t n = respond(*set, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread),
+                     source, Transport::Udp, w->query_, w->tx_, sizeof w->tx_);
+  if (n == 0) return;
+  uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(w->tx_), static_cast<unsigned>(n));
+  int rc = uv_udp_try_send(h, &out, 1, addr);
+  if (rc == UV_EAGAIN || rc == UV_ENOBUFS) {
+    // Socket buffer full: queue a copy rather than lose the answer (rare).
+    auto* req = static_cast<WriteRequest*>(std::malloc(sizeof(uv_udp_send_t) + n));
+    auto* send = reinterpret_cast<uv_udp_send_t*>(req);
+    auto* data = reinterpret_cast<char*>(req) + sizeof(uv_udp_send_t);
+    std::memcpy(data, w->tx_, n);
+    uv_buf_t copy = uv_buf_init(data, static_cast<unsigned>(n));
+    if (uv_udp_send(send, h, &copy, 1, addr, [](uv_udp_send_t* r, int) { std::free(r); }) != 0)
+      std::free(req);
+  }
+}
+
+void DnsWorker::onAccept(uv_stream_t* server, int status) {
+  if (status < 0) return;
+  auto* w = static_cast<DnsWorker*>(server->data);
+  auto* c = new TcpConnection;
+  c->worker = w;
+  uv_tcp_init(&w->loop_, &c->tcp);
+  uv_timer_init(&w->loop_, &c->idle);
+  c->tcp.data = c->idle.data = c;
+  c->self = w->connections_.insert(w->connections_.end(), c);
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0 ||
+      w->connections_.size() > w->options_.max_tcp) {
+    w->closeConnection(c);
+    return;
+  }
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len);
+  c->peer = toIpAddress(reinterpret_cast<sockaddr*>(&ss));
+  auto idle_ms = static_cast<uint64_t>(w->options_.tcp_idle.count());
+  uv_timer_start(&c->idle, &DnsWorker::onIdle, idle_ms, idle_ms);  // repeat: uv_timer_again re-arms
+  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), &DnsWorker::onTcpAlloc, &DnsWorker::onTcpRead);
+}
+
+void DnsWorker::onTcpAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<TcpConnection*>(h->data);
+  if (c->in.size() - c->used < 4096 && c->in.size() < kMaxTcpMessage)
+    c->in.resize(std::min(kMaxTcpMessage, std::max<size_t>(c->in.size() * 2, 8192)));
+  *buf = uv_buf_init(reinterpret_cast<char*>(c->in.data() + c->used),
+                     static_cast<unsigned>(c->in.size() - c->used));
+}
+
+void DnsWorker::onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t*) {
+  auto* c = static_cast<TcpConnection*>(h->data);
+  if (nread < 0) {
+    c->worker->closeConnection(c);
+    return;
+  }
+  c->used += static_cast<size_t>(nread);
+  uv_timer_again(&c->idle);
+  c->worker->serveTcp(*c);
+}
+
+void DnsWorker::serveTcp(TcpConnection& c) {
+  size_t pos = 0;
+  while (!c.closing && c.used - pos >= 2) {
+    size_t len = readU16(c.in.data() + pos);
+    if (c.used - pos < 2 + len) break;
+    const AnswerSet* set = reader_->current();
+    size_t n = set ? respond(*set, c.in.data() + pos + 2, len, c.peer, Transport::Tcp, query_,
+                             tx_ + 2, sizeof tx_ - 2)
+                   : 0;
+    pos += 2 + len;
+    if (n == 0) continue;
+    auto* req = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + n + 2));
+    writeU16(req->data, static_cast<uint16_t>(n));
+    std::memcpy(req->data + 2, tx_ + 2, n);
+    uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(req->data), static_cast<unsigned>(n + 2));
+    auto* stream = reinterpret_cast<uv_stream_t*>(&c.tcp);
+    if (uv_write(&req->req, stream, &out, 1, [](uv_write_t* r, int) { std::free(r); }) != 0) {
+      std::free(req);
+      closeConnection(&c);
+      return;
+    }
+    if (uv_stream_get_write_queue_size(stream) > kMaxWriteQueue) {
+      closeConnection(&c);
+      return;
+    }
+  }
+  if (c.closing) return;
+  std::memmove(c.in.data(), c.in.data() + pos, c.used - pos);
+  c.used -= pos;
+}
+
+void DnsWorker::onIdle(uv_timer_t* t) {
+  auto* c = static_cast<TcpConnection*>(t->data);
+  c->worker->closeConnection(c);
+}
+
+void DnsWorker::closeConnection(TcpConnection* c) {
+  if (c->closing) return;
+  c->closing = true;
+  connections_.erase(c->self);
+  auto done = [](uv_handle_t* h) {
+    auto* conn = static_cast<TcpConnection*>(h->data);
+    if (--conn->open_handles == 0) delete conn;
+  };
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->idle), done);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->tcp), done);
+}
+
+}  // namespace switchyard::dns

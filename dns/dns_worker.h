@@ -1,0 +1,77 @@
+// DnsWorker: one DNS serving thread with its own libuv loop, its own UDP
+// sockets and TCP listeners (SO_REUSEPORT, one per listen address), and its own
+// view of the published AnswerSet.
+//
+// Thread safety:
+//   - Constructed and start()/stop() called by the owning (control) thread.
+//   - Everything else runs on the worker's thread; the only cross-thread entry
+//     points are the two uv_async handles (wake: new answers; stop).
+// Invariants:
+//   1. The query path uses only rx_/tx_/query_ and the reader's current set:
+//      no allocation, no locks. TCP allocates per connection and per write,
+//      which is off the UDP hot path.
+//   2. At most max_tcp connections are open; further ones are closed at once.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "dns/answer_publisher.h"
+#include "dns/query_parser.h"
+
+namespace switchyard::dns {
+
+struct WorkerOptions {
+  std::chrono::milliseconds tcp_idle{10'000};
+  size_t max_tcp = 256;
+};
+
+class DnsWorker {
+ public:
+  // Takes ownership of the bound sockets.
+  DnsWorker(AnswerPublisher& publisher, std::vector<int> udp_fds, std::vector<int> tcp_fds,
+            WorkerOptions options);
+  ~DnsWorker();
+  DnsWorker(const DnsWorker&) = delete;
+  DnsWorker& operator=(const DnsWorker&) = delete;
+
+  void start();
+  void stop();  // closes every handle and joins the thread
+
+ private:
+  struct TcpConnection;
+  static void onWake(uv_async_t* h);
+  static void onStop(uv_async_t* h);
+  static void onUdpAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onUdpRead(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
+                        unsigned flags);
+  static void onAccept(uv_stream_t* server, int status);
+  static void onTcpAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
+  static void onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf);
+  static void onIdle(uv_timer_t* t);
+  void serveTcp(TcpConnection& c);
+  void closeConnection(TcpConnection* c);
+  void run();
+
+  AnswerPublisher::Reader* reader_ = nullptr;
+  WorkerOptions options_;
+  uv_loop_t loop_{};
+  uv_async_t wake_{};
+  uv_async_t stop_{};
+  std::vector<std::unique_ptr<uv_udp_t>> udp_;
+  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+  std::list<TcpConnection*> connections_;
+  std::thread thread_;
+  bool started_ = false;
+  Query query_;
+  alignas(64) uint8_t rx_[65536];
+  alignas(64) uint8_t tx_[65536];
+};
+
+}  // namespace switchyard::dns

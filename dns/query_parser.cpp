@@ -1,0 +1,131 @@
+#include "dns/query_parser.h"
+
+#include "dns/wire.h"
+
+namespace switchyard::dns {
+
+namespace {
+
+// Skips a possibly compressed owner name of an additional record.
+bool skipName(const uint8_t* p, size_t len, size_t& pos) {
+  size_t total = 0;
+  while (pos < len) {
+    uint8_t l = p[pos];
+    if (l == 0) { ++pos; return true; }
+    if ((l & 0xC0) == 0xC0) { pos += 2; return pos <= len; }
+    if (l & 0xC0) return false;
+    total += l + 1;
+    if (total > 255) return false;
+    pos += 1 + l;
+  }
+  return false;
+}
+
+ParseStatus parseEcs(const uint8_t* d, uint16_t len, EcsOption& ecs) {
+  if (ecs.present || len < 4) return ParseStatus::FormErr;
+  uint16_t family = readU16(d);
+  uint8_t source = d[2];
+  uint8_t max_bits = family == 1 ? 32 : family == 2 ? 128 : 0;
+  if (max_bits == 0 || source > max_bits) return ParseStatus::FormErr;
+  size_t want = (source + 7u) / 8u;
+  if (len - 4u != want) return ParseStatus::FormErr;
+  const uint8_t* addr = d + 4;
+  if (source % 8 != 0 && want > 0 && (addr[want - 1] & (0xFFu >> (source % 8))) != 0)
+    return ParseStatus::FormErr;
+  ecs.present = true;
+  ecs.family = static_cast<uint8_t>(family);
+  ecs.source = source;
+  ecs.scope = d[3];
+  ecs.address_len = static_cast<uint8_t>(want);
+  for (size_t i = 0; i < want; ++i) ecs.address[i] = addr[i];
+  return ParseStatus::Ok;
+}
+
+ParseStatus parseOpt(const uint8_t* p, size_t pos, size_t rdlen, Query& q) {
+  size_t end = pos + rdlen;
+  while (pos < end) {
+    if (end - pos < 4) return ParseStatus::FormErr;
+    uint16_t code = readU16(p + pos);
+    uint16_t olen = readU16(p + pos + 2);
+    pos += 4;
+    if (olen > end - pos) return ParseStatus::FormErr;
+    if (code == kOptionEcs) {
+      ParseStatus s = parseEcs(p + pos, olen, q.ecs);
+      if (s != ParseStatus::Ok) return s;
+    }
+    pos += olen;
+  }
+  return ParseStatus::Ok;
+}
+
+}  // namespace
+
+ParseStatus parseQuery(const uint8_t* p, size_t len, Query& q) {
+  if (len < kHeaderSize) return ParseStatus::Drop;
+  q.id = readU16(p);
+  q.flags_hi = p[2];
+  q.flags_lo = p[3];
+  q.question = nullptr;
+  q.question_len = 0;
+  q.edns = false;
+  q.dnssec_ok = false;
+  q.udp_size = 512;
+  q.ecs.present = false;
+  if (q.flags_hi & 0x80) return ParseStatus::Drop;
+  if (((q.flags_hi >> 3) & 0x0F) != 0) return ParseStatus::NotImp;
+  if (readU16(p + 4) != 1 || readU16(p + 6) != 0 || readU16(p + 8) != 0)
+    return ParseStatus::FormErr;
+  uint16_t arcount = readU16(p + 10);
+
+  size_t pos = kHeaderSize;
+  size_t n = 0;
+  uint32_t h = kFnvOffset;
+  while (true) {
+    if (pos >= len) return ParseStatus::FormErr;
+    uint8_t l = p[pos];
+    if (l > 63) return ParseStatus::FormErr;  // pointers and extended label types
+    if (n + 1 + l > 255 || pos + 1 + l > len) return ParseStatus::FormErr;
+    q.qname_lower[n++] = l;
+    h = (h ^ l) * kFnvPrime;
+    ++pos;
+    for (uint8_t i = 0; i < l; ++i) {
+      uint8_t c = p[pos++];
+      if (c >= 'A' && c <= 'Z') c = static_cast<uint8_t>(c | 0x20);
+      q.qname_lower[n++] = c;
+      h = (h ^ c) * kFnvPrime;
+    }
+    if (l == 0) break;
+  }
+  if (len - pos < 4) return ParseStatus::FormErr;
+  q.qname_len = static_cast<uint16_t>(n);
+  q.qname_hash = h;
+  q.qtype = readU16(p + pos);
+  q.qclass = readU16(p + pos + 2);
+  pos += 4;
+  q.question = p + kHeaderSize;
+  q.question_len = static_cast<uint16_t>(pos - kHeaderSize);
+
+  for (uint16_t i = 0; i < arcount; ++i) {
+    size_t owner = pos;
+    if (!skipName(p, len, pos) || len - pos < 10) return ParseStatus::FormErr;
+    uint16_t type = readU16(p + pos);
+    uint16_t rdlen = readU16(p + pos + 8);
+    if (len - pos - 10 < rdlen) return ParseStatus::FormErr;
+    if (type == rrtype::OPT) {
+      if (q.edns || p[owner] != 0) return ParseStatus::FormErr;
+      q.edns = true;
+      uint16_t size = readU16(p + pos + 2);
+      q.udp_size = size < 512 ? 512 : size;
+      q.edns_version = p[pos + 5];
+      q.dnssec_ok = (p[pos + 6] & 0x80) != 0;
+      ParseStatus s = parseOpt(p, pos + 10, rdlen, q);
+      if (s != ParseStatus::Ok) return s;
+    }
+    pos += 10u + rdlen;
+  }
+  if (pos != len) return ParseStatus::FormErr;
+  if (q.edns && q.edns_version > 0) return ParseStatus::BadVers;
+  return ParseStatus::Ok;
+}
+
+}  // namespace switchyard::dns

@@ -1,0 +1,156 @@
+#include "dns/responder.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "dns/wire.h"
+
+namespace switchyard::dns {
+
+namespace {
+
+struct Reply {
+  uint8_t rcode = 0;    // low 4 bits
+  uint8_t ext_rcode = 0;  // OPT TTL high byte
+  bool aa = false;
+  bool question = true;
+  const Answer* answer = nullptr;
+  bool ecs = false;
+  uint8_t scope = 0;
+};
+
+size_t optLength(const Query& q, const Reply& r) {
+  if (!q.edns) return 0;
+  return 11u + (r.ecs ? 4u + 4u + q.ecs.address_len : 0u);
+}
+
+uint8_t* writeOpt(uint8_t* p, const Query& q, const Reply& r) {
+  *p++ = 0;  // root owner
+  writeU16(p, rrtype::OPT);
+  writeU16(p + 2, kOurUdpPayload);
+  p[4] = r.ext_rcode;
+  p[5] = 0;  // version
+  p[6] = q.dnssec_ok ? 0x80 : 0;  // RFC 3225: DO is copied
+  p[7] = 0;
+  uint16_t rdlen = r.ecs ? static_cast<uint16_t>(4 + 4 + q.ecs.address_len) : 0;
+  writeU16(p + 8, rdlen);
+  p += 10;
+  if (r.ecs) {
+    writeU16(p, kOptionEcs);
+    writeU16(p + 2, static_cast<uint16_t>(4 + q.ecs.address_len));
+    writeU16(p + 4, q.ecs.family);
+    p[6] = q.ecs.source;
+    p[7] = r.scope;
+    std::memcpy(p + 8, q.ecs.address, q.ecs.address_len);
+    p += 8 + q.ecs.address_len;
+  }
+  return p;
+}
+
+size_t write(const Query& q, const Reply& r, Transport transport, uint8_t* out, size_t cap) {
+  size_t qlen = r.question ? q.question_len : 0;
+  size_t opt = optLength(q, r);
+  const Answer* a = r.answer;
+  size_t body = a ? a->body.size() : 0;
+  size_t limit = cap;
+  if (transport == Transport::Udp)
+    limit = std::min<size_t>(cap, q.edns ? std::min<uint16_t>(q.udp_size, kOurUdpPayload) : 512);
+  bool tc = kHeaderSize + qlen + body + opt > limit;
+  if (tc) body = 0;
+  if (kHeaderSize + qlen + body + opt > cap) return 0;  // cannot happen with the documented cap
+
+  writeU16(out, q.id);
+  out[2] = static_cast<uint8_t>(0x80 | (r.aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q.flags_hi & 0x01));
+  out[3] = static_cast<uint8_t>((q.flags_lo & 0x10) | (r.rcode & 0x0F));  // CD is copied
+  writeU16(out + 4, r.question ? 1 : 0);
+  writeU16(out + 6, a && !tc ? a->ancount : 0);
+  writeU16(out + 8, a && !tc ? a->nscount : 0);
+  writeU16(out + 10, static_cast<uint16_t>((a && !tc ? a->arcount : 0) + (opt ? 1 : 0)));
+  uint8_t* p = out + kHeaderSize;
+  std::memcpy(p, q.question, qlen);
+  p += qlen;
+  if (body) {
+    std::memcpy(p, a->body.data(), body);
+    p += body;
+  }
+  if (opt) p = writeOpt(p, q, r);
+  return static_cast<size_t>(p - out);
+}
+
+}  // namespace
+
+size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const IpAddress& source,
+               Transport transport, Query& q, uint8_t* out, size_t cap, ResponseInfo* info) {
+  ResponseInfo local;
+  ResponseInfo& inf = info ? *info : local;
+  inf = ResponseInfo{};
+  Reply r;
+  switch (parseQuery(packet, length, q)) {
+    case ParseStatus::Drop:
+      return 0;
+    case ParseStatus::FormErr:
+      // The question may be what was malformed; echo none, and no OPT either
+      // (RFC 6891 §7: no OPT when the request's OPT may be the problem).
+      q.edns = false;
+      r.rcode = rcode::FormErr;
+      r.question = false;
+      inf.rcode = rcode::FormErr;
+      return write(q, r, transport, out, cap);
+    case ParseStatus::NotImp:
+      q.edns = false;
+      r.rcode = rcode::NotImp;
+      r.question = false;
+      inf.rcode = rcode::NotImp;
+      return write(q, r, transport, out, cap);
+    case ParseStatus::BadVers:
+      r.ext_rcode = static_cast<uint8_t>(rcode::BadVers >> 4);
+      inf.rcode = rcode::BadVers;
+      return write(q, r, transport, out, cap);
+    case ParseStatus::Ok:
+      break;
+  }
+  const ZoneAnswers& zone = *set.zone;
+  bool use_ecs = q.ecs.present && zone.trust_ecs;
+  r.ecs = use_ecs;  // scope 0 unless the answer depends on the client
+  if (q.qclass != kClassIn || q.qtype == rrtype::AXFR || q.qtype == rrtype::IXFR ||
+      !zone.inZone(q.qname_lower, q.qname_len)) {
+    r.rcode = rcode::Refused;
+    inf.rcode = rcode::Refused;
+    return write(q, r, transport, out, cap);
+  }
+  inf.in_zone = true;
+  r.aa = true;
+  const NameEntry* e = zone.find(q.qname_lower, q.qname_len, q.qname_hash);
+  if (!e) {
+    r.answer = &zone.nxdomain;
+  } else {
+    inf.kind = e->kind;
+    const View* view;
+    const std::vector<Answer>* answers;
+    if (e->kind == NameKind::Global) {
+      const RegistryAnswers& ra = *set.registries[e->registry];
+      policy::ClientRegion client;
+      if (use_ecs && q.ecs.source > 0) {
+        client = zone.clients.lookup(q.ecs.family == 1, q.ecs.address);
+        r.scope = client.scope;
+      } else {
+        IpAddress src = source.unmapped();
+        client = zone.clients.lookup(src.isV4(), src.bytes.data());
+      }
+      view = &ra.views[ra.client_view[client.region]];
+      answers = &ra.answers;
+    } else {
+      view = &zone.views[e->view];
+      answers = &zone.answers;
+    }
+    r.answer = &(*answers)[(*view)[static_cast<size_t>(slotFor(q.qtype))]];
+  }
+  r.rcode = r.answer->rcode;
+  r.aa = r.answer->authoritative;
+  inf.rcode = r.rcode;
+  size_t n = write(q, r, transport, out, cap);
+  inf.truncated = n >= 3 && (out[2] & 0x02);
+  return n;
+}
+
+}  // namespace switchyard::dns

@@ -1,0 +1,46 @@
+// The routing rules, as pure functions of (Topology, Ranking, health, flags).
+//
+// For each client region of a registry:
+//   1. The nearest replica (Ranking order) answers alone when it is eligible:
+//      its operator flag is on AND it is healthy for this registry.
+//   2. Otherwise the next `failover_spread` nearest eligible replicas share the
+//      answer with equal weights ("failover-spread").
+//   3. Otherwise (none eligible): `fail-open` answers with every healthy replica
+//      ignoring operator flags, and when none is healthy with every replica;
+//      `servfail` answers SERVFAIL.
+// Health::Unknown counts as healthy: with no evidence against a replica we keep
+// it. (The prober decides when "unknown" may be served at all.)
+// Thread safety: pure functions; no state.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "policy/ranking.h"
+#include "policy/routing_table.h"
+#include "policy/topology.h"
+
+namespace switchyard::policy {
+
+enum class Health : uint8_t { Unknown, Up, Down };
+const char* healthName(Health health);
+
+// Everything that can change at run time about one replica of one registry.
+struct ReplicaState {
+  Health health = Health::Unknown;
+  bool global_endpoint_routing = true;
+  friend bool operator==(const ReplicaState&, const ReplicaState&) = default;
+};
+
+// REQUIRES: states.size() == topology.registries[registry].replicas.size()
+std::shared_ptr<const RegistryRouting> computeRegistryRouting(
+    const Topology& topology, const Ranking& ranking, uint32_t registry,
+    const std::vector<ReplicaState>& states);
+
+// REQUIRES: states[g] as above for every registry g.
+std::shared_ptr<const RoutingTable> computeRoutingTable(
+    const Topology& topology, const Ranking& ranking,
+    const std::vector<std::vector<ReplicaState>>& states, uint64_t generation);
+
+}  // namespace switchyard::policy

@@ -1,0 +1,123 @@
+// Topology: the validated, immutable model of switchyard.yaml.
+//
+// config/ builds it (the only place YAML is read); everything else reads it.
+// Regions, registries and replicas are referred to by index: a region index is
+// a position in `regions`, a replica index a position in `Registry::replicas`.
+// Thread safety: immutable once built; shared as std::shared_ptr<const Topology>.
+// Invariants (established by config::loadTopology):
+//   1. Every region index anywhere is < regions.size(); region names are unique.
+//   2. Registry names are unique valid labels; replica regions are unique within
+//      a registry; `home` is the region of one of the registry's replicas.
+//   3. A replica has either addresses (non-empty) or a target, never both.
+//   4. When a registry's data_endpoints is on, each replica has data_addresses.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/dns_name.h"
+#include "common/ip_address.h"
+
+namespace switchyard::policy {
+
+using Millis = std::chrono::milliseconds;
+
+struct Region {
+  std::string name;
+  double latitude = 0;
+  double longitude = 0;
+};
+
+struct ClientNetwork {
+  IpPrefix prefix;
+  uint32_t region = 0;
+};
+
+enum class ProbeScheme { Http, Https, Tcp };
+
+struct StatusRange {
+  int low = 0;
+  int high = 0;
+  bool contains(int status) const { return status >= low && status <= high; }
+};
+
+// How one (registry, replica) pair is probed. Used by health/ (next issue);
+// validated here so that a typo is refused today, not when probing starts.
+struct ProbeSpec {
+  ProbeScheme scheme = ProbeScheme::Http;
+  uint16_t port = 5000;
+  std::string path = "/v2/";
+  Millis interval{10'000};
+  Millis timeout{5'000};
+  int fall = 3;
+  int rise = 2;
+  std::vector<StatusRange> healthy_status{{200, 299}, {401, 401}};
+  std::vector<StatusRange> throttled_status{{429, 429}};
+  std::string host_header = "{registry}.{region}.geo.{zone}";
+  bool tls_verify = true;
+  std::string ca_file;  // absolute path, or empty for the system store
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+struct Replica {
+  uint32_t region = 0;
+  std::vector<IpAddress> addresses;       // empty when target is set
+  std::vector<IpAddress> data_addresses;  // answers REG.REGION.data.ZONE
+  std::optional<DnsName> target;          // answered as a CNAME
+  std::optional<IpAddress> probe_address; // default: addresses[0]
+  bool global_endpoint_routing = true;    // operator flag at start-up
+};
+
+struct Registry {
+  std::string name;
+  uint32_t home = 0;
+  bool regional_endpoints = false;
+  bool data_endpoints = false;
+  ProbeSpec health;
+  std::vector<Replica> replicas;
+};
+
+struct Nameserver {
+  DnsName name;
+  std::vector<IpAddress> addresses;  // glue; required when name is in the zone
+};
+
+struct Ttls {
+  uint32_t global = 30;
+  uint32_t regional = 300;
+  uint32_t data = 300;
+  uint32_t negative = 30;
+  uint32_t apex = 3600;
+};
+
+enum class WhenNoneEligible { FailOpen, Servfail };
+
+struct Topology {
+  std::string source_file;  // for messages and relative paths
+  DnsName zone;
+  std::vector<Nameserver> nameservers;
+  Ttls ttl;
+  std::vector<SocketAddress> listen_dns;
+  std::optional<SocketAddress> listen_admin;
+  std::string admin_token_file;  // absolute path or empty
+  int threads = 0;               // 0 = one per core
+  std::vector<Region> regions;
+  bool trust_ecs = true;
+  uint32_t default_region = 0;
+  std::vector<ClientNetwork> networks;
+  int failover_spread = 2;
+  WhenNoneEligible when_none_eligible = WhenNoneEligible::FailOpen;
+  ProbeSpec health_defaults;
+  std::vector<Registry> registries;
+
+  std::optional<uint32_t> regionIndex(std::string_view name) const;
+  std::optional<uint32_t> registryIndex(std::string_view name) const;
+  // Index of the replica of `registry` in region `region`, if any.
+  std::optional<uint32_t> replicaIndex(uint32_t registry, std::string_view region) const;
+};
+
+}  // namespace switchyard::policy
