@@ -446,7 +446,7 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
 }
 
 TopologyPtr Loader::load(const YAML::Node& root) {
-  if (!root || root.IsNull()) fail(YAML::Mark(), "", "the file is empty");
+  if (!root || root.IsNull()) fail(YAML::Mark::null_mark(), "", "the file is empty");
   checkKeys(root, "",
             {"zone", "nameservers", "ttl", "listen", "admin", "threads", "regions", "clients",
              "routing", "health", "registries"},

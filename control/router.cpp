@@ -49,6 +49,8 @@ void Router::rebuildAll() {
   table_ = policy::computeRoutingTable(*topology_, *ranking_, states_, ++generation_);
   answers_ = dns::compileAll(*topology_, *table_, serial_);
   publisher_.publish(answers_);
+  if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
+    spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
 }
 
 Result<Router::Pair> Router::find(std::string_view registry, std::string_view region) const {
@@ -100,12 +102,14 @@ void Router::update(Pair pair, const policy::ReplicaState& next, const char* cau
   set->registries[pair.registry] = dns::compileRegistry(*topology_, *set->zone, pair.registry, *part);
   answers_ = set;
   publisher_.publish(answers_);
+  auto purge = publisher_.waitAcked(generation_, std::chrono::milliseconds(100));
+  if (!purge) spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
   const auto& reg = topology_->registries[pair.registry];
   spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} cause={} "
-               "routing_changed={} generation={} routing=[{}]",
+               "routing_changed={} generation={} purge_us={} routing=[{}]",
                reg.name, topology_->regions[reg.replicas[pair.replica].region].name,
                policy::healthName(next.health), next.global_endpoint_routing, cause, moved,
-               generation_, describe(*topology_, pair.registry, *part));
+               generation_, purge ? purge->count() / 1000 : -1, describe(*topology_, pair.registry, *part));
 }
 
 void Router::applyTopology(config::TopologyPtr topology) {

@@ -1,5 +1,7 @@
 #include "dns/answer_publisher.h"
 
+#include <thread>
+
 namespace switchyard::dns {
 
 bool AnswerPublisher::Reader::refresh() {
@@ -34,6 +36,16 @@ bool AnswerPublisher::allAcked(uint64_t generation) const {
   for (const auto& r : readers_)
     if (r->acked() < generation) return false;
   return true;
+}
+
+std::optional<std::chrono::nanoseconds> AnswerPublisher::waitAcked(
+    uint64_t generation, std::chrono::milliseconds limit) const {
+  auto start = std::chrono::steady_clock::now();
+  while (!allAcked(generation)) {
+    if (std::chrono::steady_clock::now() - start > limit) return std::nullopt;
+    std::this_thread::yield();
+  }
+  return std::chrono::steady_clock::now() - start;
 }
 
 void AnswerPublisher::reclaim() {

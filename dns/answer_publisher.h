@@ -26,6 +26,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "dns/answer_set.h"
@@ -59,6 +60,12 @@ class AnswerPublisher {
 
   // True when every reader uses generation >= `generation`.
   bool allAcked(uint64_t generation) const;
+  // Spins (yielding) until allAcked(generation) or `limit` passes; returns the
+  // time it took, or nullopt on timeout. This is what makes a change "purged":
+  // once it returns, every worker answers from the new set. A worker's wake-up
+  // takes microseconds, so the control thread waits only that long.
+  std::optional<std::chrono::nanoseconds> waitAcked(uint64_t generation,
+                                                    std::chrono::milliseconds limit) const;
   void reclaim();
   size_t retainedCount() const { return retained_.size(); }
 

@@ -32,6 +32,15 @@ void ClientMap::build(std::vector<Node>& trie, const std::vector<ClientNetwork>&
       if (c >= 0 && !trie[c].has_network) trie[c].region = node.region;
   for (size_t i = trie.size(); i-- > 0;) {
     Node& node = trie[i];
+    int32_t c0 = node.child[0], c1 = node.child[1];
+    if (c0 >= 0 && c1 >= 0 && trie[c0].uniform && trie[c1].uniform &&
+        trie[c0].region == trie[c1].region) {
+      // Both halves are one region, so the whole prefix is (whatever this
+      // node would inherit never shows: no address reaches it uncovered).
+      node.uniform = true;
+      node.region = trie[c0].region;
+      continue;
+    }
     node.uniform = true;
     for (int32_t c : node.child)
       if (c >= 0 && (!trie[c].uniform || trie[c].region != node.region)) node.uniform = false;

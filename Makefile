@@ -1,0 +1,48 @@
+# Quick start: `make demo` and `make test` work on a fresh Debian 12 machine.
+# Both install missing Debian packages first (only when something is missing).
+
+BUILD      ?= build
+JOBS       ?= 2
+# Build + test dependencies (Debian 12 package names).
+PACKAGES   := build-essential cmake ninja-build pkg-config libuv1-dev libyaml-cpp-dev \
+              libspdlog-dev libfmt-dev libcli11-dev catch2 libldns-dev dnsutils knot-dnsutils
+CMAKE_ARGS ?=
+ifeq ($(CI),true)
+  CMAKE_ARGS += -DSWITCHYARD_WERROR=ON
+endif
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps build test demo check asan clean
+
+all: build
+
+deps:
+	@missing=$$(for p in $(PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing missing packages:" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	fi
+
+build: deps
+	cmake -S . -B $(BUILD) -G Ninja $(CMAKE_ARGS)
+	cmake --build $(BUILD) -j $(JOBS)
+
+test: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
+
+# Serves deploy/examples/switchyard.yaml on 127.0.0.1:15353 and [::1]:15353 until Ctrl-C.
+demo: build
+	@echo "switchyard serving the demo config; try:"
+	@echo "  dig @127.0.0.1 -p 15353 myregistry.cr.example.test +subnet=198.51.100.130/32"
+	./$(BUILD)/daemon/switchyard --config deploy/examples/switchyard.yaml
+
+check: build
+	./$(BUILD)/daemon/switchyard --check --config deploy/examples/switchyard.yaml
+
+# Everything under AddressSanitizer and UBSan, in its own build tree.
+asan:
+	$(MAKE) test BUILD=build-asan CMAKE_ARGS="$(CMAKE_ARGS) -DSWITCHYARD_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
+
+clean:
+	rm -rf build build-asan

@@ -1,0 +1,53 @@
+// Runs the real `switchyard` binary for integration tests: writes its config
+// into a fresh temp dir, picks a free random loopback address and port, starts
+// it, waits (bounded) until it answers, and stops it by PID.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+
+#include "common/ip_address.h"
+
+namespace switchyard::test {
+
+// A random 127.a.b.c (a,b,c >= 1) and port in 20000..59999 on which both UDP
+// and TCP binds succeed right now. v6 = true picks a port on ::1 instead.
+SocketAddress freeLoopback(bool v6 = false);
+// A port free on both the given v4 address and ::1 (for configs that listen on both).
+uint16_t freePortOn(const IpAddress& v4);
+
+std::string makeTempDir();
+void writeFile(const std::string& path, const std::string& text);
+
+struct RunResult {
+  int exit_code;
+  std::string output;  // stdout + stderr
+};
+// Runs the daemon with `args` to completion (bounded by `timeout_s`).
+RunResult runDaemon(const std::string& args, int timeout_s = 20);
+
+class DaemonProcess {
+ public:
+  // Writes `config` (with "@DNS@" replaced by the listen list) and starts.
+  explicit DaemonProcess(const std::string& config, const std::string& extra_args = "");
+  ~DaemonProcess();
+
+  bool running() const;
+  const SocketAddress& v4() const { return v4_; }
+  const SocketAddress& v6() const { return v6_; }
+  const std::string& dir() const { return dir_; }
+  std::string log() const;
+  void signal(int signum) const;
+  // SIGTERM and wait (bounded); returns the exit status or -1.
+  int stop();
+
+ private:
+  std::string dir_;
+  SocketAddress v4_;
+  SocketAddress v6_;
+  mutable pid_t pid_ = -1;  // -1 once reaped
+  mutable int status_ = -1;
+};
+
+}  // namespace switchyard::test

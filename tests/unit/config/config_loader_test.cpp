@@ -1,0 +1,211 @@
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "config/config_loader.h"
+#include "config/duration.h"
+#include "tests/support/test_topology.h"
+
+using namespace switchyard;
+
+namespace {
+
+std::string base() {
+  std::string text = test::testConfig();
+  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:5353\", \"[::1]:5353\"]");
+  return text;
+}
+
+// Replaces the first occurrence of `from` in the base config.
+std::string edit(const std::string& from, const std::string& to) {
+  std::string text = base();
+  auto at = text.find(from);
+  REQUIRE(at != std::string::npos);
+  text.replace(at, from.size(), to);
+  return text;
+}
+
+std::string errorOf(const std::string& text) {
+  auto t = config::loadTopologyText(text, "sy.yaml");
+  if (t) return "";
+  return t.error();
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("the test topology loads with every documented meaning") {
+  auto t = config::loadTopologyText(base(), "sy.yaml", "/etc/switchyard");
+  REQUIRE(t);
+  const auto& topo = **t;
+  CHECK(topo.zone.toString() == "cr.example.test.");
+  CHECK(topo.nameservers.size() == 2);
+  CHECK(topo.ttl.global == 30);
+  CHECK(topo.ttl.apex == 3600);
+  CHECK(topo.listen_dns.size() == 2);
+  CHECK(topo.regions.size() == 4);
+  CHECK(topo.regions[2].name == "westeurope");
+  CHECK(topo.regions[2].latitude == Approx(52.37));
+  CHECK(topo.trust_ecs);
+  CHECK(topo.networks.size() == 6);
+  CHECK(topo.failover_spread == 2);
+  REQUIRE(topo.registries.size() == 2);
+  const auto& g = topo.registries[0];
+  CHECK(g.name == "myregistry");
+  CHECK(g.regional_endpoints);
+  CHECK(g.data_endpoints);
+  CHECK(g.replicas[2].addresses.size() == 2);
+  CHECK(g.health.fall == 3);
+  CHECK(g.health.rise == 2);
+  CHECK(g.health.path == "/v2/");
+  CHECK(topo.registries[1].replicas[1].target->toString() == "teamb-sea.registry.example.net.");
+  CHECK_FALSE(topo.registries[1].data_endpoints);
+}
+
+TEST_CASE("the demo config passes, and the reference file is refused only for unbuilt features") {
+  auto demo = config::loadTopologyFile(SOURCE_DIR "/deploy/examples/switchyard.yaml");
+  REQUIRE(demo);
+  const auto& t = **demo;
+  CHECK(t.registries[1].health.interval == std::chrono::seconds(5));
+  CHECK(t.registries[1].health.fall == 2);
+  CHECK(t.registries[1].health.rise == 2);  // inherited from the defaults
+  CHECK(t.admin_token_file == SOURCE_DIR "/deploy/examples/admin.token");
+  CHECK(t.threads == 2);
+
+  std::string reference = SOURCE_DIR "/../shared/switchyard.example.yaml";
+  if (!std::ifstream(reference)) {
+    WARN("shared/switchyard.example.yaml is not beside the checkout; part of this test did not run");
+    return;
+  }
+  auto ref = config::loadTopologyFile(reference);
+  REQUIRE_FALSE(ref);
+  CHECK_THAT(ref.error(), Catch::Contains("switchyard.example.yaml:41:1: announce: not supported yet"));
+  // Without the announce block and the freshness block it is accepted as is.
+  std::string text = readFile(reference), kept;
+  std::istringstream lines(text);
+  long skip_indent = -1;  // skipping a block deeper than this indentation
+  for (std::string line; std::getline(lines, line);) {
+    size_t at = line.find_first_not_of(' ');
+    long indent = at == std::string::npos ? -1 : static_cast<long>(at);
+    if (skip_indent >= 0) {
+      if (indent < 0 || indent > skip_indent) continue;
+      skip_indent = -1;
+    }
+    if (indent >= 0 && (line.compare(at, 9, "announce:") == 0 || line.compare(at, 10, "freshness:") == 0)) {
+      skip_indent = indent;
+      continue;
+    }
+    kept += line + "\n";
+  }
+  auto stripped = config::loadTopologyText(kept, "reference");
+  INFO(kept);
+  REQUIRE(stripped);
+  CHECK((*stripped)->registries.size() == 2);
+}
+
+TEST_CASE("errors name file:line:column, the key path and the rule") {
+  CHECK(errorOf(edit("trust_ecs: true", "trust_ecs: true\n  trust_ecss: true")) ==
+        "sy.yaml:16:3: clients.trust_ecss: unknown key (expected one of: trust_ecs, default_region, networks)");
+  CHECK_THAT(errorOf(edit("198.51.100.0/26", "198.51.100.0/33")),
+             Catch::StartsWith("sy.yaml:18:15: clients.networks[0].cidr: bad prefix length"));
+  CHECK_THAT(errorOf(edit("198.51.100.64/26", "198.51.100.65/26")),
+             Catch::Contains("clients.networks[1].cidr: '198.51.100.65/26' has host bits set past /26"));
+  CHECK_THAT(errorOf(edit("region: westus }", "region: northpole }")),
+             Catch::Contains("clients.networks[1].region: region 'northpole' is not declared under 'regions'"));
+  CHECK_THAT(errorOf(edit("      - region: westus\n", "      - region: eastus\n")),
+             Catch::Contains("registries[0].replicas[1].region: duplicate replica: registry 'myregistry' "
+                             "already has a replica in 'eastus'"));
+  CHECK_THAT(errorOf(edit("        addresses: [127.0.0.21]\n", "")),
+             Catch::Contains("registries[1].replicas[0]: replica needs 'addresses' or 'target'"));
+  CHECK_THAT(errorOf(edit("        target: teamb-sea", "        addresses: [127.0.0.9]\n        target: teamb-sea")),
+             Catch::Contains("give either 'addresses' or 'target', not both"));
+  CHECK_THAT(errorOf(edit("addresses: [127.0.0.12]", "addresses: [127.0.0.x]")),
+             Catch::Contains("registries[0].replicas[1].addresses[0]: not an IP address: '127.0.0.x'"));
+  CHECK_THAT(errorOf(edit("failover_spread: 2", "failover_spread: 2\n  when_none_eligible: fail-closed")),
+             Catch::Contains("routing.when_none_eligible: expected 'fail-open' or 'servfail'"));
+  CHECK_THAT(errorOf(edit("global: 30", "global: thirty")),
+             Catch::Contains("sy.yaml:6:16: ttl.global: expected a whole number, got 'thirty'"));
+  CHECK_THAT(errorOf(edit("home: eastus", "home: southeastasia")),
+             Catch::Contains("registries[0].home: home region 'southeastasia' has no replica"));
+  CHECK_THAT(errorOf(edit("data_addresses: [127.0.0.112]", "")),
+             Catch::Contains("registry 'myregistry' has data_endpoints enabled, so every replica needs 'data_addresses'"));
+  CHECK_THAT(errorOf(edit("name: teamb", "name: geo")), Catch::Contains("'geo' is reserved"));
+  CHECK_THAT(errorOf(edit("name: teamb", "name: myregistry")), Catch::Contains("duplicate registry 'myregistry'"));
+  CHECK_THAT(errorOf(edit("  - name: ns1.cr.example.test\n    addresses: [127.0.0.1, \"::1\"]\n",
+                          "  - name: ns1.cr.example.test\n")),
+             Catch::Contains("is inside the zone and needs 'addresses' (glue)"));
+  CHECK_THAT(errorOf(edit("location: [1.35, 103.82]", "location: [91, 103.82]")),
+             Catch::Contains("latitude must be a number between -90 and 90"));
+  CHECK_THAT(errorOf(edit("zone: cr.example.test", "zone: cr..example")), Catch::Contains("sy.yaml:1:7: zone: bad label"));
+  CHECK_THAT(errorOf(edit("default_region: eastus", "default_region: mars")),
+             Catch::Contains("clients.default_region: region 'mars' is not declared"));
+  CHECK_THAT(errorOf(edit("dns: [", "dns: [\"127.0.0.1\", ")), Catch::Contains("listen.dns[0]: expected 'IPv4:PORT'"));
+}
+
+TEST_CASE("probe settings are validated where they are written") {
+  CHECK_THAT(errorOf(edit("routing:", "health: { interval: 10 }\nrouting:")),
+             Catch::Contains("health.interval: bad duration '10' (expected a whole number and a unit"));
+  CHECK_THAT(errorOf(edit("routing:", "health: { interval: 1s, timeout: 2s }\nrouting:")),
+             Catch::Contains("must not be shorter than timeout"));
+  CHECK_THAT(errorOf(edit("routing:", "health: { scheme: ftp }\nrouting:")),
+             Catch::Contains("health.scheme: expected http, https or tcp"));
+  CHECK_THAT(errorOf(edit("routing:", "health: { healthy_status: [\"200-99\"] }\nrouting:")),
+             Catch::Contains("health.healthy_status[0]: HTTP status range must lie within 100-599"));
+  CHECK_THAT(errorOf(edit("routing:", "health: { host_header: \"{registry}.{nope}\" }\nrouting:")),
+             Catch::Contains("unknown placeholder"));
+  CHECK_THAT(errorOf(edit("    regional_endpoints: enabled\n    replicas:\n      - region: westeurope",
+                          "    regional_endpoints: enabled\n    health: { fall: 0 }\n    replicas:\n      - region: westeurope")),
+             Catch::Contains("registries[1].health.fall: must be between 1 and 1000, got 0"));
+  auto ok = config::loadTopologyText(
+      edit("routing:", "health: { scheme: https, port: 443, tls: { verify: false, ca_file: ca.pem },"
+                       " headers: { X-Probe: switchyard }, throttled_status: [429, \"503\"] }\nrouting:"),
+      "sy.yaml", "/etc/sy");
+  REQUIRE(ok);
+  const auto& h = (*ok)->registries[0].health;
+  CHECK(h.scheme == policy::ProbeScheme::Https);
+  CHECK(h.port == 443);
+  CHECK_FALSE(h.tls_verify);
+  CHECK(h.ca_file == "/etc/sy/ca.pem");
+  CHECK(h.headers.size() == 1);
+  CHECK(h.throttled_status.size() == 2);
+  CHECK(h.throttled_status[1].contains(503));
+}
+
+TEST_CASE("features not built yet are refused, never silently ignored") {
+  CHECK_THAT(errorOf(base() + "fleet: { node: ns1 }\n"), Catch::Contains("fleet: not supported yet"));
+  CHECK_THAT(errorOf(edit("    home: eastus\n", "    home: eastus\n    freshness: { max_staleness: 2m }\n")),
+             Catch::Contains("registries[0].freshness: not supported yet"));
+}
+
+TEST_CASE("YAML syntax errors, duplicate keys and empty files are reported with positions") {
+  CHECK_THAT(errorOf("zone: [a, b\n"), Catch::StartsWith("sy.yaml:2:1: "));
+  CHECK_THAT(errorOf(base() + "zone: other.test\n"), Catch::Contains("zone: duplicate key"));
+  CHECK(errorOf("") == "sy.yaml: the file is empty");
+  auto missing = config::loadTopologyFile("/nonexistent/switchyard.yaml");
+  REQUIRE_FALSE(missing);
+  CHECK_THAT(missing.error(), Catch::Contains("/nonexistent/switchyard.yaml: cannot open"));
+}
+
+TEST_CASE("threads is auto or a number") {
+  CHECK((*config::loadTopologyText(base() + "threads: auto\n", "x"))->threads == 0);
+  CHECK((*config::loadTopologyText(base() + "threads: 4\n", "x"))->threads == 4);
+  CHECK_THAT(errorOf(base() + "threads: many\n"), Catch::Contains("threads: expected a whole number"));
+}
+
+TEST_CASE("durations need a unit") {
+  CHECK(*config::parseDuration("500ms") == std::chrono::milliseconds(500));
+  CHECK(*config::parseDuration("10s") == std::chrono::seconds(10));
+  CHECK(*config::parseDuration("2m") == std::chrono::minutes(2));
+  CHECK(*config::parseDuration("1h") == std::chrono::hours(1));
+  CHECK_FALSE(config::parseDuration("10"));
+  CHECK_FALSE(config::parseDuration("-1s"));
+  CHECK_FALSE(config::parseDuration("1.5s"));
+  CHECK_FALSE(config::parseDuration("s"));
+}

@@ -1,0 +1,58 @@
+#include <catch2/catch.hpp>
+
+#include "config/config_loader.h"
+#include "control/router.h"
+#include "tests/support/test_topology.h"
+
+using namespace switchyard;
+using policy::Health;
+
+namespace {
+config::TopologyPtr load(const std::string& from = "", const std::string& to = "") {
+  std::string text = test::testConfig();
+  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
+  if (!from.empty()) text.replace(text.find(from), from.size(), to);
+  return config::loadTopologyText(text, "t.yaml").value();
+}
+}  // namespace
+
+TEST_CASE("a health change republishes only the registry it touches") {
+  dns::AnswerPublisher pub;
+  control::Router router(load(), pub);
+  auto before = pub.latest();
+  uint64_t g0 = router.table()->generation;
+
+  REQUIRE(router.setHealth("myregistry", "eastus", Health::Down).value());
+  auto after = pub.latest();
+  CHECK(router.table()->generation == g0 + 1);
+  CHECK(after->generation == g0 + 1);
+  CHECK(after->zone == before->zone);                    // names, regional, data: shared
+  CHECK(after->registries[1] == before->registries[1]);  // teamb untouched
+  CHECK(after->registries[0] != before->registries[0]);
+
+  CHECK_FALSE(router.setHealth("myregistry", "eastus", Health::Down).value());  // no change
+  CHECK(router.table()->generation == g0 + 1);
+  CHECK_FALSE(router.setHealth("myregistry", "mars", Health::Down));
+  CHECK_FALSE(router.setHealth("nope", "eastus", Health::Down));
+}
+
+TEST_CASE("operator flags and health survive a reload for pairs that still exist") {
+  dns::AnswerPublisher pub;
+  control::Router router(load(), pub);
+  REQUIRE(router.setHealth("myregistry", "westus", Health::Down));
+  REQUIRE(router.setGlobalEndpointRouting("myregistry", "eastus", false));
+  uint64_t g = router.table()->generation;
+  // The new file changes a TTL; every pair still exists.
+  router.applyTopology(load("global: 30", "global: 60"));
+  CHECK(router.table()->generation > g);
+  CHECK(router.state("myregistry", "westus")->health == Health::Down);
+  CHECK_FALSE(router.state("myregistry", "eastus")->global_endpoint_routing);
+  CHECK(router.topology().ttl.global == 60);
+
+  // A flag edited in the file wins over the run-time one.
+  router.applyTopology(load("        data_addresses: [127.0.0.111]\n",
+                            "        data_addresses: [127.0.0.111]\n        global_endpoint_routing: false\n"));
+  CHECK_FALSE(router.state("myregistry", "eastus")->global_endpoint_routing);
+  router.applyTopology(load());
+  CHECK(router.state("myregistry", "eastus")->global_endpoint_routing);
+}

@@ -1,0 +1,265 @@
+#include <catch2/catch.hpp>
+
+#include "config/config_loader.h"
+#include "dns/answer_compiler.h"
+#include "dns/responder.h"
+#include "dns/wire.h"
+#include "policy/routing_policy.h"
+#include "tests/support/dns_client.h"
+#include "tests/support/test_topology.h"
+
+using namespace switchyard;
+using namespace switchyard::dns;
+using test::Pkt;
+
+namespace {
+
+struct Zone {
+  config::TopologyPtr topology;
+  std::shared_ptr<const AnswerSet> set;
+  std::vector<std::vector<policy::ReplicaState>> states;
+
+  explicit Zone(const std::string& extra = "", const std::string& replace_from = "",
+                const std::string& replace_to = "") {
+    std::string text = test::testConfig(extra);
+    text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
+    if (!replace_from.empty()) text.replace(text.find(replace_from), replace_from.size(), replace_to);
+    auto t = config::loadTopologyText(text, "t.yaml");
+    if (!t) FAIL(t.error());
+    topology = *t;
+    for (const auto& g : topology->registries)
+      states.emplace_back(g.replicas.size(), policy::ReplicaState{policy::Health::Up, true});
+    rebuild();
+  }
+  void rebuild() {
+    policy::Ranking ranking(*topology);
+    auto table = policy::computeRoutingTable(*topology, ranking, states, 1);
+    set = compileAll(*topology, *table, 2026112801);
+  }
+  std::vector<uint8_t> raw(const std::vector<uint8_t>& query, const char* source = "192.0.2.1",
+                           Transport transport = Transport::Udp) const {
+    std::vector<uint8_t> out(65535);
+    Query scratch;
+    size_t n = respond(*set, query.data(), query.size(), IpAddress::parse(source).value(), transport,
+                       scratch, out.data(), out.size());
+    out.resize(n);
+    return out;
+  }
+  Pkt ask(const std::string& name, uint16_t type, test::QueryOptions o = {},
+          const char* source = "192.0.2.1") const {
+    return test::parse(raw(test::buildQuery(name, type, o), source, o.tcp ? Transport::Tcp : Transport::Udp));
+  }
+};
+
+using Strings = std::vector<std::string>;
+const char* kGlobal = "myregistry.cr.example.test.";
+
+IpPrefix prefix(const char* s) { return IpPrefix::parse(s).value(); }
+
+}  // namespace
+
+TEST_CASE("the global name answers each client region with its nearest replica") {
+  Zone z;
+  auto p = z.ask(kGlobal, rrtype::A);  // 192.0.2.1: no network, default eastus
+  REQUIRE(p);
+  CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_pkt_aa(p.get()));
+  CHECK_FALSE(ldns_pkt_ra(p.get()));
+  CHECK(ldns_pkt_id(p.get()) == 0x1234);
+  CHECK(test::answers(p.get()) == Strings{"A 127.0.0.11"});
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == 30);
+  CHECK(test::answers(z.ask(kGlobal, rrtype::A, {}, "198.51.100.70").get()) == Strings{"A 127.0.0.12"});
+  CHECK(test::answers(z.ask(kGlobal, rrtype::A, {}, "::ffff:198.51.100.130").get()) == Strings{"A 127.0.0.13"});
+}
+
+TEST_CASE("EDNS client subnet picks the region and is echoed with a safe scope") {
+  Zone z;
+  auto p = z.ask(kGlobal, rrtype::A, {.ecs = prefix("198.51.100.128/25")});
+  REQUIRE(p);
+  CHECK(test::answers(p.get()) == Strings{"A 127.0.0.13"});
+  // 198.51.100.128/25 holds westeurope's /26 and unmatched addresses: /26.
+  CHECK(test::ecsOf(p.get()) == std::make_pair(25, 26));
+  auto v6 = z.ask(kGlobal, rrtype::AAAA, {.ecs = prefix("2001:db8:4::/56")});
+  CHECK(test::answers(v6.get()) == Strings{"AAAA 2001:db8::13"});
+  CHECK(test::ecsOf(v6.get()) == std::make_pair(56, 48));
+  // Names that do not depend on the client carry scope 0.
+  auto regional = z.ask("myregistry.westus.geo.cr.example.test", rrtype::A, {.ecs = prefix("198.51.100.0/24")});
+  CHECK(test::ecsOf(regional.get()) == std::make_pair(24, 0));
+  // Source prefix 0: the resolver asks us not to use client data.
+  auto zero = z.ask(kGlobal, rrtype::A, {.ecs = prefix("0.0.0.0/0")}, "198.51.100.70");
+  CHECK(test::answers(zero.get()) == Strings{"A 127.0.0.12"});
+  CHECK(test::ecsOf(zero.get()) == std::make_pair(0, 0));
+}
+
+TEST_CASE("with trust_ecs off the source address decides and no ECS is echoed") {
+  Zone z("", "trust_ecs: true", "trust_ecs: false");
+  auto p = z.ask(kGlobal, rrtype::A, {.ecs = prefix("198.51.100.128/26")}, "198.51.100.70");
+  CHECK(test::answers(p.get()) == Strings{"A 127.0.0.12"});
+  CHECK_FALSE(test::ecsOf(p.get()));
+}
+
+TEST_CASE("regional and data names always point at their own region") {
+  Zone z;
+  for (auto& s : z.states[0]) s = {policy::Health::Down, false};
+  z.rebuild();
+  auto p = z.ask("myregistry.westus.geo.cr.example.test", rrtype::A);
+  CHECK(test::answers(p.get()) == Strings{"A 127.0.0.12"});
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == 300);
+  CHECK(test::answers(z.ask("myregistry.westeurope.data.cr.example.test", rrtype::A).get()) ==
+        Strings{"A 127.0.0.113"});
+  CHECK(test::answers(z.ask("myregistry.westeurope.geo.cr.example.test", rrtype::AAAA).get()) ==
+        Strings{"AAAA 2001:db8::13"});
+  // teamb has no data endpoints.
+  CHECK(ldns_pkt_get_rcode(z.ask("teamb.westeurope.data.cr.example.test", rrtype::A).get()) == LDNS_RCODE_NXDOMAIN);
+}
+
+TEST_CASE("a replica given by target is answered with a CNAME") {
+  Zone z;
+  auto p = z.ask("teamb.southeastasia.geo.cr.example.test", rrtype::A);
+  CHECK(test::answers(p.get()) == Strings{"CNAME teamb-sea.registry.example.net."});
+  auto g = z.ask("teamb.cr.example.test", rrtype::AAAA, {.ecs = prefix("2001:db8:4::/48")});
+  CHECK(test::answers(g.get()) == Strings{"CNAME teamb-sea.registry.example.net."});
+}
+
+TEST_CASE("apex: SOA, NS with in-zone glue only") {
+  Zone z;
+  auto soa = z.ask("cr.example.test", rrtype::SOA);
+  REQUIRE(test::answers(soa.get()).size() == 1);
+  CHECK(test::answers(soa.get())[0] ==
+        "SOA ns1.cr.example.test. hostmaster.cr.example.test. 2026112801 3600 600 1209600 30");
+  auto ns = z.ask("cr.example.test", rrtype::NS);
+  CHECK(test::answers(ns.get()) == Strings{"NS ns1.cr.example.test.", "NS ns2.dns.example.net."});
+  CHECK(test::section(ldns_pkt_additional(ns.get())) == Strings{"A 127.0.0.1", "AAAA ::1"});
+  CHECK(test::answers(z.ask("ns1.cr.example.test", rrtype::AAAA).get()) == Strings{"AAAA ::1"});
+}
+
+TEST_CASE("NXDOMAIN and NODATA carry the SOA with the negative TTL") {
+  Zone z;
+  auto nx = z.ask("nothing.cr.example.test", rrtype::A);
+  CHECK(ldns_pkt_get_rcode(nx.get()) == LDNS_RCODE_NXDOMAIN);
+  CHECK(ldns_pkt_aa(nx.get()));
+  REQUIRE(ldns_pkt_nscount(nx.get()) == 1);
+  ldns_rr* soa = ldns_rr_list_rr(ldns_pkt_authority(nx.get()), 0);
+  CHECK(ldns_rr_get_type(soa) == LDNS_RR_TYPE_SOA);
+  CHECK(ldns_rr_ttl(soa) == 30);
+  CHECK(ldns_pkt_get_rcode(z.ask("x.myregistry.cr.example.test", rrtype::A).get()) == LDNS_RCODE_NXDOMAIN);
+
+  for (const char* name : {kGlobal, "geo.cr.example.test", "westus.geo.cr.example.test", "cr.example.test"}) {
+    INFO(name);
+    auto nodata = z.ask(name, 15 /* MX */);
+    CHECK(ldns_pkt_get_rcode(nodata.get()) == LDNS_RCODE_NOERROR);
+    CHECK(ldns_pkt_ancount(nodata.get()) == 0);
+    CHECK(test::section(ldns_pkt_authority(nodata.get())).size() == 1);
+  }
+  // A name with only IPv4 addresses has no AAAA: NODATA.
+  auto v6 = z.ask("myregistry.westus.geo.cr.example.test", rrtype::AAAA);
+  CHECK(ldns_pkt_get_rcode(v6.get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_pkt_ancount(v6.get()) == 0);
+}
+
+TEST_CASE("outside the zone or class: REFUSED without AA") {
+  Zone z;
+  for (const char* name : {"example.com", "example.test", "xcr.example.test"}) {
+    auto p = z.ask(name, rrtype::A);
+    CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_REFUSED);
+    CHECK_FALSE(ldns_pkt_aa(p.get()));
+  }
+  auto axfr = z.ask("cr.example.test", rrtype::AXFR);
+  CHECK(ldns_pkt_get_rcode(axfr.get()) == LDNS_RCODE_REFUSED);
+}
+
+TEST_CASE("names match case-insensitively and the question is echoed exactly") {
+  Zone z;
+  auto q = test::buildQuery("MyReGiStRy.Cr.ExAmPlE.tEsT", rrtype::A);
+  auto out = z.raw(q);
+  REQUIRE(out.size() > 12 + 32);
+  CHECK(std::equal(q.begin() + 12, q.begin() + 12 + 32, out.begin() + 12));
+  auto p = test::parse(out);
+  CHECK(test::answers(p.get()) == Strings{"A 127.0.0.11"});
+}
+
+TEST_CASE("ANY is answered minimally with one RRset (RFC 8482)") {
+  Zone z;
+  CHECK(test::answers(z.ask(kGlobal, rrtype::ANY).get()) == Strings{"A 127.0.0.11"});
+  CHECK(test::answers(z.ask("cr.example.test", rrtype::ANY).get()).size() == 1);
+}
+
+TEST_CASE("EDNS: OPT echoed with our payload size; version 1 gets BADVERS") {
+  Zone z;
+  auto p = z.ask(kGlobal, rrtype::A, {.udp_size = 4096});
+  CHECK(ldns_pkt_edns(p.get()));
+  CHECK(ldns_pkt_edns_udp_size(p.get()) == kOurUdpPayload);
+  auto plain = z.ask(kGlobal, rrtype::A, {.edns = false});
+  CHECK_FALSE(ldns_pkt_edns(plain.get()));
+
+  auto q = test::buildQuery(kGlobal, rrtype::A);
+  // The OPT TTL's second byte is the version: make it 1.
+  q[q.size() - 5] = 1;
+  auto bad = test::parse(z.raw(q));
+  REQUIRE(bad);
+  CHECK(ldns_pkt_edns_extended_rcode(bad.get()) == 1);  // BADVERS = 16 = 1 << 4
+  CHECK(ldns_pkt_edns_version(bad.get()) == 0);
+  CHECK(ldns_pkt_ancount(bad.get()) == 0);
+}
+
+TEST_CASE("answers too large for UDP are truncated and complete over TCP") {
+  std::string many = "addresses: [";
+  for (int i = 1; i <= 40; ++i) many += std::string(i > 1 ? ", " : "") + "127.0.1." + std::to_string(i);
+  many += "]";
+  Zone z("", "addresses: [127.0.0.11]", many);
+  auto udp = z.ask(kGlobal, rrtype::A, {.edns = false});
+  REQUIRE(udp);
+  CHECK(ldns_pkt_tc(udp.get()));
+  CHECK(ldns_pkt_ancount(udp.get()) == 0);
+  CHECK(ldns_pkt_qdcount(udp.get()) == 1);
+  auto edns = z.ask(kGlobal, rrtype::A, {.udp_size = 1232});
+  CHECK_FALSE(ldns_pkt_tc(edns.get()));  // 40 x 16 bytes fit in 1232
+  auto tcp = z.ask(kGlobal, rrtype::A, {.tcp = true, .edns = false});
+  CHECK_FALSE(ldns_pkt_tc(tcp.get()));
+  CHECK(ldns_pkt_ancount(tcp.get()) == 40);
+}
+
+TEST_CASE("FORMERR and NOTIMP keep the ID; garbage and responses get nothing") {
+  Zone z;
+  auto q = test::buildQuery(kGlobal, rrtype::A);
+  q[5] = 2;  // QDCOUNT 2
+  auto formerr = z.raw(q);
+  REQUIRE(formerr.size() == 12);
+  CHECK(formerr[0] == 0x12);
+  CHECK(formerr[1] == 0x34);
+  CHECK((formerr[3] & 0x0F) == rcode::FormErr);
+  q = test::buildQuery(kGlobal, rrtype::A);
+  q[2] = 0x20;  // opcode 4 (NOTIFY)
+  auto notimp = z.raw(q);
+  REQUIRE(notimp.size() == 12);
+  CHECK((notimp[3] & 0x0F) == rcode::NotImp);
+  CHECK(z.raw({1, 2, 3}).empty());
+  q = test::buildQuery(kGlobal, rrtype::A);
+  q[2] = 0x80;  // QR: a response, never answered (no reflection loops)
+  CHECK(z.raw(q).empty());
+}
+
+TEST_CASE("RD and CD are copied; RA is never set") {
+  Zone z;
+  auto q = test::buildQuery(kGlobal, rrtype::A, {.rd = true});
+  q[3] |= 0x10;  // CD
+  auto out = z.raw(q);
+  CHECK((out[2] & 0x01) == 1);
+  CHECK((out[3] & 0x10) == 0x10);
+  CHECK((out[3] & 0x80) == 0);
+}
+
+TEST_CASE("when_none_eligible servfail answers SERVFAIL for the global name only") {
+  Zone z("  when_none_eligible: servfail\n");
+  for (auto& s : z.states[0]) s.global_endpoint_routing = false;
+  z.rebuild();
+  CHECK(ldns_pkt_get_rcode(z.ask(kGlobal, rrtype::A).get()) == LDNS_RCODE_SERVFAIL);
+  CHECK(test::answers(z.ask("myregistry.eastus.geo.cr.example.test", rrtype::A).get()) == Strings{"A 127.0.0.11"});
+}
+
+TEST_CASE("failover spread answers with every chosen replica") {
+  Zone z;
+  z.states[0][0].health = policy::Health::Down;  // eastus
+  z.rebuild();
+  CHECK(test::answers(z.ask(kGlobal, rrtype::A).get()) == Strings{"A 127.0.0.12", "A 127.0.0.13"});
+}
