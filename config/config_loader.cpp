@@ -223,7 +223,8 @@ ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec 
     if (v == "http") p.scheme = policy::ProbeScheme::Http;
     else if (v == "https") p.scheme = policy::ProbeScheme::Https;
     else if (v == "tcp") p.scheme = policy::ProbeScheme::Tcp;
-    else fail(s, join(path, "scheme"), "expected http, https or tcp, got '" + v + "'");
+    else if (v == "none") p.scheme = policy::ProbeScheme::None;
+    else fail(s, join(path, "scheme"), "expected http, https, tcp or none, got '" + v + "'");
   }
   if (auto s = n["port"]) p.port = static_cast<uint16_t>(integer(s, join(path, "port"), 1, 65535));
   if (auto s = n["path"]) {

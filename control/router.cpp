@@ -36,10 +36,28 @@ std::string describe(const policy::Topology& t, uint32_t g, const policy::Regist
 
 }  // namespace
 
-Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher)
+Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher,
+               const std::map<std::string, policy::Health>& initial)
     : publisher_(publisher), topology_(std::move(topology)) {
   states_ = initialStates(*topology_);
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
+    const auto& reg = topology_->registries[g];
+    for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
+      auto it = initial.find(reg.name + "/" + topology_->regions[reg.replicas[r].region].name);
+      if (it != initial.end()) states_[g][r].health = it->second;
+    }
+  }
   rebuildAll();
+}
+
+std::map<std::string, policy::Health> Router::healthStates() const {
+  std::map<std::string, policy::Health> out;
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
+    const auto& reg = topology_->registries[g];
+    for (uint32_t r = 0; r < reg.replicas.size(); ++r)
+      out[reg.name + "/" + topology_->regions[reg.replicas[r].region].name] = states_[g][r].health;
+  }
+  return out;
 }
 
 void Router::rebuildAll() {
@@ -70,13 +88,13 @@ Result<policy::ReplicaState> Router::state(std::string_view registry, std::strin
 }
 
 Result<bool> Router::setHealth(std::string_view registry, std::string_view region,
-                               policy::Health health) {
+                               policy::Health health, std::string_view cause) {
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   policy::ReplicaState next = states_[p->registry][p->replica];
   if (next.health == health) return false;
   next.health = health;
-  update(*p, next, "health");
+  update(*p, next, "health", cause);
   return true;
 }
 
@@ -87,11 +105,12 @@ Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::st
   policy::ReplicaState next = states_[p->registry][p->replica];
   if (next.global_endpoint_routing == enabled) return false;
   next.global_endpoint_routing = enabled;
-  update(*p, next, "operator");
+  update(*p, next, "operator", {});
   return true;
 }
 
-void Router::update(Pair pair, const policy::ReplicaState& next, const char* cause) {
+void Router::update(Pair pair, const policy::ReplicaState& next, const char* cause,
+                    std::string_view detail) {
   states_[pair.registry][pair.replica] = next;
   auto part = policy::computeRegistryRouting(*topology_, *ranking_, pair.registry, states_[pair.registry]);
   bool moved = !(*part == *table_->registries[pair.registry]);
@@ -106,9 +125,9 @@ void Router::update(Pair pair, const policy::ReplicaState& next, const char* cau
   if (!purge) spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
   const auto& reg = topology_->registries[pair.registry];
   spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} cause={} "
-               "routing_changed={} generation={} purge_us={} routing=[{}]",
+               "detail=[{}] routing_changed={} generation={} purge_us={} routing=[{}]",
                reg.name, topology_->regions[reg.replicas[pair.replica].region].name,
-               policy::healthName(next.health), next.global_endpoint_routing, cause, moved,
+               policy::healthName(next.health), next.global_endpoint_routing, cause, detail, moved,
                generation_, purge ? purge->count() / 1000 : -1, describe(*topology_, pair.registry, *part));
 }
 

@@ -20,7 +20,9 @@
 //   3. Everything is recomputed, recompiled and published as one generation.
 #pragma once
 
+#include <map>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -34,10 +36,13 @@ namespace switchyard::control {
 
 class Router final : public health::HealthSink {
  public:
-  Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher);
+  // `initial` seeds pair health ("registry/region" -> state), e.g. restored
+  // from the state directory; other pairs start Unknown.
+  Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher,
+         const std::map<std::string, policy::Health>& initial = {});
 
-  Result<bool> setHealth(std::string_view registry, std::string_view region,
-                         policy::Health health) override;
+  Result<bool> setHealth(std::string_view registry, std::string_view region, policy::Health health,
+                         std::string_view cause = {}) override;
   Result<bool> setGlobalEndpointRouting(std::string_view registry, std::string_view region,
                                         bool enabled);
   void applyTopology(config::TopologyPtr topology);
@@ -46,6 +51,8 @@ class Router final : public health::HealthSink {
   config::TopologyPtr topologyPtr() const { return topology_; }
   std::shared_ptr<const policy::RoutingTable> table() const { return table_; }
   Result<policy::ReplicaState> state(std::string_view registry, std::string_view region) const;
+  // Every pair's health, keyed "registry/region".
+  std::map<std::string, policy::Health> healthStates() const;
 
  private:
   struct Pair {
@@ -54,7 +61,7 @@ class Router final : public health::HealthSink {
   };
   Result<Pair> find(std::string_view registry, std::string_view region) const;
   // Applies a changed state of one pair: recompute, recompile, publish.
-  void update(Pair pair, const policy::ReplicaState& next, const char* cause);
+  void update(Pair pair, const policy::ReplicaState& next, const char* cause, std::string_view detail);
   void rebuildAll();
 
   dns::AnswerPublisher& publisher_;

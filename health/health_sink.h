@@ -15,9 +15,10 @@ class HealthSink {
  public:
   virtual ~HealthSink() = default;
   // Records the health of `registry`'s replica in `region`. Returns whether
-  // the pair's state changed; an unknown pair is an error.
+  // the pair's state changed; an unknown pair is an error. `cause` says what
+  // led to it (e.g. the probe results), for the event log.
   virtual Result<bool> setHealth(std::string_view registry, std::string_view region,
-                                 policy::Health health) = 0;
+                                 policy::Health health, std::string_view cause = {}) = 0;
 };
 
 }  // namespace switchyard::health

@@ -37,7 +37,9 @@ struct ClientNetwork {
   uint32_t region = 0;
 };
 
-enum class ProbeScheme { Http, Https, Tcp };
+// None: never probed, always counts as healthy (replicas that cannot be
+// probed from here; operator exclusions still apply).
+enum class ProbeScheme { Http, Https, Tcp, None };
 
 struct StatusRange {
   int low = 0;

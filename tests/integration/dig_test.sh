@@ -16,7 +16,9 @@ trap cleanup EXIT
 for attempt in $(seq 1 20); do
   addr="127.$((RANDOM % 254 + 1)).$((RANDOM % 254 + 1)).$((RANDOM % 254 + 1))"
   port=$((RANDOM % 40000 + 20000))
-  sed -e "s|dns: \[.*\]|dns: [\"$addr:$port\"]|" "$demo" > "$work/switchyard.yaml"
+  # This test is about DNS answers, not probing: no probes, no admin listener.
+  sed -e "s|dns: \[.*\]|dns: [\"$addr:$port\"]|" -e "s|^  scheme: http|  scheme: none|" \
+      -e "/^  admin: /d" "$demo" > "$work/switchyard.yaml"
   cp "$work/switchyard.yaml" "$work/check.yaml"
   timeout 120 "$bin" --config "$work/switchyard.yaml" --threads 2 > "$work/log" 2>&1 &
   pid=$!

@@ -1,6 +1,7 @@
 // The topology most tests use: the reference regions and networks, a registry
 // with regional and data endpoints, and one with a CNAME replica. "@DNS@" is
-// the listen list (DaemonProcess fills it in).
+// the listen list (DaemonProcess fills it in). Nothing is probed (scheme
+// none): tests of health build their own topology with real servers.
 #pragma once
 
 #include <string>
@@ -34,6 +35,8 @@ clients:
 routing:
   failover_spread: 2
 )" + extra_routing + R"(
+health:
+  scheme: none   # tests about routing and DNS; health tests probe real servers
 registries:
   - name: myregistry
     home: eastus

@@ -150,22 +150,22 @@ TEST_CASE("errors name file:line:column, the key path and the rule") {
 }
 
 TEST_CASE("probe settings are validated where they are written") {
-  CHECK_THAT(errorOf(edit("routing:", "health: { interval: 10 }\nrouting:")),
+  CHECK_THAT(errorOf(edit("health:\n  scheme: none", "health: { interval: 10 }\n#")),
              Catch::Contains("health.interval: bad duration '10' (expected a whole number and a unit"));
-  CHECK_THAT(errorOf(edit("routing:", "health: { interval: 1s, timeout: 2s }\nrouting:")),
+  CHECK_THAT(errorOf(edit("health:\n  scheme: none", "health: { interval: 1s, timeout: 2s }\n#")),
              Catch::Contains("must not be shorter than timeout"));
-  CHECK_THAT(errorOf(edit("routing:", "health: { scheme: ftp }\nrouting:")),
-             Catch::Contains("health.scheme: expected http, https or tcp"));
-  CHECK_THAT(errorOf(edit("routing:", "health: { healthy_status: [\"200-99\"] }\nrouting:")),
+  CHECK_THAT(errorOf(edit("health:\n  scheme: none", "health: { scheme: ftp }\n#")),
+             Catch::Contains("health.scheme: expected http, https, tcp or none"));
+  CHECK_THAT(errorOf(edit("health:\n  scheme: none", "health: { healthy_status: [\"200-99\"] }\n#")),
              Catch::Contains("health.healthy_status[0]: HTTP status range must lie within 100-599"));
-  CHECK_THAT(errorOf(edit("routing:", "health: { host_header: \"{registry}.{nope}\" }\nrouting:")),
+  CHECK_THAT(errorOf(edit("health:\n  scheme: none", "health: { host_header: \"{registry}.{nope}\" }\n#")),
              Catch::Contains("unknown placeholder"));
   CHECK_THAT(errorOf(edit("    regional_endpoints: enabled\n    replicas:\n      - region: westeurope",
                           "    regional_endpoints: enabled\n    health: { fall: 0 }\n    replicas:\n      - region: westeurope")),
              Catch::Contains("registries[1].health.fall: must be between 1 and 1000, got 0"));
   auto ok = config::loadTopologyText(
-      edit("routing:", "health: { scheme: https, port: 443, tls: { verify: false, ca_file: ca.pem },"
-                       " headers: { X-Probe: switchyard }, throttled_status: [429, \"503\"] }\nrouting:"),
+      edit("health:\n  scheme: none", "health: { scheme: https, port: 443, tls: { verify: false, ca_file: ca.pem },"
+                       " headers: { X-Probe: switchyard }, throttled_status: [429, \"503\"] }\n#"),
       "sy.yaml", "/etc/sy");
   REQUIRE(ok);
   const auto& h = (*ok)->registries[0].health;

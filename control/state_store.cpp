@@ -1,0 +1,74 @@
+#include "control/state_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace switchyard::control {
+
+Result<HealthStates> StateStore::loadHealth() const {
+  HealthStates out;
+  if (!enabled()) return out;
+  std::ifstream in(healthPath());
+  if (!in) return out;
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    auto j = nlohmann::json::parse(text.str());
+    if (j.at("version").get<int>() != 1) return makeError(healthPath() + ": unknown version");
+    for (const auto& [key, value] : j.at("pairs").items()) {
+      std::string s = value.get<std::string>();
+      if (s == "up") out[key] = policy::Health::Up;
+      else if (s == "down") out[key] = policy::Health::Down;
+      else return makeError(healthPath() + ": pair '" + key + "' has unknown state '" + s + "'");
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return makeError(healthPath() + ": " + e.what());
+  }
+  return out;
+}
+
+std::string StateStore::encodeHealth(const HealthStates& states) {
+  nlohmann::json pairs = nlohmann::json::object();
+  for (const auto& [key, h] : states)
+    if (h != policy::Health::Unknown) pairs[key] = policy::healthName(h);
+  return nlohmann::json{{"version", 1}, {"pairs", pairs}}.dump(1) + "\n";
+}
+
+Result<bool> StateStore::writeAtomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp";
+  auto fail = [&](const char* what) { return makeError(std::string(what) + " " + tmp + ": " + std::strerror(errno)); };
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return fail("open");
+  size_t done = 0;
+  while (done < content.size()) {
+    ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      ::close(fd);
+      return fail("write");
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    ::close(fd);
+    return fail("fsync");
+  }
+  ::close(fd);
+  if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename");
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);  // the rename itself must survive a crash
+    ::close(dfd);
+  }
+  return true;
+}
+
+}  // namespace switchyard::control

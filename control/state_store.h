@@ -1,0 +1,37 @@
+// StateStore: what survives a restart, in the state directory.
+//
+// Today: the last known health of every pair (health.json), so a restart can
+// answer from it at once instead of waiting for a probe round. Health is a
+// cache of observations: an unreadable file is reported and ignored (the
+// probes will rebuild it), unlike operator decisions, which must never vanish.
+// Files are replaced atomically: write a temp file, fsync, rename, fsync dir.
+// Thread safety: load() on the control thread at start-up; write() may run on
+// a libuv work thread (it touches only the file system).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/result.h"
+#include "policy/routing_policy.h"
+
+namespace switchyard::control {
+
+using HealthStates = std::map<std::string, policy::Health>;  // "registry/region" -> state
+
+class StateStore {
+ public:
+  explicit StateStore(std::string dir) : dir_(std::move(dir)) {}
+  bool enabled() const { return !dir_.empty(); }
+  std::string healthPath() const { return dir_ + "/health.json"; }
+
+  // A missing file is an empty state; a corrupt one is an error naming the file.
+  Result<HealthStates> loadHealth() const;
+  static std::string encodeHealth(const HealthStates& states);
+  static Result<bool> writeAtomically(const std::string& path, const std::string& content);
+
+ private:
+  std::string dir_;
+};
+
+}  // namespace switchyard::control

@@ -1,0 +1,218 @@
+#include "health/curl_prober.h"
+
+#include <cstring>
+#include <string>
+
+namespace switchyard::health {
+
+struct CurlProber::Probe {
+  uint64_t id = 0;
+  CURL* easy = nullptr;
+  ProbeTarget target;
+  curl_slist* headers = nullptr;
+  curl_slist* connect_to = nullptr;
+  uint64_t started_ms = 0;
+  char error[CURL_ERROR_SIZE] = {};
+};
+
+namespace {
+
+struct SocketContext {
+  uv_poll_t poll;
+  curl_socket_t fd;
+  CURLM* multi;
+  CurlProber* prober;
+};
+
+size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
+
+bool inRanges(const std::vector<policy::StatusRange>& ranges, int status) {
+  for (const auto& r : ranges)
+    if (r.contains(status)) return true;
+  return false;
+}
+
+bool isTlsError(CURLcode code) {
+  switch (code) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_ENGINE_INITFAILED:
+    case CURLE_USE_SSL_FAILED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+CurlProber::CurlProber(uv_loop_t* loop, Callback callback) : loop_(loop), callback_(std::move(callback)) {
+  multi_ = curl_multi_init();
+  uv_timer_init(loop_, &timer_);
+  timer_.data = this;
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlProber::onSocket);
+  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlProber::onTimer);
+  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
+}
+
+CurlProber::~CurlProber() { close(); }
+
+void CurlProber::close() {
+  if (closed_) return;
+  closed_ = true;
+  while (!probes_.empty()) cancel(probes_.begin()->first);
+  curl_multi_cleanup(multi_);
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
+
+uint64_t CurlProber::start(const ProbeTarget& t) {
+  auto* p = new Probe;
+  p->id = next_id_++;
+  p->target = t;
+  p->started_ms = uv_now(loop_);
+  CURL* e = p->easy = curl_easy_init();
+  std::string url = t.url();
+  curl_easy_setopt(e, CURLOPT_URL, url.c_str());
+  // Dial the replica's probe address while the URL carries the regional name,
+  // so Host, SNI and certificate checks all see the name clients use.
+  bool v6 = t.connect_host.find(':') != std::string::npos;
+  std::string to = t.host + ":" + std::to_string(t.spec.port) + ":" +
+                   (v6 ? "[" + t.connect_host + "]" : t.connect_host) + ":" + std::to_string(t.spec.port);
+  p->connect_to = curl_slist_append(nullptr, to.c_str());
+  curl_easy_setopt(e, CURLOPT_CONNECT_TO, p->connect_to);
+  curl_easy_setopt(e, CURLOPT_PRIVATE, p);
+  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, p->error);
+  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(t.spec.timeout.count()));
+  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(t.spec.timeout.count()));
+  // A probe must test a fresh path to the replica, not a pooled connection.
+  curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+  curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &discard);
+  curl_easy_setopt(e, CURLOPT_USERAGENT, "switchyard-probe/0.1");
+  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  if (t.spec.scheme == policy::ProbeScheme::Tcp) curl_easy_setopt(e, CURLOPT_CONNECT_ONLY, 1L);
+  if (t.spec.scheme == policy::ProbeScheme::Https) {
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, t.spec.tls_verify ? 1L : 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, t.spec.tls_verify ? 2L : 0L);
+    if (!t.spec.ca_file.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, t.spec.ca_file.c_str());
+  }
+  for (const auto& [name, value] : t.spec.headers)
+    p->headers = curl_slist_append(p->headers, (name + ": " + value).c_str());
+  if (p->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
+  probes_[p->id] = p;
+  curl_multi_add_handle(multi_, e);
+  return p->id;
+}
+
+void CurlProber::cancel(uint64_t id) {
+  auto it = probes_.find(id);
+  if (it == probes_.end()) return;
+  Probe* p = it->second;
+  probes_.erase(it);
+  curl_multi_remove_handle(multi_, p->easy);
+  curl_easy_cleanup(p->easy);
+  curl_slist_free_all(p->headers);
+  curl_slist_free_all(p->connect_to);
+  delete p;
+}
+
+int CurlProber::onSocket(CURL*, curl_socket_t s, int action, void* userp, void* socketp) {
+  auto* self = static_cast<CurlProber*>(userp);
+  auto* ctx = static_cast<SocketContext*>(socketp);
+  if (action == CURL_POLL_REMOVE) {
+    if (ctx) {
+      uv_poll_stop(&ctx->poll);
+      uv_close(reinterpret_cast<uv_handle_t*>(&ctx->poll),
+               [](uv_handle_t* h) { delete static_cast<SocketContext*>(h->data); });
+      curl_multi_assign(self->multi_, s, nullptr);
+    }
+    return 0;
+  }
+  if (!ctx) {
+    ctx = new SocketContext{{}, s, self->multi_, self};
+    uv_poll_init_socket(self->loop_, &ctx->poll, s);
+    ctx->poll.data = ctx;
+    curl_multi_assign(self->multi_, s, ctx);
+  }
+  int events = 0;
+  if (action & CURL_POLL_IN) events |= UV_READABLE;
+  if (action & CURL_POLL_OUT) events |= UV_WRITABLE;
+  uv_poll_start(&ctx->poll, events, &CurlProber::onPoll);
+  return 0;
+}
+
+int CurlProber::onTimer(CURLM*, long timeout_ms, void* userp) {
+  auto* self = static_cast<CurlProber*>(userp);
+  if (timeout_ms < 0) uv_timer_stop(&self->timer_);
+  else uv_timer_start(&self->timer_, &CurlProber::onTimeout, static_cast<uint64_t>(timeout_ms), 0);
+  return 0;
+}
+
+void CurlProber::onPoll(uv_poll_t* handle, int status, int events) {
+  auto* ctx = static_cast<SocketContext*>(handle->data);
+  CurlProber* self = ctx->prober;
+  int flags = 0;
+  if (status < 0) flags = CURL_CSELECT_ERR;
+  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
+  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
+  int running = 0;
+  curl_multi_socket_action(ctx->multi, ctx->fd, flags, &running);
+  self->drain();
+}
+
+void CurlProber::onTimeout(uv_timer_t* timer) {
+  auto* self = static_cast<CurlProber*>(timer->data);
+  int running = 0;
+  curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
+  self->drain();
+}
+
+ProbeReport CurlProber::classify(Probe& p, CURLcode code) {
+  ProbeReport r;
+  r.seconds = static_cast<double>(uv_now(loop_) - p.started_ms) / 1000.0;
+  if (code == CURLE_OK) {
+    if (p.target.spec.scheme == policy::ProbeScheme::Tcp) {
+      r.result = ProbeResult::Ok;
+      return r;
+    }
+    long status = 0;
+    curl_easy_getinfo(p.easy, CURLINFO_RESPONSE_CODE, &status);
+    r.http_status = static_cast<int>(status);
+    if (inRanges(p.target.spec.healthy_status, r.http_status)) r.result = ProbeResult::Ok;
+    else if (inRanges(p.target.spec.throttled_status, r.http_status)) r.result = ProbeResult::Throttled;
+    else r.result = ProbeResult::HttpError;
+    r.detail = "HTTP " + std::to_string(status);
+    return r;
+  }
+  r.detail = p.error[0] ? p.error : curl_easy_strerror(code);
+  if (code == CURLE_OPERATION_TIMEDOUT) r.result = ProbeResult::Timeout;
+  else if (isTlsError(code)) r.result = ProbeResult::TlsError;
+  else if (code == CURLE_WEIRD_SERVER_REPLY) r.result = ProbeResult::HttpError;
+  else r.result = ProbeResult::ConnectError;
+  return r;
+}
+
+void CurlProber::drain() {
+  int left = 0;
+  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
+    if (msg->msg != CURLMSG_DONE) continue;
+    Probe* p = nullptr;
+    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
+    ProbeReport report = classify(*p, msg->data.result);
+    uint64_t id = p->id;
+    cancel(id);  // frees the probe; the report is already taken
+    callback_(id, report);
+  }
+}
+
+}  // namespace switchyard::health

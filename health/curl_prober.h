@@ -1,0 +1,60 @@
+// CurlProber: runs HTTP(S) and TCP probes on one libuv loop through libcurl's
+// multi-socket interface: any number of probes in flight, no thread per probe,
+// and a hung, resetting or slow-TLS target only ever costs its own timeout.
+//
+// Thread safety: every method and callback runs on the loop's thread.
+// Invariants:
+//   1. Every started probe ends in exactly one callback, unless cancelled
+//      (cancel() and close() never call back).
+//   2. Each curl socket has at most one uv_poll_t, owned through
+//      curl_multi_assign and freed when curl says CURL_POLL_REMOVE.
+#pragma once
+
+#include <curl/curl.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <unordered_map>
+
+#include "health/probe_result.h"
+#include "health/probe_target.h"
+
+namespace switchyard::health {
+
+class CurlProber {
+ public:
+  using Callback = std::function<void(uint64_t id, const ProbeReport& report)>;
+
+  // REQUIRES: curl_global_init() was called before any thread started.
+  CurlProber(uv_loop_t* loop, Callback callback);
+  ~CurlProber();
+  CurlProber(const CurlProber&) = delete;
+  CurlProber& operator=(const CurlProber&) = delete;
+
+  // Starts one probe; returns its id (never 0).
+  uint64_t start(const ProbeTarget& target);
+  void cancel(uint64_t id);
+  // Cancels everything and closes the loop handles; call before the loop ends.
+  void close();
+  size_t inFlight() const { return probes_.size(); }
+
+ private:
+  struct Probe;
+  static int onSocket(CURL* easy, curl_socket_t s, int action, void* userp, void* socketp);
+  static int onTimer(CURLM* multi, long timeout_ms, void* userp);
+  static void onPoll(uv_poll_t* handle, int status, int events);
+  static void onTimeout(uv_timer_t* timer);
+  void drain();
+  ProbeReport classify(Probe& probe, CURLcode code);
+
+  uv_loop_t* loop_;
+  Callback callback_;
+  CURLM* multi_ = nullptr;
+  uv_timer_t timer_{};
+  bool closed_ = false;
+  uint64_t next_id_ = 1;
+  std::unordered_map<uint64_t, Probe*> probes_;
+};
+
+}  // namespace switchyard::health

@@ -1,0 +1,168 @@
+#include "health/health_monitor.h"
+
+namespace switchyard::health {
+
+struct HealthMonitor::Pair {
+  ProbeTarget target;
+  HealthTracker tracker;
+  uv_timer_t timer{};
+  HealthMonitor* monitor = nullptr;
+  uint64_t in_flight = 0;
+  uint64_t started_ms = 0;
+  bool reported = false;
+  bool first_gap = true;
+
+  Pair(ProbeTarget t, policy::Health initial)
+      : target(std::move(t)), tracker(target.spec.fall, target.spec.rise, initial) {}
+};
+
+HealthMonitor::HealthMonitor(Callbacks callbacks) : callbacks_(std::move(callbacks)) {
+  uv_loop_init(&loop_);
+  uv_async_init(&loop_, &tasks_async_, &HealthMonitor::onTasks);
+  tasks_async_.data = this;
+  prober_ = std::make_unique<CurlProber>(&loop_, [this](uint64_t id, const ProbeReport& r) { onResult(id, r); });
+}
+
+HealthMonitor::~HealthMonitor() {
+  stop();
+  uv_loop_close(&loop_);
+}
+
+int64_t HealthMonitor::nowMs() const {
+  return static_cast<int64_t>(uv_now(const_cast<uv_loop_t*>(&loop_)));
+}
+
+void HealthMonitor::start(std::vector<ProbeTarget> targets, const Restored& restored) {
+  post([this, targets = std::move(targets), restored]() mutable { apply(std::move(targets), restored); });
+  thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+}
+
+void HealthMonitor::setTargets(std::vector<ProbeTarget> targets) {
+  post([this, targets = std::move(targets)]() mutable { apply(std::move(targets), {}); });
+}
+
+void HealthMonitor::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  auto close_all = [this] {
+    while (!pairs_.empty()) removePair(pairs_.begin()->first);
+    prober_->close();
+    uv_close(reinterpret_cast<uv_handle_t*>(&tasks_async_), nullptr);
+  };
+  if (thread_.joinable()) {
+    post(close_all);
+    thread_.join();
+  } else {
+    close_all();  // never started: the loop is ours to drain here
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  }
+}
+
+void HealthMonitor::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    tasks_.push_back(std::move(task));
+  }
+  uv_async_send(&tasks_async_);
+}
+
+void HealthMonitor::onTasks(uv_async_t* h) {
+  auto* self = static_cast<HealthMonitor*>(h->data);
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(self->tasks_mutex_);
+    tasks.swap(self->tasks_);
+  }
+  for (auto& t : tasks) t();
+}
+
+void HealthMonitor::apply(std::vector<ProbeTarget> targets, const Restored& restored) {
+  std::map<std::string, ProbeTarget> wanted;
+  for (auto& t : targets)
+    if (t.spec.scheme != policy::ProbeScheme::None) wanted.emplace(t.key(), std::move(t));
+  for (auto it = pairs_.begin(); it != pairs_.end();) {
+    auto next = std::next(it);
+    if (!wanted.count(it->first)) removePair(it->first);
+    it = next;
+  }
+  bool first = !first_round_reported_ && pairs_.empty();
+  for (auto& [key, target] : wanted) {
+    auto existing = pairs_.find(key);
+    if (existing != pairs_.end()) {
+      // Unchanged pair: keep its state; new settings apply from the next probe.
+      existing->second->tracker.setThresholds(target.spec.fall, target.spec.rise);
+      existing->second->target = std::move(target);
+      continue;
+    }
+    auto r = restored.find(key);
+    auto pair = std::make_unique<Pair>(std::move(target), r == restored.end() ? policy::Health::Unknown : r->second);
+    pair->monitor = this;
+    uv_timer_init(&loop_, &pair->timer);
+    pair->timer.data = pair.get();
+    Pair& p = *pair;
+    pairs_.emplace(key, std::move(pair));
+    if (first) ++first_round_left_;
+    probe(p);
+  }
+  if (first && first_round_left_ == 0 && !first_round_reported_) {
+    first_round_reported_ = true;
+    if (callbacks_.on_first_round) callbacks_.on_first_round();
+  }
+}
+
+void HealthMonitor::removePair(const std::string& key) {
+  auto it = pairs_.find(key);
+  if (it == pairs_.end()) return;
+  Pair* p = it->second.release();
+  pairs_.erase(it);
+  if (p->in_flight) {
+    prober_->cancel(p->in_flight);
+    in_flight_.erase(p->in_flight);
+    if (!p->reported && !first_round_reported_ && first_round_left_ > 0) --first_round_left_;
+  }
+  uv_close(reinterpret_cast<uv_handle_t*>(&p->timer), [](uv_handle_t* h) { delete static_cast<Pair*>(h->data); });
+}
+
+void HealthMonitor::probe(Pair& p) {
+  p.started_ms = uv_now(&loop_);
+  p.in_flight = prober_->start(p.target);
+  in_flight_[p.in_flight] = &p;
+}
+
+void HealthMonitor::onResult(uint64_t id, const ProbeReport& report) {
+  auto it = in_flight_.find(id);
+  if (it == in_flight_.end()) return;
+  Pair& p = *it->second;
+  in_flight_.erase(it);
+  p.in_flight = 0;
+  last_result_ms_.store(static_cast<int64_t>(uv_now(&loop_)), std::memory_order_relaxed);
+
+  policy::Health before = p.tracker.state();
+  if (p.tracker.record(report) == HealthTracker::Transition::Changed && callbacks_.on_change) {
+    HealthChange c{p.target.registry, p.target.region, before, p.tracker.state(),
+                   {p.tracker.recent().begin(), p.tracker.recent().end()}};
+    callbacks_.on_change(std::move(c));
+  }
+  if (callbacks_.on_report) callbacks_.on_report(p.target.registry, p.target.region, report);
+  if (!p.reported) {
+    p.reported = true;
+    if (!first_round_reported_ && first_round_left_ > 0 && --first_round_left_ == 0) {
+      first_round_reported_ = true;
+      if (callbacks_.on_first_round) callbacks_.on_first_round();
+    }
+  }
+
+  // Next probe: `interval` after this one started, jittered, never before now.
+  auto interval = static_cast<double>(p.target.spec.interval.count());
+  std::uniform_real_distribution<double> jitter(p.first_gap ? 0.5 : 0.9, p.first_gap ? 1.5 : 1.1);
+  p.first_gap = false;
+  double gap = interval * jitter(rng_);
+  double elapsed = static_cast<double>(uv_now(&loop_) - p.started_ms);
+  auto delay = static_cast<uint64_t>(std::max(0.0, gap - elapsed));
+  uv_timer_start(&p.timer, [](uv_timer_t* t) {
+    auto* pair = static_cast<Pair*>(t->data);
+    pair->monitor->probe(*pair);
+  }, delay, 0);
+}
+
+}  // namespace switchyard::health

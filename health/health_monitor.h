@@ -1,0 +1,97 @@
+// HealthMonitor: the health thread. Probes every (registry, replica) pair on
+// its own schedule, feeds the results through each pair's HealthTracker and
+// reports state changes.
+//
+// Schedule of one pair:
+//   1. The first probe starts as soon as the pair is added (all pairs at once:
+//      start-up needs one verdict per pair, bounded by the probe timeout).
+//   2. The next probe starts `interval` after the previous one started, with
+//      +-10% jitter (the first gap is drawn from 50%..150% of the interval) so
+//      probes spread out instead of firing in bursts.
+//   3. A probe still in flight is never doubled: the next one is scheduled only
+//      when the previous one has reported.
+// Pairs with scheme `none` are never probed and never reported.
+// Thread safety:
+//   - start(), setTargets() and stop() are called from the control thread;
+//     setTargets() posts to the health thread.
+//   - Callbacks run on the health thread; they must only hand data over
+//     (e.g. post to the control loop).
+//   - lastResultMs() may be read from any thread (the control thread's
+//     watchdog uses it).
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "health/curl_prober.h"
+#include "health/health_tracker.h"
+#include "health/probe_target.h"
+
+namespace switchyard::health {
+
+struct HealthChange {
+  std::string registry;
+  std::string region;
+  policy::Health from = policy::Health::Unknown;
+  policy::Health to = policy::Health::Unknown;
+  std::vector<ProbeReport> recent;  // oldest first; the last one caused the change
+};
+
+class HealthMonitor {
+ public:
+  struct Callbacks {
+    std::function<void(HealthChange)> on_change;
+    // Every probe result (for counters); may be empty.
+    std::function<void(const std::string& registry, const std::string& region, const ProbeReport&)> on_report;
+    // Once, when every pair present at start() has reported at least once.
+    std::function<void()> on_first_round;
+  };
+  using Restored = std::map<std::string, policy::Health>;  // ProbeTarget::key() -> state
+
+  explicit HealthMonitor(Callbacks callbacks);
+  ~HealthMonitor();
+
+  void start(std::vector<ProbeTarget> targets, const Restored& restored);
+  // A reload: pairs gone stop, new pairs start; unchanged pairs keep their state.
+  void setTargets(std::vector<ProbeTarget> targets);
+  void stop();
+
+  // uv_now() milliseconds of the newest report, 0 before any.
+  int64_t lastResultMs() const { return last_result_ms_.load(std::memory_order_relaxed); }
+  int64_t nowMs() const;
+
+ private:
+  struct Pair;
+  void post(std::function<void()> task);
+  static void onTasks(uv_async_t* h);
+  void apply(std::vector<ProbeTarget> targets, const Restored& restored);
+  void removePair(const std::string& key);
+  void probe(Pair& pair);
+  void onResult(uint64_t id, const ProbeReport& report);
+
+  Callbacks callbacks_;
+  uv_loop_t loop_{};
+  uv_async_t tasks_async_{};
+  std::mutex tasks_mutex_;
+  std::vector<std::function<void()>> tasks_;  // GUARDED_BY(tasks_mutex_)
+  std::thread thread_;
+  std::unique_ptr<CurlProber> prober_;
+  std::map<std::string, std::unique_ptr<Pair>> pairs_;
+  std::map<uint64_t, Pair*> in_flight_;
+  std::mt19937 rng_{std::random_device{}()};
+  size_t first_round_left_ = 0;
+  bool first_round_reported_ = false;
+  bool stopped_ = false;
+  std::atomic<int64_t> last_result_ms_{0};
+};
+
+}  // namespace switchyard::health

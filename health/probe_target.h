@@ -1,0 +1,28 @@
+// ProbeTarget: everything needed to probe one (registry, replica) pair,
+// resolved from the topology (defaults applied, Host header expanded).
+// Thread safety: plain value type.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "policy/topology.h"
+
+namespace switchyard::health {
+
+struct ProbeTarget {
+  std::string registry;
+  std::string region;
+  policy::ProbeSpec spec;
+  std::string connect_host;  // probe address (IPv6 bare), or the CNAME target
+  std::string host;          // Host header and TLS SNI
+
+  std::string key() const { return registry + "/" + region; }
+  std::string url() const;  // scheme://host:port/path (connect_host is dialled)
+};
+
+std::vector<ProbeTarget> buildTargets(const policy::Topology& topology);
+
+}  // namespace switchyard::health
