@@ -1,0 +1,49 @@
+// A controllable HTTP server for health tests: on a loopback address it
+// answers every request with a chosen status, or misbehaves on purpose (hang,
+// reset, close without answer, refuse connections). Mode changes apply to the
+// next connection. Runs on its own thread; every wait is bounded.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/ip_address.h"
+
+namespace switchyard::test {
+
+class TestHttpServer {
+ public:
+  enum class Mode { Status, Hang, Reset, Close, Refuse };
+
+  // Binds `address` (port may be 0). Throws if it cannot.
+  explicit TestHttpServer(const SocketAddress& address);
+  ~TestHttpServer();
+
+  void respond(int status) {
+    status_ = status;
+    setMode(Mode::Status);
+  }
+  void setMode(Mode mode);
+  const SocketAddress& address() const { return address_; }
+  int requests() const { return requests_.load(); }
+  std::string lastHost();
+
+ private:
+  void run();
+  void openListener();
+  void closeListener();
+
+  SocketAddress address_;
+  std::atomic<Mode> mode_{Mode::Status};
+  std::atomic<int> status_{200};
+  std::atomic<int> requests_{0};
+  std::atomic<bool> stop_{false};
+  std::atomic<int> listen_fd_{-1};
+  std::mutex mutex_;
+  std::string last_host_;
+  std::thread thread_;
+};
+
+}  // namespace switchyard::test
