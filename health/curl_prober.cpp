@@ -69,6 +69,8 @@ void CurlProber::close() {
   if (closed_) return;
   closed_ = true;
   while (!probes_.empty()) cancel(probes_.begin()->first);
+  for (CURL* e : idle_) curl_easy_cleanup(e);
+  idle_.clear();
   curl_multi_cleanup(multi_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
 }
@@ -78,7 +80,14 @@ uint64_t CurlProber::start(const ProbeTarget& t) {
   p->id = next_id_++;
   p->target = t;
   p->started_ms = uv_now(loop_);
-  CURL* e = p->easy = curl_easy_init();
+  CURL* e = nullptr;
+  if (!idle_.empty()) {
+    e = idle_.back();
+    idle_.pop_back();
+  } else {
+    e = curl_easy_init();
+  }
+  p->easy = e;
   std::string url = t.url();
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   // Dial the replica's probe address while the URL carries the regional name,
@@ -120,7 +129,13 @@ void CurlProber::cancel(uint64_t id) {
   Probe* p = it->second;
   probes_.erase(it);
   curl_multi_remove_handle(multi_, p->easy);
-  curl_easy_cleanup(p->easy);
+  // Handles are recycled: creating one per probe costs more than the probe.
+  if (!closed_ && idle_.size() < kMaxIdle) {
+    curl_easy_reset(p->easy);
+    idle_.push_back(p->easy);
+  } else {
+    curl_easy_cleanup(p->easy);
+  }
   curl_slist_free_all(p->headers);
   curl_slist_free_all(p->connect_to);
   delete p;

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <unordered_map>
+#include <vector>
 
 #include "health/probe_result.h"
 #include "health/probe_target.h"
@@ -55,6 +56,8 @@ class CurlProber {
   bool closed_ = false;
   uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Probe*> probes_;
+  std::vector<CURL*> idle_;  // reset easy handles, reused by start()
+  static constexpr size_t kMaxIdle = 1024;
 };
 
 }  // namespace switchyard::health

@@ -2,6 +2,8 @@
 // on loopback (100 ms interval) and a real DNS client watches the global name.
 #include <catch2/catch.hpp>
 
+#include <signal.h>
+
 #include <chrono>
 #include <fstream>
 #include <functional>
@@ -229,4 +231,35 @@ TEST_CASE("at start-up the first answer waits for the first probe round") {
   // No guessing from "unknown": the dead replica is never handed out.
   CHECK(global(d) == addresses({ip(fleet.a[1]), ip(fleet.a[2])}));
   CHECK_THAT(d.log(), Catch::Contains("event=first_probe_round_done"));
+}
+
+TEST_CASE("a reload stops probing removed replicas, probes new ones and keeps unchanged state") {
+  Fleet fleet;
+  std::string full = fleet.config(2, 1);
+  // Start without westeurope.
+  std::string line = "      - { region: westeurope, addresses: [" + ip(fleet.a[2]) + "] }\n";
+  std::string without = full;
+  without.erase(without.find(line), line.size());
+  DaemonProcess d(without);
+  REQUIRE(d.running());
+  INFO(d.log());
+  fleet.a[0]->setMode(TestHttpServer::Mode::Refuse);
+  REQUIRE(waitFor([&] { return global(d); }, addresses({ip(fleet.a[1])}), std::chrono::seconds(5)) >= 0);
+  CHECK(fleet.a[2]->requests() == 0);
+
+  // Swap westus for westeurope; eastus stays, and stays down.
+  std::string swapped = full;
+  std::string west = "      - { region: westus, addresses: [" + ip(fleet.a[1]) + "] }\n";
+  swapped.erase(swapped.find(west), west.size());
+  std::string text = swapped;
+  std::string listen = "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]";
+  text.replace(text.find("@DNS@"), 5, listen);
+  writeFile(d.dir() + "/switchyard.yaml", text);
+  d.signal(SIGHUP);
+  CHECK(waitFor([&] { return global(d); }, addresses({ip(fleet.a[2])}), std::chrono::seconds(5)) >= 0);
+  CHECK(fleet.a[2]->requests() > 0);
+  int west_probes = fleet.a[1]->requests();
+  std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  CHECK(fleet.a[1]->requests() <= west_probes + 1);  // at most one already in flight
+  CHECK_THAT(d.log(), Catch::Contains("event=reload"));
 }

@@ -1,0 +1,169 @@
+// Health benchmarks (numbers go to bench/RESULTS.md; nothing here asserts).
+//
+//   health_bench detection [--runs 30] [--interval-ms 100] [--timeout-ms 80] [--fall 3] [--rise 2]
+//     Time from a replica refusing connections to the monitor's Down verdict,
+//     and from recovery to Up, over many runs, against the configured window.
+//   health_bench capacity --addr-file F --port P [--pairs N] [--interval-ms 1000] [--seconds 10]
+//     N pairs probed at the given interval by one health thread against the
+//     addresses in F (serve them with ../shared/bench/health_responder.py):
+//     achieved probes/s versus the schedule, outcomes, and CPU of this process.
+#include <curl/curl.h>
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "health/health_monitor.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/test_http_server.h"
+
+using namespace switchyard;
+using namespace switchyard::health;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+std::map<std::string, std::string> flags(int argc, char** argv) {
+  std::map<std::string, std::string> f;
+  for (int i = 2; i + 1 < argc; i += 2) f[argv[i]] = argv[i + 1];
+  return f;
+}
+int num(const std::map<std::string, std::string>& f, const char* k, int d) {
+  auto it = f.find(k);
+  return it == f.end() ? d : std::stoi(it->second);
+}
+
+ProbeTarget makeTarget(const std::string& key, const std::string& ip, int port, int interval, int timeout, int fall,
+                       int rise) {
+  ProbeTarget t;
+  t.registry = "bench";
+  t.region = key;
+  t.connect_host = ip;
+  t.host = "bench." + key + ".geo.cr.example.test";
+  t.spec.port = static_cast<uint16_t>(port);
+  t.spec.interval = std::chrono::milliseconds(interval);
+  t.spec.timeout = std::chrono::milliseconds(timeout);
+  t.spec.fall = fall;
+  t.spec.rise = rise;
+  return t;
+}
+
+double percentile(std::vector<double> v, double p) {
+  std::sort(v.begin(), v.end());
+  return v.empty() ? 0 : v[static_cast<size_t>(p * static_cast<double>(v.size() - 1))];
+}
+
+int detection(const std::map<std::string, std::string>& f) {
+  int runs = num(f, "--runs", 30), interval = num(f, "--interval-ms", 100), timeout = num(f, "--timeout-ms", 80);
+  int fall = num(f, "--fall", 3), rise = num(f, "--rise", 2);
+  std::vector<double> down_ms, up_ms;
+  for (int run = 0; run < runs; ++run) {
+    test::TestHttpServer server(test::freeLoopback());
+    std::mutex m;
+    std::condition_variable cv;
+    policy::Health state = policy::Health::Unknown;
+    HealthMonitor::Callbacks cb;
+    cb.on_change = [&](HealthChange c) {
+      std::lock_guard<std::mutex> lock(m);
+      state = c.to;
+      cv.notify_all();
+    };
+    HealthMonitor monitor(cb);
+    monitor.start({makeTarget("r", server.address().address.toString(), server.address().port, interval, timeout,
+                              fall, rise)},
+                  {});
+    auto waitState = [&](policy::Health want) {
+      std::unique_lock<std::mutex> lock(m);
+      return cv.wait_for(lock, std::chrono::seconds(10), [&] { return state == want; });
+    };
+    if (!waitState(policy::Health::Up)) return 1;
+    // Fail at a random phase of the probe cycle.
+    std::this_thread::sleep_for(std::chrono::milliseconds(interval + (run * 37) % interval));
+    auto t0 = Clock::now();
+    server.setMode(test::TestHttpServer::Mode::Refuse);
+    if (!waitState(policy::Health::Down)) return 1;
+    down_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    t0 = Clock::now();
+    server.respond(200);
+    if (!waitState(policy::Health::Up)) return 1;
+    up_ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    monitor.stop();
+  }
+  std::printf("detection runs=%d interval_ms=%d timeout_ms=%d fall=%d rise=%d\n", runs, interval, timeout, fall, rise);
+  std::printf("  failover: window [%d, %d] ms  min=%.0f p50=%.0f p90=%.0f max=%.0f ms\n", (fall - 1) * interval * 9 / 10,
+              fall * interval * 11 / 10 + timeout, percentile(down_ms, 0), percentile(down_ms, 0.5),
+              percentile(down_ms, 0.9), percentile(down_ms, 1));
+  std::printf("  failback: window [%d, %d] ms  min=%.0f p50=%.0f p90=%.0f max=%.0f ms\n", (rise - 1) * interval * 9 / 10,
+              rise * interval * 11 / 10 + timeout, percentile(up_ms, 0), percentile(up_ms, 0.5), percentile(up_ms, 0.9),
+              percentile(up_ms, 1));
+  return 0;
+}
+
+double cpuSeconds() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+         static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
+}
+
+int capacity(const std::map<std::string, std::string>& f) {
+  int pairs = num(f, "--pairs", 1000), interval = num(f, "--interval-ms", 1000), seconds = num(f, "--seconds", 10);
+  int port = num(f, "--port", 18080);
+  std::vector<std::string> addrs;
+  std::ifstream in(f.count("--addr-file") ? f.at("--addr-file") : "");
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) addrs.push_back(line);
+  if (addrs.empty()) {
+    std::fprintf(stderr, "capacity needs --addr-file with loopback addresses\n");
+    return 2;
+  }
+  std::vector<ProbeTarget> targets;
+  for (int i = 0; i < pairs; ++i)
+    targets.push_back(makeTarget("r" + std::to_string(i), addrs[static_cast<size_t>(i) % addrs.size()], port, interval,
+                                 std::min(interval, 2000), 3, 2));
+  std::atomic<long> reports{0};
+  std::array<std::atomic<long>, 6> by{};
+  HealthMonitor::Callbacks cb;
+  cb.on_report = [&](const std::string&, const std::string&, const ProbeReport& r) {
+    ++reports;
+    ++by[static_cast<size_t>(r.result)];
+  };
+  HealthMonitor monitor(cb);
+  monitor.start(std::move(targets), {});
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * interval));  // past the start-up burst
+  long r0 = reports;
+  double c0 = cpuSeconds();
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  long done = reports - r0;
+  double cpu = cpuSeconds() - c0;
+  monitor.stop();
+  double expected = pairs * 1000.0 / interval;
+  std::printf("capacity pairs=%d interval_ms=%d seconds=%.1f probes_per_s=%.0f expected_per_s=%.0f ratio=%.3f "
+              "cpu_pct_of_core=%.1f us_cpu_per_probe=%.1f ok=%ld timeout=%ld connect_error=%ld other=%ld\n",
+              pairs, interval, wall, done / wall, expected, done / wall / expected, 100 * cpu / wall,
+              done ? 1e6 * cpu / static_cast<double>(done) : 0.0, by[0].load(), by[3].load(), by[4].load(),
+              by[1].load() + by[2].load() + by[5].load());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  std::string mode = argc > 1 ? argv[1] : "";
+  auto f = flags(argc, argv);
+  int rc = mode == "detection" ? detection(f) : mode == "capacity" ? capacity(f) : 2;
+  if (rc == 2 && mode != "capacity") std::fprintf(stderr, "usage: health_bench detection|capacity [flags]\n");
+  return rc;
+}
