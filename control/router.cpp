@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <ctime>
 #include <map>
+#include <optional>
 
 #include "dns/answer_compiler.h"
 
@@ -114,15 +115,21 @@ void Router::update(Pair pair, const policy::ReplicaState& next, const char* cau
   states_[pair.registry][pair.replica] = next;
   auto part = policy::computeRegistryRouting(*topology_, *ranking_, pair.registry, states_[pair.registry]);
   bool moved = !(*part == *table_->registries[pair.registry]);
-  table_ = table_->withRegistry(pair.registry, part);
-  generation_ = table_->generation;
-  auto set = std::make_shared<dns::AnswerSet>(*answers_);
-  set->generation = generation_;
-  set->registries[pair.registry] = dns::compileRegistry(*topology_, *set->zone, pair.registry, *part);
-  answers_ = set;
-  publisher_.publish(answers_);
-  auto purge = publisher_.waitAcked(generation_, std::chrono::milliseconds(100));
-  if (!purge) spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  std::optional<std::chrono::nanoseconds> purge;
+  if (moved) {
+    // Only a change of routing makes a new generation: the same answers need
+    // no recompilation and no wake-up of every worker.
+    table_ = table_->withRegistry(pair.registry, part);
+    generation_ = table_->generation;
+    auto set = std::make_shared<dns::AnswerSet>(*answers_);
+    set->generation = generation_;
+    set->registries[pair.registry] = dns::compileRegistry(*topology_, *set->zone, pair.registry, *part);
+    answers_ = set;
+    publisher_.publish(answers_);
+    purge = publisher_.waitAcked(generation_, std::chrono::milliseconds(100));
+    if (!purge)
+      spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  }
   const auto& reg = topology_->registries[pair.registry];
   spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} cause={} "
                "detail=[{}] routing_changed={} generation={} purge_us={} routing=[{}]",

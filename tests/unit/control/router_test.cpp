@@ -32,6 +32,14 @@ TEST_CASE("a health change republishes only the registry it touches") {
 
   CHECK_FALSE(router.setHealth("myregistry", "eastus", Health::Down).value());  // no change
   CHECK(router.table()->generation == g0 + 1);
+  // A health change that moves no answer (unknown already counts as healthy)
+  // records the state but publishes nothing new.
+  REQUIRE(router.setHealth("myregistry", "eastus", Health::Up).value());
+  uint64_t g1 = router.table()->generation;
+  REQUIRE(router.setHealth("myregistry", "southeastasia", Health::Down).error().size() > 0);
+  REQUIRE(router.setHealth("teamb", "southeastasia", Health::Up).value());
+  CHECK(router.table()->generation == g1);
+  CHECK(router.state("teamb", "southeastasia")->health == Health::Up);
   CHECK_FALSE(router.setHealth("myregistry", "mars", Health::Down));
   CHECK_FALSE(router.setHealth("nope", "eastus", Health::Down));
 }
