@@ -2,25 +2,117 @@
 
 #include <httplib.h>
 
-#include <nlohmann/json.hpp>
+#include <chrono>
+#include <future>
 
 namespace switchyard::control {
 
-AdminServer::AdminServer(const Readiness& readiness)
-    : readiness_(readiness), server_(std::make_unique<httplib::Server>()) {
+ApiResponse apiError(int status, const std::string& message) { return {status, {{"error", message}}}; }
+
+namespace {
+
+void send(httplib::Response& res, const ApiResponse& r) {
+  res.status = r.status;
+  res.set_content(r.body.dump(), "application/json");
+}
+
+// Constant-time comparison: the token must not leak through timing.
+bool sameToken(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+  return diff == 0 && !b.empty();
+}
+
+}  // namespace
+
+AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsRenderer metrics)
+    : readiness_(readiness),
+      dispatch_(std::move(dispatch)),
+      metrics_(std::move(metrics)),
+      server_(std::make_unique<httplib::Server>()) {
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     bool round = readiness_.health_round_done.load();
     bool dns = readiness_.dns_serving.load();
-    nlohmann::json body{{"ready", round && dns}, {"healthRoundDone", round}, {"dnsServing", dns}};
-    res.status = round && dns ? 200 : 503;
-    res.set_content(body.dump(), "application/json");
+    send(res, {round && dns ? 200 : 503, {{"ready", round && dns}, {"healthRoundDone", round}, {"dnsServing", dns}}});
   });
+  server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_ ? metrics_() : "", "text/plain; version=0.0.4; charset=utf-8");
+  });
+  route("GET", R"(/v1/registries)", {});
+  route("GET", R"(/v1/registries/([^/]+)/replications)", {"registry"});
+  route("PATCH", R"(/v1/registries/([^/]+)/replications/([^/]+))", {"registry", "region"});
+  route("POST", R"(/v1/registries/([^/]+)/replications/([^/]+)/fault)", {"registry", "region"});
+  route("GET", R"(/v1/registries/([^/]+)/endpoints)", {"registry"});
+  route("GET", R"(/v1/registries/([^/]+)/routing)", {"registry"});
+  route("GET", R"(/v1/events)", {});
+  route("POST", R"(/v1/reload)", {});
+  // Anything else under /v1 is a JSON 404, not httplib's HTML.
+  auto unknown = [](const httplib::Request& req, httplib::Response& res) {
+    send(res, apiError(404, "no such API call: " + req.method + " " + req.path));
+  };
+  server_->Get(R"(/v1/.*)", unknown);
+  server_->Post(R"(/v1/.*)", unknown);
+  server_->Patch(R"(/v1/.*)", unknown);
+  server_->Put(R"(/v1/.*)", unknown);
+  server_->Delete(R"(/v1/.*)", unknown);
 }
 
 AdminServer::~AdminServer() { stop(); }
+
+void AdminServer::setToken(std::string token) {
+  std::lock_guard<std::mutex> lock(token_mutex_);
+  token_ = std::move(token);
+}
+
+bool AdminServer::authorized(const std::string& header, std::string& why) {
+  std::string token;
+  {
+    std::lock_guard<std::mutex> lock(token_mutex_);
+    token = token_;
+  }
+  if (token.empty()) {
+    why = "the admin API is disabled: no admin.token_file is configured";
+    return false;
+  }
+  static const std::string kBearer = "Bearer ";
+  if (header.compare(0, kBearer.size(), kBearer) != 0) {
+    why = "missing 'Authorization: Bearer TOKEN' header";
+    return false;
+  }
+  if (!sameToken(header.substr(kBearer.size()), token)) {
+    why = "invalid token";
+    return false;
+  }
+  return true;
+}
+
+void AdminServer::route(const char* method, const std::string& pattern, std::vector<std::string> names) {
+  auto handler = [this, method, names](const httplib::Request& req, httplib::Response& res) {
+    std::string why;
+    if (!authorized(req.get_header_value("Authorization"), why)) {
+      send(res, apiError(401, why));
+      return;
+    }
+    ApiRequest api{method, req.path, {}, req.body};
+    for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) api.params[names[i]] = req.matches[i + 1];
+    for (const auto& [k, v] : req.params) api.params[k] = v;
+    auto promise = std::make_shared<std::promise<ApiResponse>>();
+    auto future = promise->get_future();
+    dispatch_(std::move(api), [promise](ApiResponse r) { promise->set_value(std::move(r)); });
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      send(res, apiError(503, "the control thread did not answer in 10 s"));
+      return;
+    }
+    send(res, future.get());
+  };
+  std::string m = method;
+  if (m == "GET") server_->Get(pattern, handler);
+  else if (m == "POST") server_->Post(pattern, handler);
+  else if (m == "PATCH") server_->Patch(pattern, handler);
+}
 
 Result<bool> AdminServer::start(const SocketAddress& a) {
   std::string host = a.address.toString();

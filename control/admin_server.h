@@ -1,16 +1,25 @@
-// AdminServer: the HTTP listener on `listen.admin`. For now it serves the two
-// unauthenticated probes an orchestrator needs:
-//   GET /healthz  200 while the process runs
-//   GET /readyz   200 once the first health round is done (or state was
-//                 restored), else 503 with the reason
-// It runs cpp-httplib's own threads, isolated from the DNS workers; it reads
-// only atomics published by the control thread.
-// Thread safety: start()/stop() from the control thread.
+// AdminServer: the HTTP listener on `listen.admin`.
+//
+//   GET /healthz, GET /readyz, GET /metrics   no authentication
+//   /v1/...                                    Authorization: Bearer TOKEN
+// cpp-httplib runs the listener and its worker threads, isolated from the DNS
+// workers. A /v1 call is authenticated on the HTTP thread, then handed to the
+// control thread (`Dispatch`), which owns all routing state; the HTTP thread
+// waits for the answer (bounded: a control thread that does not answer in
+// 10 s gets a 503, never a hung client).
+// Thread safety: start()/stop()/setToken() from the control thread;
+// handlers run on httplib's threads.
 #pragma once
 
 #include <atomic>
+#include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
+#include <string>
 #include <thread>
+
+#include <nlohmann/json.hpp>
 
 #include "common/ip_address.h"
 #include "common/result.h"
@@ -26,19 +35,47 @@ struct Readiness {
   std::atomic<bool> dns_serving{false};
 };
 
+struct ApiRequest {
+  std::string method;
+  std::string path;
+  std::map<std::string, std::string> params;  // path parameters and query
+  std::string body;
+};
+
+struct ApiResponse {
+  int status = 200;
+  nlohmann::json body;
+};
+ApiResponse apiError(int status, const std::string& message);
+
+// Runs `request` on the control thread and eventually calls `reply` there
+// (possibly later, e.g. after a state write). Called on an HTTP thread.
+using Dispatch = std::function<void(ApiRequest request, std::function<void(ApiResponse)> reply)>;
+// Renders /metrics; called on an HTTP thread.
+using MetricsRenderer = std::function<std::string()>;
+
 class AdminServer {
  public:
-  explicit AdminServer(const Readiness& readiness);
+  AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsRenderer metrics);
   ~AdminServer();
   Result<bool> start(const SocketAddress& address);
   void stop();
   uint16_t port() const { return port_; }
+  // Empty: every /v1 call is refused (no admin.token_file configured).
+  void setToken(std::string token);
 
  private:
+  void route(const char* method, const std::string& pattern, std::vector<std::string> names);
+  bool authorized(const std::string& header, std::string& why);
+
   const Readiness& readiness_;
+  Dispatch dispatch_;
+  MetricsRenderer metrics_;
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   uint16_t port_ = 0;
+  std::mutex token_mutex_;
+  std::string token_;  // GUARDED_BY(token_mutex_)
 };
 
 }  // namespace switchyard::control

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 namespace switchyard::control {
@@ -26,6 +28,11 @@ std::string describeReports(const std::vector<health::ProbeReport>& reports) {
 ControlPlane::ControlPlane(DaemonOptions options, config::TopologyPtr topology)
     : options_(std::move(options)), topology_(std::move(topology)), store_(options_.state_dir) {
   uv_loop_init(&loop_);
+  loop_.data = this;
+  health_file_.path = store_.healthPath();
+  health_file_.render = [this] { return StateStore::encodeHealth(router_->healthStates()); };
+  overrides_file_.path = store_.overridesPath();
+  overrides_file_.render = [this] { return StateStore::encodeOverrides(overrides_); };
 }
 
 ControlPlane::~ControlPlane() { uv_loop_close(&loop_); }
@@ -43,26 +50,121 @@ void ControlPlane::computeStallLimit() {
   stall_limit_ms_ = longest == 0 ? 0 : 2 * longest + 1000;
 }
 
+bool ControlPlane::post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    if (!accepting_) return false;
+    tasks_.push_back(std::move(task));
+  }
+  uv_async_send(&tasks_async_);
+  return true;
+}
+
+void ControlPlane::onTasks(uv_async_t* h) {
+  auto* self = static_cast<ControlPlane*>(h->data);
+  std::deque<std::function<void()>> tasks;
+  {
+    std::lock_guard<std::mutex> lock(self->tasks_mutex_);
+    tasks.swap(self->tasks_);
+  }
+  for (auto& t : tasks) t();
+}
+
+Result<bool> ControlPlane::loadToken() {
+  if (!admin_) return true;
+  if (topology_->admin_token_file.empty()) {
+    spdlog::warn("event=admin_api_disabled no admin.token_file configured: every /v1 call gets 401");
+    admin_->setToken("");
+    return true;
+  }
+  std::ifstream in(topology_->admin_token_file);
+  if (!in) return makeError("admin.token_file " + topology_->admin_token_file + ": cannot read");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string token = text.str();
+  token.erase(token.find_last_not_of(" \t\r\n") + 1);
+  token.erase(0, token.find_first_not_of(" \t\r\n") == std::string::npos ? token.size()
+                                                                          : token.find_first_not_of(" \t\r\n"));
+  if (token.size() < 16) return makeError("admin.token_file " + topology_->admin_token_file + ": the token must be at least 16 characters");
+  admin_->setToken(token);
+  return true;
+}
+
 int ControlPlane::run() {
+  auto fatal = [this](const std::string& message) {
+    spdlog::error("event=start_failed {}", message);
+    return 1;
+  };
+  // 1. Operator decisions first: refusing to start beats forgetting them.
+  auto overrides = store_.loadOverrides();
+  if (!overrides) {
+    if (!options_.reset_state)
+      return fatal(overrides.error() +
+                   " (operator exclusions would be lost; fix or remove the file, or start with --reset-state)");
+    spdlog::warn("event=state_reset {} (--reset-state: starting without operator overrides)", overrides.error());
+  } else {
+    overrides_ = *overrides;
+  }
+  // 2. Observations.
   auto restored = store_.loadHealth();
   HealthStates initial;
   if (!restored) spdlog::warn("event=state_ignored {} (health will be re-learned by probing)", restored.error());
   else initial = *restored;
+  // 3. The router.
   router_ = std::make_unique<Router>(topology_, publisher_, initial);
-
-  uv_async_init(&loop_, &health_async_, &ControlPlane::onHealthAsync);
-  health_async_.data = this;
-  health::HealthMonitor::Callbacks callbacks;
-  callbacks.on_change = [this](health::HealthChange c) {
-    {
-      std::lock_guard<std::mutex> lock(changes_mutex_);
-      changes_.push_back(std::move(c));
+  router_->onChange([this](const PairChange& c) { onPairChange(c); });
+  for (auto it = overrides_.begin(); it != overrides_.end();) {
+    auto slash = it->first.find('/');
+    auto ok = router_->setGlobalEndpointRouting(it->first.substr(0, slash), it->first.substr(slash + 1), it->second);
+    if (!ok) {
+      spdlog::warn("event=override_dropped {}: {}", it->first, ok.error());
+      it = overrides_.erase(it);
+    } else {
+      ++it;
     }
-    uv_async_send(&health_async_);
+  }
+
+  uv_async_init(&loop_, &tasks_async_, &ControlPlane::onTasks);
+  tasks_async_.data = this;
+  AdminContext context{*router_, events_, overrides_, last_probe_,
+                       [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
+                       [this] { return reload(); }};
+  api_ = std::make_unique<AdminApi>(context);
+
+  // 4. The admin listener.
+  if (topology_->listen_admin) {
+    admin_ = std::make_unique<AdminServer>(
+        readiness_,
+        [this](ApiRequest req, std::function<void(ApiResponse)> reply) {
+          auto shared_reply = std::make_shared<std::function<void(ApiResponse)>>(std::move(reply));
+          if (!post([this, req = std::move(req), shared_reply] { api_->handle(req, *shared_reply); }))
+            (*shared_reply)(apiError(503, "switchyard is stopping"));
+        },
+        nullptr);
+    auto token = loadToken();
+    auto ok = token ? admin_->start(*topology_->listen_admin) : Result<bool>(Error{token.error()});
+    if (!ok) {
+      int rc = fatal(ok.error());
+      stopAll(rc);
+      uv_run(&loop_, UV_RUN_DEFAULT);  // drain the closed handles
+      return rc;
+    }
+    spdlog::info("event=admin_listening address={}:{}", topology_->listen_admin->address.toString(), admin_->port());
+  }
+
+  // 5. Probing.
+  health::HealthMonitor::Callbacks callbacks;
+  callbacks.on_change = [this](health::HealthChange c) { post([this, c = std::move(c)] { onHealthChange(c); }); };
+  callbacks.on_report = [this](const std::string& registry, const std::string& region, const health::ProbeReport& r) {
+    post([this, key = registry + "/" + region, r] { last_probe_[key] = r; });
   };
   callbacks.on_first_round = [this] {
-    first_round_signal_.store(true);
-    uv_async_send(&health_async_);
+    post([this] {
+      first_round_done_ = true;
+      readiness_.health_round_done = true;
+      spdlog::info("event=first_probe_round_done ms={}", nowMs() - started_ms_);
+      if (!dns_ && !exit_code_) startDns();
+    });
   };
   monitor_ = std::make_unique<health::HealthMonitor>(std::move(callbacks));
   auto targets = health::buildTargets(*topology_);
@@ -73,18 +175,6 @@ int ControlPlane::run() {
   computeStallLimit();
   started_ms_ = nowMs();
 
-  if (topology_->listen_admin) {
-    admin_ = std::make_unique<AdminServer>(readiness_);
-    auto ok = admin_->start(*topology_->listen_admin);
-    if (!ok) {
-      spdlog::error("event=start_failed {}", ok.error());
-      stopAll(1);
-      uv_run(&loop_, UV_RUN_DEFAULT);  // drain the closed handles
-      return exit_code_;
-    }
-    spdlog::info("event=admin_listening address={}:{}", topology_->listen_admin->address.toString(), admin_->port());
-  }
-
   uv_timer_init(&loop_, &watchdog_);
   watchdog_.data = this;
   uv_timer_start(&watchdog_, &ControlPlane::onWatchdog, 1000, 1000);
@@ -94,6 +184,7 @@ int ControlPlane::run() {
     signals_[i].data = this;
     uv_signal_start(&signals_[i], &ControlPlane::onSignal, signums[i]);
   }
+  // 6. DNS.
   uv_timer_init(&loop_, &start_bound_);
   start_bound_.data = this;
   if (all_restored) {
@@ -133,55 +224,66 @@ void ControlPlane::startDns() {
                router_->table()->generation, nowMs() - started_ms_);
 }
 
-void ControlPlane::onHealthAsync(uv_async_t* h) {
-  auto* self = static_cast<ControlPlane*>(h->data);
-  self->applyHealthChanges();
-  if (self->first_round_signal_.load() && !self->first_round_done_) {
-    self->first_round_done_ = true;
-    self->readiness_.health_round_done = true;
-    spdlog::info("event=first_probe_round_done ms={}", nowMs() - self->started_ms_);
-    if (!self->dns_ && !self->exit_code_) self->startDns();
-  }
+void ControlPlane::onHealthChange(const health::HealthChange& c) {
+  std::string cause = "from=" + std::string(policy::healthName(c.from)) + " probes=" + describeReports(c.recent);
+  if (!c.recent.empty() && !c.recent.back().detail.empty()) cause += " last=\"" + c.recent.back().detail + "\"";
+  auto r = router_->setHealth(c.registry, c.region, c.to, cause);
+  if (!r) spdlog::debug("event=health_change_dropped {} ({})", r.error(), cause);
+  write(health_file_);
 }
 
-void ControlPlane::applyHealthChanges() {
-  std::deque<health::HealthChange> changes;
-  {
-    std::lock_guard<std::mutex> lock(changes_mutex_);
-    changes.swap(changes_);
-  }
-  if (changes.empty()) return;
-  for (const auto& c : changes) {
-    std::string cause = "from=" + std::string(policy::healthName(c.from)) + " probes=" + describeReports(c.recent);
-    if (!c.recent.empty() && !c.recent.back().detail.empty()) cause += " last=\"" + c.recent.back().detail + "\"";
-    auto r = router_->setHealth(c.registry, c.region, c.to, cause);
-    if (!r) spdlog::debug("event=health_change_dropped {} ({})", r.error(), cause);
-  }
-  persistHealth();
+void ControlPlane::onPairChange(const PairChange& c) {
+  static const std::map<std::string, std::string> kType{
+      {"health", "health"}, {"operator", "exclusion"}, {"fault", "fault"}};
+  nlohmann::json fields{{"registry", c.registry},
+                        {"replica", c.replica},
+                        {"health", policy::healthName(c.state.health)},
+                        {"globalEndpointRouting", c.state.global_endpoint_routing},
+                        {"fault", faultName(c.fault)},
+                        {"detail", c.detail},
+                        {"routingChanged", c.routing_changed},
+                        {"generation", c.generation}};
+  events_.add(kType.count(c.cause) ? kType.at(c.cause) : c.cause, fields);
+  if (c.routing_changed)
+    events_.add("routing", {{"registry", c.registry},
+                            {"cause", c.cause},
+                            {"replica", c.replica},
+                            {"generation", c.generation},
+                            {"routing", c.routing},
+                            {"purgeSeconds", c.purge_seconds}});
 }
 
-void ControlPlane::persistHealth() {
-  if (!store_.enabled()) return;
-  if (write_in_flight_) {
-    write_dirty_ = true;
+void ControlPlane::write(FileWriter& file, std::function<void(std::string)> done) {
+  if (!store_.enabled()) {
+    if (done) done("");
     return;
   }
-  write_in_flight_ = true;
-  write_dirty_ = false;
-  write_content_ = StateStore::encodeHealth(router_->healthStates());
-  write_req_.data = this;
+  if (done) file.waiting.push_back(std::move(done));
+  if (file.in_flight) {
+    file.dirty = true;
+    return;
+  }
+  file.in_flight = true;
+  file.dirty = false;
+  file.content = file.render();
+  file.writing.swap(file.waiting);
+  file.req.data = &file;
   uv_queue_work(
-      &loop_, &write_req_,
+      &loop_, &file.req,
       [](uv_work_t* req) {
-        auto* self = static_cast<ControlPlane*>(req->data);
-        auto ok = StateStore::writeAtomically(self->store_.healthPath(), self->write_content_);
-        self->write_error_ = ok ? "" : ok.error();
+        auto* f = static_cast<FileWriter*>(req->data);
+        auto ok = StateStore::writeAtomically(f->path, f->content);
+        f->error = ok ? "" : ok.error();
       },
       [](uv_work_t* req, int) {
-        auto* self = static_cast<ControlPlane*>(req->data);
-        self->write_in_flight_ = false;
-        if (!self->write_error_.empty()) spdlog::error("event=state_write_failed {}", self->write_error_);
-        if (self->write_dirty_) self->persistHealth();
+        auto* f = static_cast<FileWriter*>(req->data);
+        auto* self = static_cast<ControlPlane*>(req->loop->data);
+        f->in_flight = false;
+        if (!f->error.empty()) spdlog::error("event=state_write_failed {}", f->error);
+        auto told = std::move(f->writing);
+        f->writing.clear();
+        for (auto& d : told) d(f->error);
+        if (f->dirty || !f->waiting.empty()) self->write(*f);
       });
 }
 
@@ -200,24 +302,33 @@ void ControlPlane::onWatchdog(uv_timer_t* t) {
   }
 }
 
-void ControlPlane::reload() {
+Result<bool> ControlPlane::reload() {
   auto next = config::loadTopologyFile(options_.config_path);
   if (!next) {
     spdlog::error("event=reload_failed keeping the running config: {}", next.error());
-    return;
+    events_.add("reload", {{"ok", false}, {"error", next.error()}});
+    return Error{next.error()};
   }
   if ((*next)->listen_dns.size() != topology_->listen_dns.size())
     spdlog::warn("event=reload listen addresses changed: takes effect at the next restart");
   topology_ = *next;
   router_->applyTopology(topology_);
+  // Operator overrides outlive a reload for pairs that still exist.
+  for (const auto& [key, enabled] : overrides_) {
+    auto slash = key.find('/');
+    (void)router_->setGlobalEndpointRouting(key.substr(0, slash), key.substr(slash + 1), enabled);
+  }
   monitor_->setTargets(health::buildTargets(*topology_));
   computeStallLimit();
+  if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
+  events_.add("reload", {{"ok", true}, {"generation", router_->table()->generation}});
+  return true;
 }
 
 void ControlPlane::onSignal(uv_signal_t* h, int signum) {
   auto* self = static_cast<ControlPlane*>(h->data);
   if (signum == SIGHUP) {
-    self->reload();
+    (void)self->reload();
     return;
   }
   spdlog::info("event=stopping signal={}", signum);
@@ -226,16 +337,20 @@ void ControlPlane::onSignal(uv_signal_t* h, int signum) {
 
 void ControlPlane::stopAll(int exit_code) {
   exit_code_ = exit_code;
+  {
+    std::lock_guard<std::mutex> lock(tasks_mutex_);
+    accepting_ = false;
+  }
   if (dns_) dns_->stop();
   readiness_.dns_serving = false;
   if (admin_) admin_->stop();
   if (monitor_) monitor_->stop();
   for (auto& s : signals_)
     if (s.data) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&health_async_), reinterpret_cast<uv_handle_t*>(&watchdog_),
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&tasks_async_), reinterpret_cast<uv_handle_t*>(&watchdog_),
                          reinterpret_cast<uv_handle_t*>(&start_bound_)})
     if (h->data && !uv_is_closing(h)) uv_close(h, nullptr);
-  // A pending state write finishes on its own; uv_run returns after it.
+  // Pending state writes finish on their own; uv_run returns after them.
 }
 
 }  // namespace switchyard::control

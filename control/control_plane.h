@@ -1,36 +1,45 @@
 // ControlPlane: the control thread of the daemon. Owns the Router (every
-// mutable routing input), the health monitor, the DNS server and the admin
-// server, and runs the control loop until SIGTERM/SIGINT.
+// mutable routing input), the event log, the operator overrides, the health
+// monitor, the DNS server and the admin server, and runs the control loop
+// until SIGTERM/SIGINT.
 //
 // Start-up:
-//   1. Restore pair health from the state directory (an unreadable file is
-//      logged and ignored: the probes rebuild it).
-//   2. Build the Router (routing table + precompiled answers) and publish it.
-//   3. Start probing every pair (health thread).
-//   4. Start DNS at once when every probed pair has a restored state;
+//   1. Restore operator overrides (overrides.json). An unreadable file stops
+//      the start with a clear message unless --reset-state: an operator's
+//      exclusion must never vanish silently.
+//   2. Restore pair health (health.json); an unreadable file is logged and
+//      ignored (the probes rebuild it).
+//   3. Build the Router, apply the overrides, publish.
+//   4. Read the admin token and start the admin listener (if configured).
+//   5. Start probing every pair (health thread).
+//   6. Start DNS at once when every probed pair has a restored state;
 //      otherwise after the first probe round, bounded by the longest probe
 //      timeout plus a second, so global names are not answered from guesses.
-//   5. /readyz turns 200 once the first round is done and DNS is serving.
+//   7. /readyz turns 200 once the first round is done and DNS is serving.
 // Running:
-//   - Health changes arrive from the health thread through a queue and an
-//     async wake-up; each is applied to the Router (which republishes) and the
-//     health state is persisted (off the loop, on libuv's work threads).
+//   - Other threads never touch control state: they post() closures, which
+//     run on the control loop (health verdicts, probe reports, API calls).
+//   - State files are written off the loop on libuv's work threads, one write
+//     per file at a time, the newest content last.
 //   - A watchdog timer logs `event=probe_stall` when no probe result arrived for
 //     twice the longest probe period, and `event=probe_stall_recovered` after.
-//   - SIGHUP reloads the config: validate first; on error keep serving the old
-//     one; on success apply it to the Router and the monitor.
-// Thread safety: constructed and run() on one thread; nothing else calls it.
+//   - SIGHUP and POST /v1/reload: validate first; on error keep the old config.
+// Thread safety: constructed and run() on one thread; post() from any thread.
 #pragma once
 
 #include <uv.h>
 
 #include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 
 #include "config/config_loader.h"
+#include "control/admin_api.h"
 #include "control/admin_server.h"
+#include "control/event_log.h"
 #include "control/router.h"
 #include "control/state_store.h"
 #include "dns/dns_server.h"
@@ -40,8 +49,9 @@ namespace switchyard::control {
 
 struct DaemonOptions {
   std::string config_path;
-  std::string state_dir;  // empty: nothing persisted
-  int threads = 0;        // 0: from the config
+  std::string state_dir;     // empty: nothing persisted
+  int threads = 0;           // 0: from the config
+  bool reset_state = false;  // start from empty state when a state file is unreadable
 };
 
 class ControlPlane {
@@ -50,15 +60,31 @@ class ControlPlane {
   ~ControlPlane();
   // Runs until SIGTERM/SIGINT; returns the exit status.
   int run();
+  // Runs `task` on the control loop. Safe from any thread; dropped once stopping.
+  bool post(std::function<void()> task);
 
  private:
+  // One state file written off the loop: at most one write in flight.
+  struct FileWriter {
+    std::string path;
+    uv_work_t req{};
+    bool in_flight = false;
+    bool dirty = false;
+    std::string content;
+    std::string error;
+    std::vector<std::function<void(std::string)>> waiting;  // told when their content is on disk
+    std::vector<std::function<void(std::string)>> writing;
+    std::function<std::string()> render;
+  };
   static void onSignal(uv_signal_t* h, int signum);
-  static void onHealthAsync(uv_async_t* h);
+  static void onTasks(uv_async_t* h);
   static void onWatchdog(uv_timer_t* t);
-  void reload();
+  Result<bool> reload();
+  Result<bool> loadToken();
   void startDns();
-  void applyHealthChanges();
-  void persistHealth();
+  void onHealthChange(const health::HealthChange& change);
+  void onPairChange(const PairChange& change);
+  void write(FileWriter& file, std::function<void(std::string)> done = {});
   void stopAll(int exit_code);
   int threadCount() const;
   void computeStallLimit();
@@ -71,28 +97,27 @@ class ControlPlane {
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<health::HealthMonitor> monitor_;
   StateStore store_;
+  EventLog events_;
+  Overrides overrides_;
+  std::map<std::string, health::ProbeReport> last_probe_;
+  std::unique_ptr<AdminApi> api_;
   Readiness readiness_;
   std::unique_ptr<AdminServer> admin_;
+  FileWriter health_file_;
+  FileWriter overrides_file_;
 
   uv_signal_t signals_[3]{};
-  uv_async_t health_async_{};
+  uv_async_t tasks_async_{};
   uv_timer_t watchdog_{};
   uv_timer_t start_bound_{};
-  std::mutex changes_mutex_;
-  std::deque<health::HealthChange> changes_;  // GUARDED_BY(changes_mutex_)
-  bool first_round_done_ = false;             // set on the control thread
-  std::atomic<bool> first_round_signal_{false};
-  int64_t stall_limit_ms_ = 0;                // 0: nothing probed
+  std::mutex tasks_mutex_;
+  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(tasks_mutex_)
+  bool accepting_ = true;                     // GUARDED_BY(tasks_mutex_)
+  bool first_round_done_ = false;
+  int64_t stall_limit_ms_ = 0;  // 0: nothing probed
   bool stalled_ = false;
   int64_t started_ms_ = 0;
   int exit_code_ = 0;
-
-  // Persistence: at most one write in flight; a change meanwhile sets dirty.
-  uv_work_t write_req_{};
-  bool write_in_flight_ = false;
-  bool write_dirty_ = false;
-  std::string write_content_;
-  std::string write_error_;
 };
 
 }  // namespace switchyard::control

@@ -4,12 +4,20 @@
 
 #include <algorithm>
 #include <ctime>
-#include <map>
 #include <optional>
 
 #include "dns/answer_compiler.h"
 
 namespace switchyard::control {
+
+const char* faultName(Fault fault) {
+  switch (fault) {
+    case Fault::None: return "none";
+    case Fault::Down: return "down";
+    case Fault::Throttled: return "throttled";
+  }
+  return "?";
+}
 
 namespace {
 
@@ -17,22 +25,19 @@ std::vector<std::vector<policy::ReplicaState>> initialStates(const policy::Topol
   std::vector<std::vector<policy::ReplicaState>> states;
   for (const auto& g : t.registries) {
     states.emplace_back();
-    for (const auto& r : g.replicas)
-      states.back().push_back({policy::Health::Unknown, r.global_endpoint_routing});
+    for (const auto& r : g.replicas) states.back().push_back({policy::Health::Unknown, r.global_endpoint_routing});
   }
   return states;
 }
 
-std::string describe(const policy::Topology& t, uint32_t g, const policy::RegistryRouting& routing) {
-  std::string out;
-  for (uint32_t c = 0; c < routing.clients.size(); ++c) {
-    out += (out.empty() ? "" : " ") + t.regions[c].name + "->";
-    const auto& route = routing.clients[c];
-    if (route.servfail) out += "SERVFAIL";
-    for (size_t i = 0; i < route.replicas.size(); ++i)
-      out += (i ? "," : "") + t.regions[t.registries[g].replicas[route.replicas[i].replica].region].name;
-  }
-  return out;
+std::vector<std::vector<Fault>> noFaults(const policy::Topology& t) {
+  std::vector<std::vector<Fault>> faults;
+  for (const auto& g : t.registries) faults.emplace_back(g.replicas.size(), Fault::None);
+  return faults;
+}
+
+std::string pairKey(const policy::Topology& t, uint32_t g, uint32_t r) {
+  return t.registries[g].name + "/" + t.regions[t.registries[g].replicas[r].region].name;
 }
 
 }  // namespace
@@ -41,22 +46,42 @@ Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher,
                const std::map<std::string, policy::Health>& initial)
     : publisher_(publisher), topology_(std::move(topology)) {
   states_ = initialStates(*topology_);
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
-    const auto& reg = topology_->registries[g];
-    for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
-      auto it = initial.find(reg.name + "/" + topology_->regions[reg.replicas[r].region].name);
+  faults_ = noFaults(*topology_);
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
+    for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r) {
+      auto it = initial.find(pairKey(*topology_, g, r));
       if (it != initial.end()) states_[g][r].health = it->second;
     }
-  }
   rebuildAll();
+}
+
+std::string Router::describeRouting(uint32_t g) const {
+  const auto& routing = *table_->registries[g];
+  std::string out;
+  for (uint32_t c = 0; c < routing.clients.size(); ++c) {
+    out += (out.empty() ? "" : " ") + topology_->regions[c].name + "->";
+    const auto& route = routing.clients[c];
+    if (route.servfail) out += "SERVFAIL";
+    for (size_t i = 0; i < route.replicas.size(); ++i)
+      out += (i ? "," : "") +
+             topology_->regions[topology_->registries[g].replicas[route.replicas[i].replica].region].name;
+  }
+  return out;
 }
 
 std::map<std::string, policy::Health> Router::healthStates() const {
   std::map<std::string, policy::Health> out;
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
-    const auto& reg = topology_->registries[g];
-    for (uint32_t r = 0; r < reg.replicas.size(); ++r)
-      out[reg.name + "/" + topology_->regions[reg.replicas[r].region].name] = states_[g][r].health;
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
+    for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
+      out[pairKey(*topology_, g, r)] = states_[g][r].health;
+  return out;
+}
+
+std::vector<policy::ReplicaState> Router::effective(uint32_t g) const {
+  std::vector<policy::ReplicaState> out = states_[g];
+  for (size_t r = 0; r < out.size(); ++r) {
+    if (faults_[g][r] == Fault::Down) out[r].health = policy::Health::Down;
+    if (faults_[g][r] == Fault::Throttled) out[r].health = policy::Health::Up;
   }
   return out;
 }
@@ -65,7 +90,9 @@ void Router::rebuildAll() {
   ranking_ = std::make_unique<policy::Ranking>(*topology_);
   // Secondaries compare serials: never let one go backwards or repeat.
   serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
-  table_ = policy::computeRoutingTable(*topology_, *ranking_, states_, ++generation_);
+  std::vector<std::vector<policy::ReplicaState>> eff;
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g) eff.push_back(effective(g));
+  table_ = policy::computeRoutingTable(*topology_, *ranking_, eff, ++generation_);
   answers_ = dns::compileAll(*topology_, *table_, serial_);
   publisher_.publish(answers_);
   if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
@@ -77,8 +104,7 @@ Result<Router::Pair> Router::find(std::string_view registry, std::string_view re
   if (!g) return makeError("no registry named '" + std::string(registry) + "'");
   auto r = topology_->replicaIndex(*g, region);
   if (!r)
-    return makeError("registry '" + std::string(registry) + "' has no replica in '" +
-                     std::string(region) + "'");
+    return makeError("registry '" + std::string(registry) + "' has no replica in '" + std::string(region) + "'");
   return Pair{*g, *r};
 }
 
@@ -88,32 +114,45 @@ Result<policy::ReplicaState> Router::state(std::string_view registry, std::strin
   return states_[p->registry][p->replica];
 }
 
-Result<bool> Router::setHealth(std::string_view registry, std::string_view region,
-                               policy::Health health, std::string_view cause) {
+Result<Fault> Router::fault(std::string_view registry, std::string_view region) const {
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
-  policy::ReplicaState next = states_[p->registry][p->replica];
-  if (next.health == health) return false;
-  next.health = health;
-  update(*p, next, "health", cause);
+  return faults_[p->registry][p->replica];
+}
+
+Result<bool> Router::setHealth(std::string_view registry, std::string_view region, policy::Health health,
+                               std::string_view cause) {
+  auto p = find(registry, region);
+  if (!p) return Error{p.error()};
+  auto& s = states_[p->registry][p->replica];
+  if (s.health == health) return false;
+  s.health = health;
+  update(*p, "health", cause);
   return true;
 }
 
-Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::string_view region,
-                                              bool enabled) {
+Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled) {
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
-  policy::ReplicaState next = states_[p->registry][p->replica];
-  if (next.global_endpoint_routing == enabled) return false;
-  next.global_endpoint_routing = enabled;
-  update(*p, next, "operator", {});
+  auto& s = states_[p->registry][p->replica];
+  if (s.global_endpoint_routing == enabled) return false;
+  s.global_endpoint_routing = enabled;
+  update(*p, "operator", {});
   return true;
 }
 
-void Router::update(Pair pair, const policy::ReplicaState& next, const char* cause,
-                    std::string_view detail) {
-  states_[pair.registry][pair.replica] = next;
-  auto part = policy::computeRegistryRouting(*topology_, *ranking_, pair.registry, states_[pair.registry]);
+Result<bool> Router::setFault(std::string_view registry, std::string_view region, Fault fault) {
+  auto p = find(registry, region);
+  if (!p) return Error{p.error()};
+  auto& f = faults_[p->registry][p->replica];
+  if (f == fault) return false;
+  f = fault;
+  update(*p, "fault", std::string("injected=") + faultName(fault));
+  return true;
+}
+
+void Router::update(Pair pair, const char* cause, std::string_view detail) {
+  auto part = policy::computeRegistryRouting(*topology_, *ranking_, pair.registry, effective(pair.registry));
   bool moved = !(*part == *table_->registries[pair.registry]);
   std::optional<std::chrono::nanoseconds> purge;
   if (moved) {
@@ -127,42 +166,51 @@ void Router::update(Pair pair, const policy::ReplicaState& next, const char* cau
     answers_ = set;
     publisher_.publish(answers_);
     purge = publisher_.waitAcked(generation_, std::chrono::milliseconds(100));
-    if (!purge)
-      spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+    if (!purge) spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
   }
   const auto& reg = topology_->registries[pair.registry];
-  spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} cause={} "
+  PairChange c{reg.name,
+               topology_->regions[reg.replicas[pair.replica].region].name,
+               cause,
+               std::string(detail),
+               states_[pair.registry][pair.replica],
+               faults_[pair.registry][pair.replica],
+               moved,
+               generation_,
+               describeRouting(pair.registry),
+               purge ? std::chrono::duration<double>(*purge).count() : -1};
+  spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} fault={} cause={} "
                "detail=[{}] routing_changed={} generation={} purge_us={} routing=[{}]",
-               reg.name, topology_->regions[reg.replicas[pair.replica].region].name,
-               policy::healthName(next.health), next.global_endpoint_routing, cause, detail, moved,
-               generation_, purge ? purge->count() / 1000 : -1, describe(*topology_, pair.registry, *part));
+               c.registry, c.replica, policy::healthName(c.state.health), c.state.global_endpoint_routing,
+               faultName(c.fault), c.cause, c.detail, moved, generation_,
+               purge ? purge->count() / 1000 : -1, c.routing);
+  if (on_change_) on_change_(c);
 }
 
 void Router::applyTopology(config::TopologyPtr topology) {
   struct Old {
     policy::ReplicaState state;
+    Fault fault;
     bool configured_flag;
   };
-  std::map<std::pair<std::string, std::string>, Old> old;
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
-    const auto& reg = topology_->registries[g];
-    for (uint32_t r = 0; r < reg.replicas.size(); ++r)
-      old[{reg.name, topology_->regions[reg.replicas[r].region].name}] = {
-          states_[g][r], reg.replicas[r].global_endpoint_routing};
-  }
+  std::map<std::string, Old> old;
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
+    for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
+      old[pairKey(*topology_, g, r)] = {states_[g][r], faults_[g][r],
+                                        topology_->registries[g].replicas[r].global_endpoint_routing};
   topology_ = std::move(topology);
   states_ = initialStates(*topology_);
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
-    const auto& reg = topology_->registries[g];
-    for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
-      auto it = old.find({reg.name, topology_->regions[reg.replicas[r].region].name});
+  faults_ = noFaults(*topology_);
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
+    for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r) {
+      auto it = old.find(pairKey(*topology_, g, r));
       if (it == old.end()) continue;
       states_[g][r].health = it->second.state.health;
+      faults_[g][r] = it->second.fault;
       // A flag edited in the file wins; otherwise the run-time flag stays.
-      if (reg.replicas[r].global_endpoint_routing == it->second.configured_flag)
+      if (topology_->registries[g].replicas[r].global_endpoint_routing == it->second.configured_flag)
         states_[g][r].global_endpoint_routing = it->second.state.global_endpoint_routing;
     }
-  }
   rebuildAll();
   spdlog::info("event=reload registries={} generation={}", topology_->registries.size(), generation_);
 }

@@ -1,25 +1,29 @@
 // Router: owns every mutable routing input (topology, per-pair health,
-// operator flags), turns a change into a new RoutingTable and AnswerSet, and
-// publishes them to the DNS workers.
+// operator flags, injected faults), turns a change into a new RoutingTable and
+// AnswerSet, and publishes them to the DNS workers.
 //
-// A change to one pair recomputes and recompiles only that registry; the new
-// table and answer set share every other registry's part with the previous
-// generation (so a change costs one registry, not the whole fleet).
+// A change to one pair recomputes only that registry; only when that
+// registry's routing actually moves is a new generation compiled and
+// published, sharing every other registry's part with the previous one.
 // Thread safety: owned by the control thread; every method is called there.
 //   Other threads (the health loop, the admin API) post to the control thread.
 // Invariants:
-//   1. states_[g].size() == topology_->registries[g].replicas.size().
+//   1. states_[g].size() == faults_[g].size() ==
+//      topology_->registries[g].replicas.size().
 //   2. table_->generation == answers_->generation == the last published one,
 //      strictly increasing across changes and reloads.
+//   3. Policy sees effective health: an injected `down` fault is Down, an
+//      injected `throttled` fault is Up (429 counts as healthy), else observed.
 // Reload (applyTopology):
 //   1. The new topology arrives already validated.
 //   2. Pairs that exist in both (same registry name, same region) keep their
-//      health, and their run-time operator flag unless the file's
+//      health and fault, and their run-time operator flag unless the file's
 //      global_endpoint_routing for that pair was edited (then the file wins);
 //      new pairs start from the file's flag and unknown health.
 //   3. Everything is recomputed, recompiled and published as one generation.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -34,6 +38,23 @@
 
 namespace switchyard::control {
 
+enum class Fault : uint8_t { None, Down, Throttled };
+const char* faultName(Fault fault);
+
+// What one change did, for events, logs and metrics.
+struct PairChange {
+  std::string registry;
+  std::string replica;  // region name
+  std::string cause;    // health | operator | fault
+  std::string detail;
+  policy::ReplicaState state;
+  Fault fault = Fault::None;
+  bool routing_changed = false;
+  uint64_t generation = 0;
+  std::string routing;  // "eastus->westus,westeurope ..."
+  double purge_seconds = -1;
+};
+
 class Router final : public health::HealthSink {
  public:
   // `initial` seeds pair health ("registry/region" -> state), e.g. restored
@@ -43,16 +64,22 @@ class Router final : public health::HealthSink {
 
   Result<bool> setHealth(std::string_view registry, std::string_view region, policy::Health health,
                          std::string_view cause = {}) override;
-  Result<bool> setGlobalEndpointRouting(std::string_view registry, std::string_view region,
-                                        bool enabled);
+  Result<bool> setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled);
+  Result<bool> setFault(std::string_view registry, std::string_view region, Fault fault);
   void applyTopology(config::TopologyPtr topology);
+
+  // Called after every pair change (also when routing did not move).
+  void onChange(std::function<void(const PairChange&)> f) { on_change_ = std::move(f); }
 
   const policy::Topology& topology() const { return *topology_; }
   config::TopologyPtr topologyPtr() const { return topology_; }
   std::shared_ptr<const policy::RoutingTable> table() const { return table_; }
+  uint32_t serial() const { return serial_; }
   Result<policy::ReplicaState> state(std::string_view registry, std::string_view region) const;
-  // Every pair's health, keyed "registry/region".
+  Result<Fault> fault(std::string_view registry, std::string_view region) const;
+  // Every pair's observed health, keyed "registry/region".
   std::map<std::string, policy::Health> healthStates() const;
+  std::string describeRouting(uint32_t registry) const;
 
  private:
   struct Pair {
@@ -60,16 +87,18 @@ class Router final : public health::HealthSink {
     uint32_t replica;
   };
   Result<Pair> find(std::string_view registry, std::string_view region) const;
-  // Applies a changed state of one pair: recompute, recompile, publish.
-  void update(Pair pair, const policy::ReplicaState& next, const char* cause, std::string_view detail);
+  std::vector<policy::ReplicaState> effective(uint32_t registry) const;
+  void update(Pair pair, const char* cause, std::string_view detail);
   void rebuildAll();
 
   dns::AnswerPublisher& publisher_;
   config::TopologyPtr topology_;
   std::unique_ptr<policy::Ranking> ranking_;
-  std::vector<std::vector<policy::ReplicaState>> states_;
+  std::vector<std::vector<policy::ReplicaState>> states_;  // observed health + operator flag
+  std::vector<std::vector<Fault>> faults_;
   std::shared_ptr<const policy::RoutingTable> table_;
   std::shared_ptr<const dns::AnswerSet> answers_;
+  std::function<void(const PairChange&)> on_change_;
   uint64_t generation_ = 0;
   uint32_t serial_ = 0;
 };

@@ -41,6 +41,27 @@ std::string StateStore::encodeHealth(const HealthStates& states) {
   return nlohmann::json{{"version", 1}, {"pairs", pairs}}.dump(1) + "\n";
 }
 
+Result<Overrides> StateStore::loadOverrides() const {
+  Overrides out;
+  if (!enabled()) return out;
+  std::ifstream in(overridesPath());
+  if (!in) return out;
+  std::stringstream text;
+  text << in.rdbuf();
+  try {
+    auto j = nlohmann::json::parse(text.str());
+    if (j.at("version").get<int>() != 1) return makeError(overridesPath() + ": unknown version");
+    for (const auto& [key, value] : j.at("globalEndpointRouting").items()) out[key] = value.get<bool>();
+  } catch (const nlohmann::json::exception& e) {
+    return makeError(overridesPath() + ": " + e.what());
+  }
+  return out;
+}
+
+std::string StateStore::encodeOverrides(const Overrides& overrides) {
+  return nlohmann::json{{"version", 1}, {"globalEndpointRouting", overrides}}.dump(1) + "\n";
+}
+
 Result<bool> StateStore::writeAtomically(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
   auto fail = [&](const char* what) { return makeError(std::string(what) + " " + tmp + ": " + std::strerror(errno)); };

@@ -1,9 +1,12 @@
 // StateStore: what survives a restart, in the state directory.
 //
-// Today: the last known health of every pair (health.json), so a restart can
-// answer from it at once instead of waiting for a probe round. Health is a
-// cache of observations: an unreadable file is reported and ignored (the
-// probes will rebuild it), unlike operator decisions, which must never vanish.
+//   - health.json: the last known health of every pair, so a restart can
+//     answer from it at once instead of waiting for a probe round. Health is a
+//     cache of observations: an unreadable file is reported and ignored (the
+//     probes rebuild it).
+//   - overrides.json: operator decisions (globalEndpointRouting set through the
+//     API). These must never vanish silently: an unreadable file stops the
+//     start-up unless the operator says --reset-state.
 // Files are replaced atomically: write a temp file, fsync, rename, fsync dir.
 // Thread safety: load() on the control thread at start-up; write() may run on
 // a libuv work thread (it touches only the file system).
@@ -18,16 +21,20 @@
 namespace switchyard::control {
 
 using HealthStates = std::map<std::string, policy::Health>;  // "registry/region" -> state
+using Overrides = std::map<std::string, bool>;                // "registry/region" -> globalEndpointRouting
 
 class StateStore {
  public:
   explicit StateStore(std::string dir) : dir_(std::move(dir)) {}
   bool enabled() const { return !dir_.empty(); }
   std::string healthPath() const { return dir_ + "/health.json"; }
+  std::string overridesPath() const { return dir_ + "/overrides.json"; }
 
   // A missing file is an empty state; a corrupt one is an error naming the file.
   Result<HealthStates> loadHealth() const;
   static std::string encodeHealth(const HealthStates& states);
+  Result<Overrides> loadOverrides() const;
+  static std::string encodeOverrides(const Overrides& overrides);
   static Result<bool> writeAtomically(const std::string& path, const std::string& content);
 
  private:

@@ -19,6 +19,8 @@ int main(int argc, char** argv) {
   app.add_option("--threads", options.threads, "DNS worker threads (overrides the config)")
       ->check(CLI::Range(1, 256));
   app.add_flag("--check", check, "validate the configuration and exit 0 (valid) or 1");
+  app.add_flag("--reset-state", options.reset_state,
+               "start without the persisted state when a state file is unreadable (operator exclusions are lost)");
   CLI11_PARSE(app, argc, argv);
 
   auto topology = switchyard::config::loadTopologyFile(options.config_path);

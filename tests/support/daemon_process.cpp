@@ -90,8 +90,8 @@ void writeFile(const std::string& path, const std::string& text) {
   out << text;
 }
 
-RunResult runDaemon(const std::string& args, int timeout_s) {
-  std::string cmd = "timeout " + std::to_string(timeout_s) + " " SWITCHYARD_BIN " " + args + " 2>&1";
+namespace {
+RunResult runCommand(const std::string& cmd) {
   FILE* f = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
@@ -99,6 +99,15 @@ RunResult runDaemon(const std::string& args, int timeout_s) {
   while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
   int status = pclose(f);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+}  // namespace
+
+RunResult runDaemon(const std::string& args, int timeout_s) {
+  return runCommand("timeout " + std::to_string(timeout_s) + " " SWITCHYARD_BIN " " + args + " 2>&1");
+}
+
+RunResult runCtl(const std::string& args, int timeout_s) {
+  return runCommand("timeout " + std::to_string(timeout_s) + " " SWITCHYARDCTL_BIN " " + args + " 2>&1");
 }
 
 DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra_args) {
@@ -109,6 +118,13 @@ DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra
   std::string text = config;
   std::string listen = "[\"" + v4_.toString() + "\", \"" + v6_.toString() + "\"]";
   for (size_t i; (i = text.find("@DNS@")) != std::string::npos;) text.replace(i, 5, listen);
+  if (text.find("@ADMIN@") != std::string::npos) {
+    admin_ = freeLoopback(false);
+    for (size_t i; (i = text.find("@ADMIN@")) != std::string::npos;) text.replace(i, 7, admin_.toString());
+    std::string token;
+    for (int i = 0; i < 32; ++i) token += "0123456789abcdef"[rng()() % 16];
+    writeFile(dir_ + "/admin.token", token + "\n");
+  }
   writeFile(dir_ + "/switchyard.yaml", text);
 
   std::string config_path = dir_ + "/switchyard.yaml";

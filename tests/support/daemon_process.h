@@ -26,10 +26,13 @@ struct RunResult {
 };
 // Runs the daemon with `args` to completion (bounded by `timeout_s`).
 RunResult runDaemon(const std::string& args, int timeout_s = 20);
+// Runs switchyardctl with `args` to completion.
+RunResult runCtl(const std::string& args, int timeout_s = 20);
 
 class DaemonProcess {
  public:
-  // Writes `config` (with "@DNS@" replaced by the listen list) and starts.
+  // Writes `config` (with "@DNS@" replaced by the listen list, and "@ADMIN@" by
+  // a free loopback IP:PORT; then admin.token holds a fresh token) and starts.
   explicit DaemonProcess(const std::string& config, const std::string& extra_args = "");
   ~DaemonProcess();
 
@@ -37,6 +40,9 @@ class DaemonProcess {
   const SocketAddress& v4() const { return v4_; }
   const SocketAddress& v6() const { return v6_; }
   const std::string& dir() const { return dir_; }
+  const SocketAddress& admin() const { return admin_; }
+  std::string tokenFile() const { return dir_ + "/admin.token"; }
+  std::string adminUrl() const { return "http://" + admin_.toString(); }
   std::string log() const;
   void signal(int signum) const;
   // SIGTERM and wait (bounded); returns the exit status or -1.
@@ -46,6 +52,7 @@ class DaemonProcess {
   std::string dir_;
   SocketAddress v4_;
   SocketAddress v6_;
+  SocketAddress admin_;
   mutable pid_t pid_ = -1;  // -1 once reaped
   mutable int status_ = -1;
 };

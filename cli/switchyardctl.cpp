@@ -1,0 +1,213 @@
+// switchyardctl: the operator's command line for a running switchyard
+// (CONTRACTS.md §5). Talks to the admin API; prints tables or JSON.
+// Exit status: 0 success, 1 the API refused (its message on stderr), 2 usage,
+// 3 the server could not be reached.
+#include <httplib.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+using nlohmann::json;
+
+namespace {
+
+struct Options {
+  std::string server = "http://127.0.0.1:8053";
+  std::string token_file;
+  std::string output = "table";
+};
+
+struct Failure {
+  int code;
+  std::string message;
+};
+
+std::string readToken(const Options& o) {
+  std::string path = o.token_file;
+  if (path.empty())
+    if (const char* env = std::getenv("SWITCHYARD_TOKEN_FILE")) path = env;
+  if (path.empty()) throw Failure{2, "no token: pass --token-file FILE (or set SWITCHYARD_TOKEN_FILE)"};
+  std::ifstream in(path);
+  if (!in) throw Failure{2, "cannot read token file " + path};
+  std::stringstream s;
+  s << in.rdbuf();
+  std::string t = s.str();
+  t.erase(t.find_last_not_of(" \t\r\n") + 1);
+  t.erase(0, std::min(t.size(), t.find_first_not_of(" \t\r\n")));
+  return t;
+}
+
+json call(const Options& o, const std::string& method, const std::string& path, const json& body = nullptr) {
+  httplib::Client client(o.server);
+  client.set_connection_timeout(5);
+  client.set_read_timeout(15);
+  httplib::Headers headers{{"Authorization", "Bearer " + readToken(o)}};
+  httplib::Result r = method == "GET"    ? client.Get(path, headers)
+                     : method == "POST" ? client.Post(path, headers, body.is_null() ? "" : body.dump(), "application/json")
+                                        : client.Patch(path, headers, body.dump(), "application/json");
+  if (!r) throw Failure{3, "cannot reach " + o.server + ": " + httplib::to_string(r.error())};
+  json j;
+  try {
+    j = json::parse(r->body);
+  } catch (const json::exception&) {
+    throw Failure{1, "unexpected answer from " + o.server + " (HTTP " + std::to_string(r->status) + ")"};
+  }
+  if (r->status >= 400)
+    throw Failure{1, (j.contains("error") ? j["error"].get<std::string>() : r->body) + " (HTTP " +
+                         std::to_string(r->status) + ")"};
+  return j;
+}
+
+// Left-aligned columns, two spaces apart.
+void table(const std::vector<std::string>& head, const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> width(head.size());
+  for (size_t i = 0; i < head.size(); ++i) width[i] = head[i].size();
+  for (const auto& r : rows)
+    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out;
+    for (size_t i = 0; i < cells.size(); ++i) {
+      out += cells[i];
+      if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 2, ' ');
+    }
+    std::cout << out << "\n";
+  };
+  line(head);
+  for (const auto& r : rows) line(r);
+}
+
+std::string joined(const json& list, const std::string& sep = ",") {
+  std::string out;
+  for (const auto& v : list) out += (out.empty() ? "" : sep) + v.get<std::string>();
+  return out.empty() ? "-" : out;
+}
+
+void printReplications(const Options& o, const json& list) {
+  if (o.output == "json") {
+    std::cout << list.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : list) {
+    std::string note;
+    if (r["health"]["fault"] != "none") note = "FAULT INJECTED: " + r["health"]["fault"].get<std::string>();
+    else if (r["health"].contains("lastProbe") && r["health"]["lastProbe"]["result"] != "ok")
+      note = "last probe: " + r["health"]["lastProbe"]["result"].get<std::string>();
+    rows.push_back({r["name"], r["region"], r["status"], r["globalEndpointRouting"].get<bool>() ? "true" : "false",
+                    joined(r["servingClients"]), note});
+  }
+  table({"NAME", "REGION", "STATUS", "GLOBAL ROUTING", "SERVING", "NOTE"}, rows);
+}
+
+void printEvent(const json& e) {
+  std::string what;
+  for (const auto& [k, v] : e.items())
+    if (k != "id" && k != "time" && k != "type") what += " " + k + "=" + (v.is_string() ? v.get<std::string>() : v.dump());
+  std::cout << e["id"] << "  " << e["time"].get<std::string>() << "  " << e["type"].get<std::string>() << what << "\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"switchyardctl: operate a running switchyard"};
+  Options o;
+  app.add_option("--server", o.server, "admin API base URL")->capture_default_str();
+  app.add_option("--token-file", o.token_file, "file holding the admin bearer token (or SWITCHYARD_TOKEN_FILE)");
+  app.add_option("--output,-o", o.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
+  app.require_subcommand(1);
+
+  std::string registry, name, routing_flag, fault_health;
+  uint64_t since = 0;
+  bool follow = false;
+
+  auto* replication = app.add_subcommand("replication", "replicas of a registry");
+  replication->require_subcommand(1);
+  auto* list = replication->add_subcommand("list", "list replicas with status, routing flag and served client regions");
+  list->add_option("--registry", registry)->required();
+  auto* update = replication->add_subcommand("update", "take a replica out of global routing or back");
+  update->add_option("--registry", registry)->required();
+  update->add_option("--name", name, "replica (region) name")->required();
+  update->add_option("--global-endpoint-routing", routing_flag)->required()->check(CLI::IsMember({"true", "false"}));
+  auto* fault = replication->add_subcommand("fault", "inject a health fault for a drill (none clears it)");
+  fault->add_option("--registry", registry)->required();
+  fault->add_option("--name", name, "replica (region) name")->required();
+  fault->add_option("--health", fault_health)->required()->check(CLI::IsMember({"down", "throttled", "none"}));
+  auto* endpoints = app.add_subcommand("show-endpoints", "global, regional and data names of a registry");
+  endpoints->add_option("--registry", registry)->required();
+  auto* routing = app.add_subcommand("routing", "routing decisions");
+  routing->require_subcommand(1);
+  auto* show = routing->add_subcommand("show", "which replicas answer each client region, and why");
+  show->add_option("--registry", registry)->required();
+  auto* events = app.add_subcommand("events", "routing and health events, oldest first");
+  events->add_option("--since", since, "only events after this id");
+  events->add_flag("--follow,-f", follow, "keep printing new events");
+  auto* reload = app.add_subcommand("reload", "reload the daemon's config file");
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (list->parsed()) {
+      printReplications(o, call(o, "GET", "/v1/registries/" + registry + "/replications"));
+    } else if (update->parsed()) {
+      auto r = call(o, "PATCH", "/v1/registries/" + registry + "/replications/" + name,
+                    {{"globalEndpointRouting", routing_flag == "true"}});
+      printReplications(o, json::array({r}));
+    } else if (fault->parsed()) {
+      auto r = call(o, "POST", "/v1/registries/" + registry + "/replications/" + name + "/fault",
+                    {{"health", fault_health}});
+      printReplications(o, json::array({r}));
+    } else if (endpoints->parsed()) {
+      auto e = call(o, "GET", "/v1/registries/" + registry + "/endpoints");
+      if (o.output == "json") {
+        std::cout << e.dump(2) << "\n";
+      } else {
+        std::vector<std::vector<std::string>> rows{{"global", "-", e["global"]}};
+        for (const auto& [region, n] : e["regional"].items()) rows.push_back({"regional", region, n});
+        for (const auto& [region, n] : e["data"].items()) rows.push_back({"data", region, n});
+        table({"ENDPOINT", "REGION", "NAME"}, rows);
+      }
+    } else if (show->parsed()) {
+      auto r = call(o, "GET", "/v1/registries/" + registry + "/routing");
+      if (o.output == "json") {
+        std::cout << r.dump(2) << "\n";
+      } else {
+        std::cout << "generation " << r["generation"] << ", SOA serial " << r["serial"] << "\n";
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& [client, choices] : r["clients"].items()) {
+          std::string replicas, reason = "-";
+          for (const auto& c : choices) {
+            char w[16];
+            std::snprintf(w, sizeof w, "%.2f", c["weight"].get<double>());
+            replicas += (replicas.empty() ? "" : ", ") + c["replica"].get<std::string>() + " (" + w + ")";
+            reason = c["reason"];
+          }
+          rows.push_back({client, replicas.empty() ? "SERVFAIL" : replicas, reason});
+        }
+        table({"CLIENT REGION", "REPLICAS (WEIGHT)", "REASON"}, rows);
+      }
+    } else if (events->parsed()) {
+      do {
+        auto list_events = call(o, "GET", "/v1/events?since=" + std::to_string(since));
+        for (const auto& e : list_events) {
+          if (o.output == "json") std::cout << e.dump() << "\n";
+          else printEvent(e);
+          since = e["id"].get<uint64_t>();
+        }
+        std::cout.flush();
+        if (follow) std::this_thread::sleep_for(std::chrono::seconds(1));
+      } while (follow);
+    } else if (reload->parsed()) {
+      auto r = call(o, "POST", "/v1/reload");
+      if (o.output == "json") std::cout << r.dump(2) << "\n";
+      else std::cout << "reloaded (generation " << r["generation"] << ")\n";
+    }
+  } catch (const Failure& f) {
+    std::cerr << "switchyardctl: " << f.message << "\n";
+    return f.code;
+  }
+  return 0;
+}

@@ -1,0 +1,186 @@
+#include "control/admin_api.h"
+
+namespace switchyard::control {
+
+namespace {
+
+using nlohmann::json;
+
+std::string strip(std::string name) {
+  if (!name.empty() && name.back() == '.') name.pop_back();
+  return name;
+}
+
+Result<json> parseBody(const std::string& body) {
+  try {
+    auto j = json::parse(body);
+    if (!j.is_object()) return makeError("the body must be a JSON object");
+    return j;
+  } catch (const json::exception& e) {
+    return makeError(std::string("the body is not valid JSON: ") + e.what());
+  }
+}
+
+}  // namespace
+
+void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
+  const std::string& p = r.path;
+  auto reg = r.params.count("registry") ? r.params.at("registry") : "";
+  if (r.method == "GET" && p == "/v1/registries") return reply(registries());
+  if (r.method == "GET" && p == "/v1/events") return reply(events(r));
+  if (r.method == "POST" && p == "/v1/reload") return reply(reload());
+  if (!c_.router.topology().registryIndex(reg)) return reply(apiError(404, "no registry named '" + reg + "'"));
+  if (r.method == "GET" && p.ends_with("/replications")) return reply(replications(reg));
+  if (r.method == "GET" && p.ends_with("/endpoints")) return reply(endpoints(reg));
+  if (r.method == "GET" && p.ends_with("/routing")) return reply(routing(reg));
+  if (r.method == "POST" && p.ends_with("/fault")) return reply(fault(r));
+  if (r.method == "PATCH") return patchReplication(r, reply);
+  reply(apiError(404, "no such API call: " + r.method + " " + p));
+}
+
+ApiResponse AdminApi::registries() const {
+  const auto& t = c_.router.topology();
+  json out = json::array();
+  for (const auto& g : t.registries)
+    out.push_back({{"name", g.name},
+                   {"home", t.regions[g.home].name},
+                   {"regionalEndpoints", g.regional_endpoints},
+                   {"dataEndpointEnabled", g.data_endpoints},
+                   {"globalEndpoint", strip(t.zone.prepend(g.name)->toString())}});
+  return {200, out};
+}
+
+json AdminApi::replication(uint32_t g, uint32_t r) const {
+  const auto& t = c_.router.topology();
+  const auto& reg = t.registries[g];
+  const std::string& region = t.regions[reg.replicas[r].region].name;
+  auto state = *c_.router.state(reg.name, region);
+  Fault fault = *c_.router.fault(reg.name, region);
+  auto last = c_.last_probe.find(reg.name + "/" + region);
+  bool throttled = fault == Fault::Throttled ||
+                   (last != c_.last_probe.end() && last->second.result == health::ProbeResult::Throttled);
+  std::string status = "unknown";
+  if (fault == Fault::Down || state.health == policy::Health::Down) status = "offline";
+  else if (throttled) status = "degraded";
+  else if (state.health == policy::Health::Up) status = "online";
+  json serving = json::array();
+  const auto& routing = *c_.router.table()->registries[g];
+  for (uint32_t client = 0; client < routing.clients.size(); ++client)
+    for (const auto& choice : routing.clients[client].replicas)
+      if (choice.replica == r) serving.push_back(t.regions[client].name);
+  json health{{"state", policy::healthName(state.health)},
+              {"fault", faultName(fault)},
+              {"probe", reg.health.scheme == policy::ProbeScheme::None ? "none" : "active"}};
+  if (last != c_.last_probe.end())
+    health["lastProbe"] = {{"result", health::resultName(last->second.result)},
+                           {"httpStatus", last->second.http_status},
+                           {"seconds", last->second.seconds},
+                           {"detail", last->second.detail}};
+  return {{"name", region},
+          {"region", region},
+          {"status", status},
+          {"globalEndpointRouting", state.global_endpoint_routing},
+          {"servingClients", serving},
+          {"health", health}};
+}
+
+ApiResponse AdminApi::replications(const std::string& registry) const {
+  uint32_t g = *c_.router.topology().registryIndex(registry);
+  json out = json::array();
+  for (uint32_t r = 0; r < c_.router.topology().registries[g].replicas.size(); ++r) out.push_back(replication(g, r));
+  return {200, out};
+}
+
+ApiResponse AdminApi::endpoints(const std::string& registry) const {
+  const auto& t = c_.router.topology();
+  const auto& g = t.registries[*t.registryIndex(registry)];
+  json regional = json::object(), data = json::object();
+  for (const auto& r : g.replicas) {
+    const std::string& region = t.regions[r.region].name;
+    if (g.regional_endpoints)
+      regional[region] = strip(t.zone.prepend("geo")->prepend(region)->prepend(g.name)->toString());
+    if (g.data_endpoints) data[region] = strip(t.zone.prepend("data")->prepend(region)->prepend(g.name)->toString());
+  }
+  return {200, {{"global", strip(t.zone.prepend(g.name)->toString())}, {"regional", regional}, {"data", data}}};
+}
+
+ApiResponse AdminApi::routing(const std::string& registry) const {
+  const auto& t = c_.router.topology();
+  uint32_t g = *t.registryIndex(registry);
+  const auto& table = *c_.router.table();
+  json clients = json::object();
+  for (uint32_t client = 0; client < t.regions.size(); ++client) {
+    json list = json::array();
+    for (const auto& choice : table.registries[g]->clients[client].replicas)
+      list.push_back({{"replica", t.regions[t.registries[g].replicas[choice.replica].region].name},
+                      {"weight", choice.weight},
+                      {"reason", policy::reasonName(choice.reason)}});
+    clients[t.regions[client].name] = list;
+  }
+  return {200, {{"generation", table.generation}, {"serial", c_.router.serial()}, {"clients", clients}}};
+}
+
+ApiResponse AdminApi::events(const ApiRequest& r) const {
+  uint64_t since = 0;
+  if (auto it = r.params.find("since"); it != r.params.end()) {
+    try {
+      size_t used = 0;
+      since = std::stoull(it->second, &used);
+      if (used != it->second.size()) throw std::invalid_argument(it->second);
+    } catch (const std::exception&) {
+      return apiError(400, "since must be an event id (a whole number), got '" + it->second + "'");
+    }
+  }
+  return {200, c_.events.since(since)};
+}
+
+void AdminApi::patchReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
+  const std::string& registry = r.params.at("registry");
+  const std::string& region = r.params.at("region");
+  auto replica = c_.router.topology().replicaIndex(*c_.router.topology().registryIndex(registry), region);
+  if (!replica) return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
+  auto body = parseBody(r.body);
+  if (!body) return reply(apiError(400, body.error()));
+  for (const auto& [key, value] : body->items())
+    if (key != "globalEndpointRouting")
+      return reply(apiError(400, "unknown field '" + key + "' (only globalEndpointRouting can be changed)"));
+  if (!body->contains("globalEndpointRouting") || !(*body)["globalEndpointRouting"].is_boolean())
+    return reply(apiError(400, "globalEndpointRouting must be true or false"));
+  bool enabled = (*body)["globalEndpointRouting"].get<bool>();
+  auto changed = c_.router.setGlobalEndpointRouting(registry, region, enabled);
+  if (!changed) return reply(apiError(404, changed.error()));
+  c_.overrides[registry + "/" + region] = enabled;
+  uint32_t g = *c_.router.topology().registryIndex(registry);
+  uint32_t rep = *replica;
+  c_.persist_overrides([this, g, rep, reply](std::string error) {
+    // The change is live either way; say loudly if it would not survive a restart.
+    if (!error.empty()) return reply(apiError(500, "applied but not persisted: " + error));
+    reply({200, replication(g, rep)});
+  });
+}
+
+ApiResponse AdminApi::fault(const ApiRequest& r) {
+  const std::string& registry = r.params.at("registry");
+  const std::string& region = r.params.at("region");
+  auto body = parseBody(r.body);
+  if (!body) return apiError(400, body.error());
+  auto h = body->value("health", json());
+  if (!h.is_string()) return apiError(400, "health must be \"down\", \"throttled\" or \"none\"");
+  std::string v = h.get<std::string>();
+  Fault f = Fault::None;
+  if (v == "down") f = Fault::Down;
+  else if (v == "throttled") f = Fault::Throttled;
+  else if (v != "none") return apiError(400, "health must be \"down\", \"throttled\" or \"none\", got '" + v + "'");
+  auto changed = c_.router.setFault(registry, region, f);
+  if (!changed) return apiError(404, changed.error());
+  uint32_t g = *c_.router.topology().registryIndex(registry);
+  return {200, replication(g, *c_.router.topology().replicaIndex(g, region))};
+}
+
+ApiResponse AdminApi::reload() {
+  auto ok = c_.reload();
+  if (!ok) return apiError(400, ok.error());
+  return {200, {{"reloaded", true}, {"generation", c_.router.table()->generation}}};
+}
+
+}  // namespace switchyard::control

@@ -1,0 +1,58 @@
+// AdminApi: the /v1 calls of CONTRACTS.md §4, executed on the control thread.
+//
+// Reads come straight from the Router and the EventLog. Writes:
+//   PATCH .../replications/{region}  {"globalEndpointRouting": bool}
+//     1. validate; 2. apply to the Router (the next DNS answer has it: the
+//     Router returns only after every worker switched); 3. record the event;
+//     4. persist overrides.json and only then reply (an acknowledged exclusion
+//     survives a crash).
+//   POST .../replications/{region}/fault  {"health": "down|throttled|none"}
+//     drill fault injection; not persisted (a restart ends a drill).
+//   POST /v1/reload  validate the file first; on error keep serving the old one.
+// Thread safety: every method runs on the control thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "control/admin_server.h"
+#include "control/event_log.h"
+#include "control/router.h"
+#include "control/state_store.h"
+#include "health/probe_result.h"
+
+namespace switchyard::control {
+
+struct AdminContext {
+  Router& router;
+  EventLog& events;
+  Overrides& overrides;
+  const std::map<std::string, health::ProbeReport>& last_probe;  // "registry/region"
+  // Persists `overrides` off the loop; calls done(error or "") on the control thread.
+  std::function<void(std::function<void(std::string)> done)> persist_overrides;
+  std::function<Result<bool>()> reload;
+};
+
+class AdminApi {
+ public:
+  explicit AdminApi(AdminContext context) : c_(std::move(context)) {}
+  void handle(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+
+  // The replication object of CONTRACTS.md §4 (also used by the CLI's table).
+  nlohmann::json replication(uint32_t registry, uint32_t replica) const;
+
+ private:
+  ApiResponse registries() const;
+  ApiResponse replications(const std::string& registry) const;
+  ApiResponse endpoints(const std::string& registry) const;
+  ApiResponse routing(const std::string& registry) const;
+  ApiResponse events(const ApiRequest& request) const;
+  void patchReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+  ApiResponse fault(const ApiRequest& request);
+  ApiResponse reload();
+
+  AdminContext c_;
+};
+
+}  // namespace switchyard::control

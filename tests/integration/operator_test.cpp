@@ -1,0 +1,232 @@
+// The operator's side, end to end: the real daemon, driven through
+// switchyardctl and the admin API, watched with a real DNS client.
+#include <catch2/catch.hpp>
+
+#include <httplib.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "tests/support/daemon_process.h"
+#include "tests/support/dns_client.h"
+#include "tests/support/test_topology.h"
+
+using namespace switchyard;
+using namespace switchyard::test;
+using nlohmann::json;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+std::string adminConfig() {
+  std::string text = testConfig();
+  text.replace(text.find("  dns: @DNS@"), 12, "  dns: @DNS@\n  admin: \"@ADMIN@\"");
+  return text + "admin: { token_file: admin.token }\n";
+}
+
+Strings eastusAnswer(const DaemonProcess& d) {
+  auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A,
+                 {.ecs = IpPrefix::parse("198.51.100.0/26").value()});
+  return p ? answers(p.get()) : Strings{"(no answer)"};
+}
+
+std::string ctl(const DaemonProcess& d, const std::string& args) {
+  return "--server " + d.adminUrl() + " --token-file " + d.tokenFile() + " " + args;
+}
+
+std::string readToken(const DaemonProcess& d) {
+  std::ifstream in(d.tokenFile());
+  std::string t;
+  in >> t;
+  return t;
+}
+
+struct Api {
+  httplib::Client client;
+  httplib::Headers auth;
+  explicit Api(const DaemonProcess& d)
+      : client(d.admin().address.toString(), d.admin().port), auth{{"Authorization", "Bearer " + readToken(d)}} {}
+  std::pair<int, json> get(const std::string& path) {
+    auto r = client.Get(path, auth);
+    return {r ? r->status : 0, r ? json::parse(r->body) : json()};
+  }
+  std::pair<int, json> send(const std::string& method, const std::string& path, const std::string& body) {
+    auto r = method == "PATCH" ? client.Patch(path, auth, body, "application/json")
+                               : client.Post(path, auth, body, "application/json");
+    return {r ? r->status : 0, r ? json::parse(r->body) : json()};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("exclude a replica with switchyardctl: the next answer moves, a restart keeps it, re-include restores") {
+  std::string state = makeTempDir();
+  Strings nearest{"A 127.0.0.11"}, without{"A 127.0.0.12", "A 127.0.0.13"};
+  {
+    DaemonProcess d(adminConfig(), "--state-dir " + state);
+    INFO(d.log());
+  REQUIRE(d.running());
+    INFO(d.log());
+    CHECK(eastusAnswer(d) == nearest);
+    auto list = runCtl(ctl(d, "replication list --registry myregistry"));
+    CHECK(list.exit_code == 0);
+    CHECK_THAT(list.output, Catch::Contains("NAME        REGION      STATUS   GLOBAL ROUTING  SERVING"));
+    CHECK_THAT(list.output, Catch::Contains("eastus      eastus      unknown  true            eastus"));
+
+    auto update = runCtl(ctl(d, "replication update --registry myregistry --name eastus --global-endpoint-routing false"));
+    CHECK(update.exit_code == 0);
+    CHECK_THAT(update.output, Catch::Contains("false"));
+    CHECK(eastusAnswer(d) == without);  // the very next query, no wait
+    // Regional and data names never move.
+    auto regional = query(d.v4(), "myregistry.eastus.geo.cr.example.test", LDNS_RR_TYPE_A);
+    CHECK(answers(regional.get()) == Strings{"A 127.0.0.11"});
+    CHECK(d.stop() == 0);
+  }
+  {
+    DaemonProcess d(adminConfig(), "--state-dir " + state);
+    INFO(d.log());
+  REQUIRE(d.running());
+    INFO(d.log());
+    CHECK(eastusAnswer(d) == without);  // survived the restart
+    auto json_list = runCtl(ctl(d, "--output json replication list --registry myregistry"));
+    REQUIRE(json_list.exit_code == 0);
+    auto parsed = json::parse(json_list.output);
+    CHECK(parsed[0]["name"] == "eastus");
+    CHECK(parsed[0]["globalEndpointRouting"] == false);
+    CHECK(runCtl(ctl(d, "replication update --registry myregistry --name eastus --global-endpoint-routing true"))
+              .exit_code == 0);
+    CHECK(eastusAnswer(d) == nearest);
+    auto events = runCtl(ctl(d, "events"));
+    CHECK_THAT(events.output, Catch::Contains("exclusion"));
+    CHECK_THAT(events.output, Catch::Contains("routing cause=operator"));
+  }
+  [[maybe_unused]] int rc = std::system(("rm -rf " + state).c_str());
+}
+
+TEST_CASE("switchyardctl: endpoints, routing explanation, clear errors and exit codes") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  auto endpoints = runCtl(ctl(d, "show-endpoints --registry myregistry"));
+  CHECK(endpoints.exit_code == 0);
+  CHECK_THAT(endpoints.output, Catch::Contains("regional  westus      myregistry.westus.geo.cr.example.test"));
+  CHECK_THAT(endpoints.output, Catch::Contains("data      westus      myregistry.westus.data.cr.example.test"));
+  auto routing = runCtl(ctl(d, "routing show --registry myregistry"));
+  CHECK(routing.exit_code == 0);
+  CHECK_THAT(routing.output, Catch::Contains("southeastasia  westeurope (1.00)"));
+  CHECK_THAT(routing.output, Catch::Contains("nearest"));
+
+  auto missing = runCtl(ctl(d, "replication list --registry nope"));
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.output == "switchyardctl: no registry named 'nope' (HTTP 404)\n");
+  auto badtoken = runCtl("--server " + d.adminUrl() + " --token-file /etc/hostname replication list --registry myregistry");
+  CHECK(badtoken.exit_code == 1);
+  CHECK_THAT(badtoken.output, Catch::Contains("invalid token (HTTP 401)"));
+  auto unreachable = runCtl("--server http://127.0.0.1:1 --token-file " + d.tokenFile() + " reload");
+  CHECK(unreachable.exit_code == 3);
+  CHECK(runCtl(ctl(d, "replication update --registry myregistry --name eastus --global-endpoint-routing maybe"))
+            .exit_code != 0);
+}
+
+TEST_CASE("admin API: authentication, JSON errors, faults and routing reasons") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  INFO(d.log());
+  Api api(d);
+  httplib::Client anon(d.admin().address.toString(), d.admin().port);
+  auto r = anon.Get("/v1/registries");
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(json::parse(r->body)["error"] == "missing 'Authorization: Bearer TOKEN' header");
+  CHECK(anon.Get("/healthz")->status == 200);
+  CHECK(anon.Get("/readyz")->status == 200);
+
+  auto [st, regs] = api.get("/v1/registries");
+  CHECK(st == 200);
+  CHECK(regs[0] == json{{"name", "myregistry"}, {"home", "eastus"}, {"regionalEndpoints", true},
+                        {"dataEndpointEnabled", true}, {"globalEndpoint", "myregistry.cr.example.test"}});
+  CHECK(api.get("/v1/registries/nope/routing").first == 404);
+  CHECK(api.get("/v1/nothing").first == 404);
+  CHECK(api.get("/v1/events?since=x").first == 400);
+  CHECK(api.send("PATCH", "/v1/registries/myregistry/replications/mars", R"({"globalEndpointRouting":false})").first == 404);
+  auto bad = api.send("PATCH", "/v1/registries/myregistry/replications/eastus", "{nope");
+  CHECK(bad.first == 400);
+  CHECK_THAT(bad.second["error"].get<std::string>(), Catch::StartsWith("the body is not valid JSON"));
+  CHECK(api.send("PATCH", "/v1/registries/myregistry/replications/eastus", R"({"globalEndpointRouting":"no"})").first == 400);
+  CHECK(api.send("PATCH", "/v1/registries/myregistry/replications/eastus", R"({"color":"red"})").first == 400);
+
+  // Throttled: a drill that must NOT move traffic.
+  auto thr = api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"throttled"})");
+  CHECK(thr.first == 200);
+  CHECK(thr.second["status"] == "degraded");
+  CHECK(thr.second["health"]["fault"] == "throttled");
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
+  // Down: it moves, and the routing explains why.
+  auto down = api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"down"})");
+  CHECK(down.second["status"] == "offline");
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.12", "A 127.0.0.13"});
+  auto routing = api.get("/v1/registries/myregistry/routing").second;
+  CHECK(routing["clients"]["eastus"][0]["reason"] == "failover-spread");
+  CHECK(routing["clients"]["eastus"][0]["weight"] == 0.5);
+  CHECK(routing["clients"]["westus"][0] == json{{"replica", "westus"}, {"weight", 1.0}, {"reason", "nearest"}});
+  auto list = runCtl(ctl(d, "replication list --registry myregistry"));
+  CHECK_THAT(list.output, Catch::Contains("FAULT INJECTED: down"));
+  CHECK(api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"sideways"})").first == 400);
+  // Everything out: fail-open.
+  for (const char* region : {"westus", "westeurope"})
+    api.send("PATCH", std::string("/v1/registries/myregistry/replications/") + region, R"({"globalEndpointRouting":false})");
+  CHECK(api.get("/v1/registries/myregistry/routing").second["clients"]["eastus"][0]["reason"] == "fail-open");
+  api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"none"})");
+  auto events = api.get("/v1/events?since=0").second;
+  REQUIRE(events.size() >= 4);
+  uint64_t last = events.back()["id"];
+  CHECK(api.get("/v1/events?since=" + std::to_string(last)).second.empty());
+  bool saw_fault = false;
+  for (const auto& e : events) saw_fault = saw_fault || e["type"] == "fault";
+  CHECK(saw_fault);
+}
+
+TEST_CASE("POST /v1/reload applies a good file and refuses a bad one, keeping the old config") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  Api api(d);
+  std::string path = d.dir() + "/switchyard.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  writeFile(path, text.str() + "nonsense: 1\n");
+  auto bad = api.send("POST", "/v1/reload", "");
+  CHECK(bad.first == 400);
+  CHECK_THAT(bad.second["error"].get<std::string>(), Catch::Contains("nonsense: unknown key"));
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
+  std::string good = text.str();
+  good.replace(good.find("global: 30"), 10, "global: 42");
+  writeFile(path, good);
+  auto ok = runCtl(ctl(d, "reload"));
+  CHECK(ok.exit_code == 0);
+  CHECK_THAT(ok.output, Catch::StartsWith("reloaded (generation "));
+  auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A);
+  REQUIRE(p);
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == 42);
+}
+
+TEST_CASE("a corrupt overrides file stops the start unless --reset-state") {
+  std::string state = makeTempDir();
+  writeFile(state + "/overrides.json", "{\"version\": 1, \"globalEndpointRouting\": {\"myregistry/eastus\": ");
+  std::string dir = makeTempDir();
+  std::string text = testConfig();
+  text.replace(text.find("@DNS@"), 5, "[\"" + freeLoopback().toString() + "\"]");
+  writeFile(dir + "/sy.yaml", text);
+  auto refused = runDaemon("--config " + dir + "/sy.yaml --state-dir " + state);
+  CHECK(refused.exit_code == 1);
+  CHECK_THAT(refused.output, Catch::Contains(state + "/overrides.json"));
+  CHECK_THAT(refused.output, Catch::Contains("--reset-state"));
+
+  DaemonProcess d(testConfig(), "--state-dir " + state + " --reset-state");
+  CHECK(d.running());
+  CHECK_THAT(d.log(), Catch::Contains("event=state_reset"));
+  [[maybe_unused]] int rc = std::system(("rm -rf " + state + " " + dir).c_str());
+}
