@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <future>
 #include <sstream>
 #include <thread>
 
@@ -140,7 +141,7 @@ int ControlPlane::run() {
           if (!post([this, req = std::move(req), shared_reply] { api_->handle(req, *shared_reply); }))
             (*shared_reply)(apiError(503, "switchyard is stopping"));
         },
-        nullptr);
+        [this] { return renderMetricsFromHttpThread(); });
     auto token = loadToken();
     auto ok = token ? admin_->start(*topology_->listen_admin) : Result<bool>(Error{token.error()});
     if (!ok) {
@@ -156,7 +157,10 @@ int ControlPlane::run() {
   health::HealthMonitor::Callbacks callbacks;
   callbacks.on_change = [this](health::HealthChange c) { post([this, c = std::move(c)] { onHealthChange(c); }); };
   callbacks.on_report = [this](const std::string& registry, const std::string& region, const health::ProbeReport& r) {
-    post([this, key = registry + "/" + region, r] { last_probe_[key] = r; });
+    post([this, registry, region, r] {
+      last_probe_[registry + "/" + region] = r;
+      metrics_.probe(registry, region, r);
+    });
   };
   callbacks.on_first_round = [this] {
     post([this] {
@@ -232,7 +236,19 @@ void ControlPlane::onHealthChange(const health::HealthChange& c) {
   write(health_file_);
 }
 
+std::string ControlPlane::renderMetricsFromHttpThread() {
+  auto promise = std::make_shared<std::promise<std::string>>();
+  auto future = promise->get_future();
+  if (!post([this, promise] {
+        promise->set_value(metrics_.render(*router_, dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{}));
+      }))
+    return "";
+  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return "";
+  return future.get();
+}
+
 void ControlPlane::onPairChange(const PairChange& c) {
+  metrics_.change(c, *router_);
   static const std::map<std::string, std::string> kType{
       {"health", "health"}, {"operator", "exclusion"}, {"fault", "fault"}};
   nlohmann::json fields{{"registry", c.registry},
@@ -294,10 +310,12 @@ void ControlPlane::onWatchdog(uv_timer_t* t) {
   int64_t since = nowMs() - std::max(last, self->started_ms_);
   if (since > self->stall_limit_ms_ && !self->stalled_) {
     self->stalled_ = true;
+    self->metrics_.setStalled(true);
     spdlog::error("event=probe_stall no probe result for {} ms (limit {} ms): health is stale", since,
                   self->stall_limit_ms_);
   } else if (since <= self->stall_limit_ms_ && self->stalled_) {
     self->stalled_ = false;
+    self->metrics_.setStalled(false);
     spdlog::info("event=probe_stall_recovered");
   }
 }

@@ -39,6 +39,7 @@
 #include "config/config_loader.h"
 #include "control/admin_api.h"
 #include "control/admin_server.h"
+#include "control/control_metrics.h"
 #include "control/event_log.h"
 #include "control/router.h"
 #include "control/state_store.h"
@@ -86,6 +87,7 @@ class ControlPlane {
   void onPairChange(const PairChange& change);
   void write(FileWriter& file, std::function<void(std::string)> done = {});
   void stopAll(int exit_code);
+  std::string renderMetricsFromHttpThread();
   int threadCount() const;
   void computeStallLimit();
 
@@ -98,6 +100,7 @@ class ControlPlane {
   std::unique_ptr<health::HealthMonitor> monitor_;
   StateStore store_;
   EventLog events_;
+  ControlMetrics metrics_;
   Overrides overrides_;
   std::map<std::string, health::ProbeReport> last_probe_;
   std::unique_ptr<AdminApi> api_;

@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <iostream>
 
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
 #include "config/config_loader.h"
 #include "control/control_plane.h"
 
@@ -41,6 +44,10 @@ int main(int argc, char** argv) {
       return 1;
     }
   }
+  // Events go to stderr, one flushed line each: they are rare and an operator
+  // (or a test) tailing a redirected log must see them when they happen.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("switchyard"));
+  spdlog::flush_on(spdlog::level::info);
   // Before any thread exists (libcurl's rule).
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = switchyard::control::ControlPlane(options, *topology).run();

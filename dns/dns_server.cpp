@@ -40,6 +40,12 @@ Result<std::unique_ptr<DnsServer>> DnsServer::start(const std::vector<SocketAddr
 
 DnsServer::~DnsServer() { stop(); }
 
+std::vector<const WorkerStats*> DnsServer::stats() const {
+  std::vector<const WorkerStats*> out;
+  for (const auto& w : workers_) out.push_back(&w->stats());
+  return out;
+}
+
 void DnsServer::stop() {
   if (workers_.empty()) return;
   publisher_.removeReaders();  // no more wake-ups into workers that are going away

@@ -32,6 +32,8 @@ class DnsServer {
 
   // The listen addresses with their actual ports.
   const std::vector<SocketAddress>& bound() const { return bound_; }
+  // Every worker's counters (read with relaxed loads while they run).
+  std::vector<const WorkerStats*> stats() const;
 
  private:
   explicit DnsServer(AnswerPublisher& publisher) : publisher_(publisher) {}

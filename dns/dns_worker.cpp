@@ -108,9 +108,14 @@ void DnsWorker::onUdpRead(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const
   const AnswerSet* set = w->reader_->current();
   if (set == nullptr) return;
   IpAddress source = toIpAddress(addr);
+  ResponseInfo info;
   size_t n = respond(*set, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread),
-                     source, Transport::Udp, w->query_, w->tx_, sizeof w->tx_);
-  if (n == 0) return;
+                     source, Transport::Udp, w->query_, w->tx_, sizeof w->tx_, &info);
+  if (n == 0) {
+    WorkerStats::bump(w->stats_.dropped);
+    return;
+  }
+  w->stats_.count(info, Transport::Udp);
   uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(w->tx_), static_cast<unsigned>(n));
   int rc = uv_udp_try_send(h, &out, 1, addr);
   if (rc == UV_EAGAIN || rc == UV_ENOBUFS) {
@@ -173,11 +178,16 @@ void DnsWorker::serveTcp(TcpConnection& c) {
     size_t len = readU16(c.in.data() + pos);
     if (c.used - pos < 2 + len) break;
     const AnswerSet* set = reader_->current();
+    ResponseInfo info;
     size_t n = set ? respond(*set, c.in.data() + pos + 2, len, c.peer, Transport::Tcp, query_,
-                             tx_ + 2, sizeof tx_ - 2)
+                             tx_ + 2, sizeof tx_ - 2, &info)
                    : 0;
     pos += 2 + len;
-    if (n == 0) continue;
+    if (n == 0) {
+      WorkerStats::bump(stats_.dropped);
+      continue;
+    }
+    stats_.count(info, Transport::Tcp);
     auto* req = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + n + 2));
     writeU16(req->data, static_cast<uint16_t>(n));
     std::memcpy(req->data + 2, tx_ + 2, n);

@@ -24,6 +24,7 @@
 
 #include "dns/answer_publisher.h"
 #include "dns/query_parser.h"
+#include "dns/worker_stats.h"
 
 namespace switchyard::dns {
 
@@ -43,6 +44,7 @@ class DnsWorker {
 
   void start();
   void stop();  // closes every handle and joins the thread
+  const WorkerStats& stats() const { return stats_; }
 
  private:
   struct TcpConnection;
@@ -70,6 +72,7 @@ class DnsWorker {
   std::thread thread_;
   bool started_ = false;
   Query query_;
+  WorkerStats stats_;
   alignas(64) uint8_t rx_[65536];
   alignas(64) uint8_t tx_[65536];
 };

@@ -257,6 +257,8 @@ TEST_CASE("a reload stops probing removed replicas, probes new ones and keeps un
   writeFile(d.dir() + "/switchyard.yaml", text);
   d.signal(SIGHUP);
   CHECK(waitFor([&] { return global(d); }, addresses({ip(fleet.a[2])}), std::chrono::seconds(5)) >= 0);
+  // Its first probe is under way (a new pair counts as healthy until probed).
+  for (int i = 0; i < 100 && fleet.a[2]->requests() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK(fleet.a[2]->requests() > 0);
   int west_probes = fleet.a[1]->requests();
   std::this_thread::sleep_for(std::chrono::milliseconds(400));

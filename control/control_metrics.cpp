@@ -1,0 +1,120 @@
+#include "control/control_metrics.h"
+
+#include "metrics/text_writer.h"
+
+namespace switchyard::control {
+
+namespace {
+
+bool anyFailOpen(const Router& router, uint32_t g) {
+  for (const auto& route : router.table()->registries[g]->clients)
+    for (const auto& c : route.replicas)
+      if (c.reason == policy::Reason::FailOpen) return true;
+  return false;
+}
+
+}  // namespace
+
+ControlMetrics::ControlMetrics() : purge_(metrics::Histogram::exponential(0.000005, 4, 10)) {}
+
+void ControlMetrics::probe(const std::string& registry, const std::string& replica, const health::ProbeReport& r) {
+  ++probes_[{registry, replica, health::resultName(r.result)}];
+  auto& h = probe_seconds_[replica];
+  if (!h) h = std::make_unique<metrics::Histogram>(metrics::Histogram::exponential(0.001, 2.5, 10));
+  h->observe(r.seconds);
+}
+
+void ControlMetrics::change(const PairChange& c, const Router& router) {
+  if (c.cause == "health") ++transitions_[{c.registry, c.replica, policy::healthName(c.state.health)}];
+  if (!c.routing_changed) return;
+  ++routing_changes_[{c.registry, c.cause}];
+  if (c.purge_seconds >= 0) purge_.observe(c.purge_seconds);
+  auto g = router.topology().registryIndex(c.registry);
+  if (!g) return;
+  bool now = anyFailOpen(router, *g);
+  if (now && !in_fail_open_[c.registry]) ++fail_open_[c.registry];
+  in_fail_open_[c.registry] = now;
+}
+
+std::string ControlMetrics::render(const Router& router, const std::vector<const dns::WorkerStats*>& workers) const {
+  using metrics::Labels;
+  metrics::TextWriter w;
+  const auto& t = router.topology();
+  const auto& table = *router.table();
+
+  w.family("switchyard_dns_queries_total", "DNS queries answered, by endpoint class and response code.", "counter");
+  for (int e = 0; e < dns::WorkerStats::kEndpoints; ++e)
+    for (int r = 0; r < dns::WorkerStats::kRcodes; ++r) {
+      uint64_t sum = 0;
+      for (const auto* s : workers) sum += s->queries[e][r].load(std::memory_order_relaxed);
+      w.sample("switchyard_dns_queries_total",
+               {{"endpoint", dns::WorkerStats::endpointLabel(e)}, {"rcode", dns::WorkerStats::rcodeLabel(r)}},
+               static_cast<double>(sum));
+    }
+  uint64_t dropped = 0, truncated = 0;
+  for (const auto* s : workers) {
+    dropped += s->dropped.load(std::memory_order_relaxed);
+    truncated += s->truncated.load(std::memory_order_relaxed);
+  }
+  w.family("switchyard_dns_dropped_total", "Packets dropped without an answer (responses, runts).", "counter");
+  w.sample("switchyard_dns_dropped_total", {}, static_cast<double>(dropped));
+  w.family("switchyard_dns_truncated_total", "UDP answers sent truncated (TC) for a TCP retry.", "counter");
+  w.sample("switchyard_dns_truncated_total", {}, static_cast<double>(truncated));
+
+  w.family("switchyard_replica_up", "1 when the replica is healthy for the registry (faults included), else 0.", "gauge");
+  std::string up, routing, serving;
+  metrics::TextWriter gr, sv;
+  gr.family("switchyard_replica_global_routing", "The operator flag globalEndpointRouting (1 on, 0 off).", "gauge");
+  sv.family("switchyard_replica_serving_clients", "Client regions whose global answer includes the replica.", "gauge");
+  for (uint32_t g = 0; g < t.registries.size(); ++g) {
+    const auto& reg = t.registries[g];
+    for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
+      const std::string& region = t.regions[reg.replicas[r].region].name;
+      Labels l{{"registry", reg.name}, {"replica", region}};
+      auto s = *router.state(reg.name, region);
+      Fault f = *router.fault(reg.name, region);
+      bool healthy = f == Fault::Down ? false : f == Fault::Throttled ? true : s.health != policy::Health::Down;
+      w.sample("switchyard_replica_up", l, healthy ? 1 : 0);
+      gr.sample("switchyard_replica_global_routing", l, s.global_endpoint_routing ? 1 : 0);
+      int clients = 0;
+      for (const auto& route : table.registries[g]->clients)
+        for (const auto& c : route.replicas) clients += c.replica == r;
+      sv.sample("switchyard_replica_serving_clients", l, clients);
+    }
+  }
+  std::string out = w.text() + gr.text() + sv.text();
+
+  metrics::TextWriter p;
+  p.family("switchyard_probes_total", "Health probes by outcome.", "counter");
+  for (const auto& [k, v] : probes_)
+    p.sample("switchyard_probes_total",
+             {{"registry", std::get<0>(k)}, {"replica", std::get<1>(k)}, {"result", std::get<2>(k)}},
+             static_cast<double>(v));
+  p.family("switchyard_probe_duration_seconds", "How long health probes took.", "histogram");
+  for (const auto& [replica, h] : probe_seconds_)
+    p.histogram("switchyard_probe_duration_seconds", {{"replica", replica}}, h->snapshot());
+  p.family("switchyard_health_transitions_total", "Health state changes of a pair, by new state.", "counter");
+  for (const auto& [k, v] : transitions_)
+    p.sample("switchyard_health_transitions_total",
+             {{"registry", std::get<0>(k)}, {"replica", std::get<1>(k)}, {"to", std::get<2>(k)}},
+             static_cast<double>(v));
+  p.family("switchyard_routing_changes_total", "Changes of a registry's global routing, by cause.", "counter");
+  for (const auto& [k, v] : routing_changes_)
+    p.sample("switchyard_routing_changes_total", {{"registry", k.first}, {"cause", k.second}}, static_cast<double>(v));
+  p.family("switchyard_routing_generation", "Generation of the routing table the DNS workers serve.", "gauge");
+  p.sample("switchyard_routing_generation", {}, static_cast<double>(table.generation));
+  p.family("switchyard_purge_seconds", "Time from a routing decision to every DNS worker answering with it.",
+           "histogram");
+  p.histogram("switchyard_purge_seconds", {}, purge_.snapshot());
+  p.family("switchyard_fail_open_total", "Times a registry entered fail-open (no eligible replica).", "counter");
+  for (const auto& reg : t.registries) {
+    auto it = fail_open_.find(reg.name);
+    p.sample("switchyard_fail_open_total", {{"registry", reg.name}},
+             static_cast<double>(it == fail_open_.end() ? 0 : it->second));
+  }
+  p.family("switchyard_probe_stalled", "1 while the health watchdog sees no probe results.", "gauge");
+  p.sample("switchyard_probe_stalled", {}, stalled_ ? 1 : 0);
+  return out + p.text();
+}
+
+}  // namespace switchyard::control
