@@ -75,6 +75,7 @@ void table(const std::vector<std::string>& head, const std::vector<std::vector<s
       out += cells[i];
       if (i + 1 < cells.size()) out += std::string(width[i] - cells[i].size() + 2, ' ');
     }
+    out.erase(out.find_last_not_of(' ') + 1);
     std::cout << out << "\n";
   };
   line(head);
