@@ -90,6 +90,7 @@ class Loader {
   void loadRegions(Topology& t, const YAML::Node& n) const;
   void loadClients(Topology& t, const YAML::Node& n) const;
   void loadRouting(Topology& t, const YAML::Node& n) const;
+  void loadAnnounce(Topology& t, const YAML::Node& n) const;
   void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
   policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const YAML::Node& n,
                               const std::string& path) const;
@@ -384,6 +385,37 @@ void Loader::loadRouting(Topology& t, const YAML::Node& n) const {
   }
 }
 
+void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
+  checkKeys(n, "announce", {"notify", "webhooks"});
+  if (auto list = n["notify"]) {
+    requireSeq(list, "announce.notify");
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string text = str(list[i], at("announce.notify", i));
+      // A bare address means the DNS port.
+      bool has_port = text.find("]:") != std::string::npos ||
+                      (text.find(':') != std::string::npos && text.find(':') == text.rfind(':'));
+      if (!has_port) text = text.find(':') != std::string::npos ? "[" + text + "]:53" : text + ":53";
+      auto sa = SocketAddress::parse(text);
+      if (!sa) fail(list[i], at("announce.notify", i), sa.error());
+      t.announce.notify.push_back(*sa);
+    }
+  }
+  if (auto list = n["webhooks"]) {
+    requireSeq(list, "announce.webhooks");
+    for (size_t i = 0; i < list.size(); ++i) {
+      std::string path = at("announce.webhooks", i);
+      checkKeys(list[i], path, {"url"});
+      YAML::Node u = required(list[i], "url", path);
+      std::string url = str(u, join(path, "url"));
+      auto scheme_end = url.find("://");
+      std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
+      if ((scheme != "http" && scheme != "https") || url.size() <= scheme_end + 3)
+        fail(u, join(path, "url"), "expected an http:// or https:// URL, got '" + url + "'");
+      t.announce.webhooks.push_back(url);
+    }
+  }
+}
+
 policy::Replica Loader::loadReplica(const Topology& t, const policy::Registry& g,
                                     const YAML::Node& n, const std::string& path) const {
   checkKeys(n, path,
@@ -450,8 +482,8 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   if (!root || root.IsNull()) fail(YAML::Mark::null_mark(), "", "the file is empty");
   checkKeys(root, "",
             {"zone", "nameservers", "ttl", "listen", "admin", "threads", "regions", "clients",
-             "routing", "health", "registries"},
-            {"announce", "fleet"});
+             "routing", "health", "announce", "registries"},
+            {"fleet"});
   auto t = std::make_shared<Topology>();
   t->source_file = name_;
   t->zone = name(required(root, "zone", ""), "zone");
@@ -471,6 +503,7 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   loadClients(*t, required(root, "clients", ""));
   if (auto n = root["routing"]) loadRouting(*t, n);
   if (auto n = root["health"]) t->health_defaults = probe(n, "health", t->health_defaults);
+  if (auto n = root["announce"]) loadAnnounce(*t, n);
   YAML::Node regs = required(root, "registries", "");
   requireSeq(regs, "registries");
   if (regs.size() == 0) fail(regs, "registries", "must list at least one registry");

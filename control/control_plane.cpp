@@ -113,6 +113,8 @@ int ControlPlane::run() {
   else initial = *restored;
   // 3. The router.
   router_ = std::make_unique<Router>(topology_, publisher_, initial);
+  notifier_ = std::make_unique<Notifier>(&loop_);
+  webhooks_.setUrls(topology_->announce.webhooks);
   router_->onChange([this](const PairChange& c) { onPairChange(c); });
   for (auto it = overrides_.begin(); it != overrides_.end();) {
     auto slash = it->first.find('/');
@@ -259,14 +261,23 @@ void ControlPlane::onPairChange(const PairChange& c) {
                         {"detail", c.detail},
                         {"routingChanged", c.routing_changed},
                         {"generation", c.generation}};
-  events_.add(kType.count(c.cause) ? kType.at(c.cause) : c.cause, fields);
-  if (c.routing_changed)
-    events_.add("routing", {{"registry", c.registry},
+  event(kType.count(c.cause) ? kType.at(c.cause) : c.cause, fields);
+  if (c.routing_changed) {
+    notifier_->notify(*topology_, router_->serial());
+    event("routing", {{"registry", c.registry},
                             {"cause", c.cause},
                             {"replica", c.replica},
                             {"generation", c.generation},
                             {"routing", c.routing},
+                            {"serial", router_->serial()},
                             {"purgeSeconds", c.purge_seconds}});
+  }
+}
+
+void ControlPlane::event(const std::string& type, nlohmann::json fields) {
+  uint64_t id = events_.add(type, std::move(fields));
+  auto list = events_.since(id - 1, 1);
+  if (!list.empty()) webhooks_.enqueue(list[0].dump());
 }
 
 void ControlPlane::write(FileWriter& file, std::function<void(std::string)> done) {
@@ -324,7 +335,7 @@ Result<bool> ControlPlane::reload() {
   auto next = config::loadTopologyFile(options_.config_path);
   if (!next) {
     spdlog::error("event=reload_failed keeping the running config: {}", next.error());
-    events_.add("reload", {{"ok", false}, {"error", next.error()}});
+    event("reload", {{"ok", false}, {"error", next.error()}});
     return Error{next.error()};
   }
   if ((*next)->listen_dns.size() != topology_->listen_dns.size())
@@ -339,7 +350,9 @@ Result<bool> ControlPlane::reload() {
   monitor_->setTargets(health::buildTargets(*topology_));
   computeStallLimit();
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
-  events_.add("reload", {{"ok", true}, {"generation", router_->table()->generation}});
+  webhooks_.setUrls(topology_->announce.webhooks);
+  notifier_->notify(*topology_, router_->serial());  // a reload is a new version of the zone
+  event("reload", {{"ok", true}, {"generation", router_->table()->generation}});
   return true;
 }
 
@@ -363,6 +376,8 @@ void ControlPlane::stopAll(int exit_code) {
   readiness_.dns_serving = false;
   if (admin_) admin_->stop();
   if (monitor_) monitor_->stop();
+  if (notifier_) notifier_->close();
+  webhooks_.stop();
   for (auto& s : signals_)
     if (s.data) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&tasks_async_), reinterpret_cast<uv_handle_t*>(&watchdog_),

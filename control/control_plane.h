@@ -41,8 +41,10 @@
 #include "control/admin_server.h"
 #include "control/control_metrics.h"
 #include "control/event_log.h"
+#include "control/notifier.h"
 #include "control/router.h"
 #include "control/state_store.h"
+#include "control/webhook_sender.h"
 #include "dns/dns_server.h"
 #include "health/health_monitor.h"
 
@@ -85,6 +87,8 @@ class ControlPlane {
   void startDns();
   void onHealthChange(const health::HealthChange& change);
   void onPairChange(const PairChange& change);
+  // Records an event, and sends it to the webhooks.
+  void event(const std::string& type, nlohmann::json fields);
   void write(FileWriter& file, std::function<void(std::string)> done = {});
   void stopAll(int exit_code);
   std::string renderMetricsFromHttpThread();
@@ -101,6 +105,8 @@ class ControlPlane {
   StateStore store_;
   EventLog events_;
   ControlMetrics metrics_;
+  std::unique_ptr<Notifier> notifier_;
+  WebhookSender webhooks_;
   Overrides overrides_;
   std::map<std::string, health::ProbeReport> last_probe_;
   std::unique_ptr<AdminApi> api_;

@@ -162,6 +162,10 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
     generation_ = table_->generation;
     auto set = std::make_shared<dns::AnswerSet>(*answers_);
     set->generation = generation_;
+    // Every routing change bumps the SOA serial (secondaries and caches that
+    // watch it, and NOTIFY, see a new version of the zone).
+    serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
+    set->serial = serial_;
     set->registries[pair.registry] = dns::compileRegistry(*topology_, *set->zone, pair.registry, *part);
     answers_ = set;
     publisher_.publish(answers_);

@@ -12,7 +12,9 @@ namespace {
 
 using policy::Topology;
 
-SoaFields soaFor(const Topology& t, uint32_t serial) {
+}  // namespace
+
+SoaFields soaFields(const Topology& t, uint32_t serial) {
   SoaFields soa;
   soa.mname = t.nameservers.at(0).name;
   soa.rname = t.zone.prepend("hostmaster").value();
@@ -21,19 +23,21 @@ SoaFields soaFor(const Topology& t, uint32_t serial) {
   return soa;
 }
 
+namespace {
+
 // Appends answers and views for one owner name into `answers`/`views`.
 class ViewBuilder {
  public:
   ViewBuilder(const Topology& t, std::vector<Answer>& answers, std::vector<View>& views,
               uint32_t serial)
-      : t_(t), answers_(answers), views_(views), soa_(soaFor(t, serial)) {}
+      : t_(t), answers_(answers), views_(views), soa_(soaFields(t, serial)) {}
 
   uint32_t nodata(const std::string& owner) {
     auto it = nodata_.find(owner);
     if (it != nodata_.end()) return it->second;
     BodyWriter w(owner, true);
-    w.soa(t_.zone.wire(), t_.ttl.negative, soa_);
-    return nodata_[owner] = add(Answer{rcode::NoError, true, 0, 1, 0, w.take()});
+    auto serial_at = static_cast<int32_t>(w.soa(t_.zone.wire(), t_.ttl.negative, soa_));
+    return nodata_[owner] = add(Answer{rcode::NoError, true, 0, 1, 0, w.take(), serial_at});
   }
 
   uint32_t allSlots(uint32_t answer) {
@@ -66,8 +70,8 @@ class ViewBuilder {
     View v;
     v.fill(nodata(owner));
     BodyWriter soa(owner, true);
-    soa.soa(owner, t_.ttl.apex, soa_);
-    v[idx(Slot::Soa)] = v[idx(Slot::Any)] = add(Answer{rcode::NoError, true, 1, 0, 0, soa.take()});
+    auto serial_at = static_cast<int32_t>(soa.soa(owner, t_.ttl.apex, soa_));
+    v[idx(Slot::Soa)] = v[idx(Slot::Any)] = add(Answer{rcode::NoError, true, 1, 0, 0, soa.take(), serial_at});
     BodyWriter ns(owner, true);
     for (const auto& n : t_.nameservers) ns.ns(owner, t_.ttl.apex, n.name);
     uint16_t glue = 0;
@@ -86,8 +90,8 @@ class ViewBuilder {
 
   Answer nxdomain() {
     BodyWriter w("", false);
-    w.soa(t_.zone.wire(), t_.ttl.negative, soa_);
-    return Answer{rcode::NxDomain, true, 0, 1, 0, w.take()};
+    auto serial_at = static_cast<int32_t>(w.soa(t_.zone.wire(), t_.ttl.negative, soa_));
+    return Answer{rcode::NxDomain, true, 0, 1, 0, w.take(), serial_at};
   }
 
  private:
@@ -224,6 +228,7 @@ std::shared_ptr<const AnswerSet> compileAll(const Topology& t, const policy::Rou
                                             uint32_t serial) {
   auto set = std::make_shared<AnswerSet>();
   set->generation = table.generation;
+  set->serial = serial;
   set->zone = compileZone(t, serial);
   for (uint32_t g = 0; g < t.registries.size(); ++g)
     set->registries.push_back(compileRegistry(t, *set->zone, g, *table.registries[g]));

@@ -21,10 +21,15 @@
 #include <memory>
 
 #include "dns/answer_set.h"
+#include "dns/body_writer.h"
 #include "policy/routing_table.h"
 #include "policy/topology.h"
 
 namespace switchyard::dns {
+
+// The zone's SOA: MNAME the first nameserver, RNAME hostmaster.ZONE, MINIMUM
+// ttl.negative.
+SoaFields soaFields(const policy::Topology& topology, uint32_t serial);
 
 std::shared_ptr<const ZoneAnswers> compileZone(const policy::Topology& topology, uint32_t serial);
 

@@ -35,6 +35,10 @@ struct Answer {
   bool authoritative = true;
   uint16_t ancount = 0, nscount = 0, arcount = 0;
   std::vector<uint8_t> body;
+  // Offset of an SOA SERIAL in `body`, or -1. The responder writes
+  // AnswerSet::serial there, so a routing change bumps the serial without
+  // recompiling every name's answers.
+  int32_t serial_at = -1;
 };
 
 // Which answer a query type gets at one owner name.
@@ -79,6 +83,7 @@ struct RegistryAnswers {
 
 struct AnswerSet {
   uint64_t generation = 0;  // the routing table generation compiled
+  uint32_t serial = 0;      // the zone's SOA serial: bumped on every routing change
   std::shared_ptr<const ZoneAnswers> zone;
   std::vector<std::shared_ptr<const RegistryAnswers>> registries;
 };

@@ -66,16 +66,18 @@ void BodyWriter::ns(const std::string& owner, uint32_t ttl, const DnsName& host)
   finish(at);
 }
 
-void BodyWriter::soa(const std::string& owner, uint32_t ttl, const SoaFields& soa) {
+size_t BodyWriter::soa(const std::string& owner, uint32_t ttl, const SoaFields& soa) {
   size_t at = header(owner, rrtype::SOA, ttl);
   name(soa.mname.wire());
   name(soa.rname.wire());
+  size_t serial_at = out_.size();
   u32(soa.serial);
   u32(soa.refresh);
   u32(soa.retry);
   u32(soa.expire);
   u32(soa.minimum);
   finish(at);
+  return serial_at;
 }
 
 }  // namespace switchyard::dns

@@ -30,7 +30,9 @@ class BodyWriter {
   void address(const std::string& owner, uint32_t ttl, const IpAddress& ip);
   void cname(const std::string& owner, uint32_t ttl, const DnsName& target);
   void ns(const std::string& owner, uint32_t ttl, const DnsName& host);
-  void soa(const std::string& owner, uint32_t ttl, const SoaFields& soa);
+  // Returns the offset of the SERIAL field in the body, so a server can patch
+  // the current serial into a precompiled answer.
+  size_t soa(const std::string& owner, uint32_t ttl, const SoaFields& soa);
 
   std::vector<uint8_t> take() { return std::move(out_); }
 

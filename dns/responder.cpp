@@ -47,7 +47,7 @@ uint8_t* writeOpt(uint8_t* p, const Query& q, const Reply& r) {
   return p;
 }
 
-size_t write(const Query& q, const Reply& r, Transport transport, uint8_t* out, size_t cap) {
+size_t write(const Query& q, const Reply& r, Transport transport, uint8_t* out, size_t cap, uint32_t serial = 0) {
   size_t qlen = r.question ? q.question_len : 0;
   size_t opt = optLength(q, r);
   const Answer* a = r.answer;
@@ -71,6 +71,7 @@ size_t write(const Query& q, const Reply& r, Transport transport, uint8_t* out, 
   p += qlen;
   if (body) {
     std::memcpy(p, a->body.data(), body);
+    if (a->serial_at >= 0) writeU32(p + a->serial_at, serial);
     p += body;
   }
   if (opt) p = writeOpt(p, q, r);
@@ -148,7 +149,7 @@ size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const
   r.rcode = r.answer->rcode;
   r.aa = r.answer->authoritative;
   inf.rcode = r.rcode;
-  size_t n = write(q, r, transport, out, cap);
+  size_t n = write(q, r, transport, out, cap, set.serial);
   inf.truncated = n >= 3 && (out[2] & 0x02);
   return n;
 }

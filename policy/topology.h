@@ -98,6 +98,12 @@ struct Ttls {
 
 enum class WhenNoneEligible { FailOpen, Servfail };
 
+// Who hears about routing changes.
+struct Announce {
+  std::vector<SocketAddress> notify;  // DNS NOTIFY (RFC 1996) targets
+  std::vector<std::string> webhooks;  // URLs that get each event as a JSON POST
+};
+
 struct Topology {
   std::string source_file;  // for messages and relative paths
   DnsName zone;
@@ -114,6 +120,7 @@ struct Topology {
   int failover_spread = 2;
   WhenNoneEligible when_none_eligible = WhenNoneEligible::FailOpen;
   ProbeSpec health_defaults;
+  Announce announce;
   std::vector<Registry> registries;
 
   std::optional<uint32_t> regionIndex(std::string_view name) const;

@@ -86,8 +86,8 @@ TEST_CASE("the demo config passes, and the reference file is refused only for un
   }
   auto ref = config::loadTopologyFile(reference);
   REQUIRE_FALSE(ref);
-  CHECK_THAT(ref.error(), Catch::Contains("switchyard.example.yaml:41:1: announce: not supported yet"));
-  // Without the announce block and the freshness block it is accepted as is.
+  CHECK_THAT(ref.error(), Catch::Contains("switchyard.example.yaml:88:5: registries[0].freshness: not supported yet"));
+  // Without the freshness block it is accepted as is.
   std::string text = readFile(reference), kept;
   std::istringstream lines(text);
   long skip_indent = -1;  // skipping a block deeper than this indentation
@@ -98,7 +98,7 @@ TEST_CASE("the demo config passes, and the reference file is refused only for un
       if (indent < 0 || indent > skip_indent) continue;
       skip_indent = -1;
     }
-    if (indent >= 0 && (line.compare(at, 9, "announce:") == 0 || line.compare(at, 10, "freshness:") == 0)) {
+    if (indent >= 0 && line.compare(at, 10, "freshness:") == 0) {
       skip_indent = indent;
       continue;
     }
@@ -108,6 +108,8 @@ TEST_CASE("the demo config passes, and the reference file is refused only for un
   INFO(kept);
   REQUIRE(stripped);
   CHECK((*stripped)->registries.size() == 2);
+  CHECK((*stripped)->announce.notify.at(0).toString() == "127.0.0.1:5300");
+  CHECK((*stripped)->announce.webhooks.at(0) == "http://127.0.0.1:9000/switchyard-events");
 }
 
 TEST_CASE("errors name file:line:column, the key path and the rule") {
@@ -176,6 +178,21 @@ TEST_CASE("probe settings are validated where they are written") {
   CHECK(h.headers.size() == 1);
   CHECK(h.throttled_status.size() == 2);
   CHECK(h.throttled_status[1].contains(503));
+}
+
+TEST_CASE("announce: NOTIFY targets default to port 53, webhooks must be http(s) URLs") {
+  auto t = config::loadTopologyText(base() + "announce:\n  notify: [\"127.0.0.9\", \"127.0.0.8:5300\", \"::1\", \"[::1]:54\"]\n"
+                                             "  webhooks: [{ url: \"https://hooks.example.net/x\" }]\n", "x");
+  REQUIRE(t);
+  const auto& n = (*t)->announce.notify;
+  REQUIRE(n.size() == 4);
+  CHECK(n[0].toString() == "127.0.0.9:53");
+  CHECK(n[1].toString() == "127.0.0.8:5300");
+  CHECK(n[2].toString() == "[::1]:53");
+  CHECK(n[3].toString() == "[::1]:54");
+  CHECK_THAT(errorOf(base() + "announce: { webhooks: [{ url: ftp://x }] }\n"),
+             Catch::Contains("announce.webhooks[0].url: expected an http:// or https:// URL"));
+  CHECK_THAT(errorOf(base() + "announce: { notify: [nowhere] }\n"), Catch::Contains("announce.notify[0]: not an IP address"));
 }
 
 TEST_CASE("features not built yet are refused, never silently ignored") {

@@ -263,3 +263,17 @@ TEST_CASE("failover spread answers with every chosen replica") {
   z.rebuild();
   CHECK(test::answers(z.ask(kGlobal, rrtype::A).get()) == Strings{"A 127.0.0.12", "A 127.0.0.13"});
 }
+
+TEST_CASE("the SOA serial of a published set is patched into every SOA it serves") {
+  Zone z;
+  auto bumped = std::make_shared<AnswerSet>(*z.set);
+  bumped->serial = 2026112899;
+  z.set = bumped;
+  auto serialOf = [](ldns_rr* soa) { return ldns_rdf2native_int32(ldns_rr_rdf(soa, 2)); };
+  auto apex = z.ask("cr.example.test", rrtype::SOA);
+  CHECK(serialOf(ldns_rr_list_rr(ldns_pkt_answer(apex.get()), 0)) == 2026112899u);
+  auto nx = z.ask("nothing.cr.example.test", rrtype::A);
+  CHECK(serialOf(ldns_rr_list_rr(ldns_pkt_authority(nx.get()), 0)) == 2026112899u);
+  auto nodata = z.ask(kGlobal, 15);
+  CHECK(serialOf(ldns_rr_list_rr(ldns_pkt_authority(nodata.get()), 0)) == 2026112899u);
+}
