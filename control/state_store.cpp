@@ -12,16 +12,33 @@
 
 namespace switchyard::control {
 
-Result<HealthStates> StateStore::loadHealth() const {
-  HealthStates out;
-  if (!enabled()) return out;
-  std::ifstream in(healthPath());
-  if (!in) return out;
+namespace {
+
+// A version-1 state file: null when absent, an error naming the file when unreadable.
+Result<nlohmann::json> readStateFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return nlohmann::json();
   std::stringstream text;
   text << in.rdbuf();
   try {
     auto j = nlohmann::json::parse(text.str());
-    if (j.at("version").get<int>() != 1) return makeError(healthPath() + ": unknown version");
+    if (!j.is_object() || j.value("version", 0) != 1) return makeError(path + ": unknown version");
+    return j;
+  } catch (const nlohmann::json::exception& e) {
+    return makeError(path + ": " + e.what());
+  }
+}
+
+}  // namespace
+
+Result<HealthStates> StateStore::loadHealth() const {
+  HealthStates out;
+  if (!enabled()) return out;
+  auto file = readStateFile(healthPath());
+  if (!file) return Error{file.error()};
+  if (file->is_null()) return out;
+  const auto& j = *file;
+  try {
     for (const auto& [key, value] : j.at("pairs").items()) {
       std::string s = value.get<std::string>();
       if (s == "up") out[key] = policy::Health::Up;
@@ -44,13 +61,11 @@ std::string StateStore::encodeHealth(const HealthStates& states) {
 Result<Overrides> StateStore::loadOverrides() const {
   Overrides out;
   if (!enabled()) return out;
-  std::ifstream in(overridesPath());
-  if (!in) return out;
-  std::stringstream text;
-  text << in.rdbuf();
+  auto file = readStateFile(overridesPath());
+  if (!file) return Error{file.error()};
+  if (file->is_null()) return out;
+  const auto& j = *file;
   try {
-    auto j = nlohmann::json::parse(text.str());
-    if (j.at("version").get<int>() != 1) return makeError(overridesPath() + ": unknown version");
     for (const auto& [key, value] : j.at("globalEndpointRouting").items()) out[key] = value.get<bool>();
   } catch (const nlohmann::json::exception& e) {
     return makeError(overridesPath() + ": " + e.what());

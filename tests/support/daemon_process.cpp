@@ -17,6 +17,7 @@
 #include <thread>
 #include <vector>
 
+#include "dns/socket_util.h"
 #include "tests/support/dns_client.h"
 
 #ifndef SWITCHYARD_BIN
@@ -35,21 +36,8 @@ std::mt19937& rng() {
 bool canBind(const SocketAddress& a, int type) {
   int fd = socket(a.address.isV4() ? AF_INET : AF_INET6, type, 0);
   if (fd < 0) return false;
-  sockaddr_storage ss{};
-  socklen_t len;
-  if (a.address.isV4()) {
-    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
-    s->sin_family = AF_INET;
-    s->sin_port = htons(a.port);
-    std::memcpy(&s->sin_addr, a.address.bytes.data(), 4);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
-    s->sin6_family = AF_INET6;
-    s->sin6_port = htons(a.port);
-    std::memcpy(&s->sin6_addr, a.address.bytes.data(), 16);
-    len = sizeof(sockaddr_in6);
-  }
+  socklen_t len = 0;
+  sockaddr_storage ss = dns::toSockaddr(a, len);
   bool ok = bind(fd, reinterpret_cast<sockaddr*>(&ss), len) == 0;
   close(fd);
   return ok;

@@ -1,5 +1,7 @@
 #include "tests/support/dns_client.h"
 
+#include "dns/socket_util.h"
+
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,24 +14,6 @@
 namespace switchyard::test {
 
 namespace {
-
-sockaddr_storage toSockaddr(const SocketAddress& a, socklen_t& len) {
-  sockaddr_storage ss{};
-  if (a.address.isV4()) {
-    auto* s = reinterpret_cast<sockaddr_in*>(&ss);
-    s->sin_family = AF_INET;
-    s->sin_port = htons(a.port);
-    std::memcpy(&s->sin_addr, a.address.bytes.data(), 4);
-    len = sizeof(sockaddr_in);
-  } else {
-    auto* s = reinterpret_cast<sockaddr_in6*>(&ss);
-    s->sin6_family = AF_INET6;
-    s->sin6_port = htons(a.port);
-    std::memcpy(&s->sin6_addr, a.address.bytes.data(), 16);
-    len = sizeof(sockaddr_in6);
-  }
-  return ss;
-}
 
 bool waitFd(int fd, short events, std::chrono::steady_clock::time_point deadline) {
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -70,7 +54,7 @@ std::vector<uint8_t> exchange(const SocketAddress& server, const std::vector<uin
                               int timeout_ms) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
   socklen_t len = 0;
-  sockaddr_storage ss = toSockaddr(server, len);
+  sockaddr_storage ss = dns::toSockaddr(server, len);
   int fd = socket(ss.ss_family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_NONBLOCK, 0);
   std::vector<uint8_t> reply;
   if (fd < 0) return reply;
