@@ -7,21 +7,25 @@
 namespace switchyard::dns {
 
 std::vector<uint8_t> buildNotify(const policy::Topology& t, uint32_t serial, uint16_t id) {
-  std::vector<uint8_t> out(kHeaderSize);
-  writeU16(out.data(), id);
-  out[2] = 0x20 | 0x04;  // opcode 4 (NOTIFY), AA
-  writeU16(out.data() + 4, 1);
-  writeU16(out.data() + 6, 1);
   const std::string& zone = t.zone.wire();
-  out.insert(out.end(), zone.begin(), zone.end());
+  uint8_t header[kHeaderSize] = {};
+  writeU16(header, id);
+  header[2] = 0x20 | 0x04;  // opcode 4 (NOTIFY), AA
+  writeU16(header + 4, 1);  // QDCOUNT
+  writeU16(header + 6, 1);  // ANCOUNT: the new SOA as a hint
   uint8_t qtail[4];
   writeU16(qtail, rrtype::SOA);
   writeU16(qtail + 2, kClassIn);
-  out.insert(out.end(), qtail, qtail + 4);
   BodyWriter w(zone, true);
   w.soa(zone, t.ttl.apex, soaFields(t, serial));
-  auto body = w.take();
-  out.insert(out.end(), body.begin(), body.end());
+  std::vector<uint8_t> body = w.take();
+
+  std::vector<uint8_t> out;
+  out.reserve(sizeof header + zone.size() + sizeof qtail + body.size());
+  for (uint8_t b : header) out.push_back(b);
+  for (char c : zone) out.push_back(static_cast<uint8_t>(c));
+  for (uint8_t b : qtail) out.push_back(b);
+  for (uint8_t b : body) out.push_back(b);
   return out;
 }
 
