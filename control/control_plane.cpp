@@ -48,7 +48,7 @@ void ControlPlane::computeStallLimit() {
   for (const auto& g : topology_->registries)
     if (g.health.scheme != policy::ProbeScheme::None)
       longest = std::max<int64_t>(longest, g.health.interval.count() * 3 / 2 + g.health.timeout.count());
-  stall_limit_ms_ = longest == 0 ? 0 : 2 * longest + 1000;
+  watchdog_state_.setLimit(longest == 0 ? 0 : 2 * longest + 1000);
 }
 
 bool ControlPlane::post(std::function<void()> task) {
@@ -316,18 +316,19 @@ void ControlPlane::write(FileWriter& file, std::function<void(std::string)> done
 
 void ControlPlane::onWatchdog(uv_timer_t* t) {
   auto* self = static_cast<ControlPlane*>(t->data);
-  if (self->stall_limit_ms_ == 0) return;
-  int64_t last = self->monitor_->lastResultMs();
-  int64_t since = nowMs() - std::max(last, self->started_ms_);
-  if (since > self->stall_limit_ms_ && !self->stalled_) {
-    self->stalled_ = true;
-    self->metrics_.setStalled(true);
-    spdlog::error("event=probe_stall no probe result for {} ms (limit {} ms): health is stale", since,
-                  self->stall_limit_ms_);
-  } else if (since <= self->stall_limit_ms_ && self->stalled_) {
-    self->stalled_ = false;
-    self->metrics_.setStalled(false);
-    spdlog::info("event=probe_stall_recovered");
+  int64_t now = nowMs(), last = self->monitor_->lastResultMs();
+  switch (self->watchdog_state_.check(now, last, self->started_ms_)) {
+    case StallWatchdog::Event::Stalled:
+      self->metrics_.setStalled(true);
+      spdlog::error("event=probe_stall no probe result for {} ms (limit {} ms): health is stale",
+                    now - std::max(last, self->started_ms_), self->watchdog_state_.limit());
+      break;
+    case StallWatchdog::Event::Recovered:
+      self->metrics_.setStalled(false);
+      spdlog::info("event=probe_stall_recovered");
+      break;
+    case StallWatchdog::Event::None:
+      break;
   }
 }
 

@@ -43,6 +43,7 @@
 #include "control/event_log.h"
 #include "control/notifier.h"
 #include "control/router.h"
+#include "control/stall_watchdog.h"
 #include "control/state_store.h"
 #include "control/webhook_sender.h"
 #include "dns/dns_server.h"
@@ -123,8 +124,7 @@ class ControlPlane {
   std::deque<std::function<void()>> tasks_;  // GUARDED_BY(tasks_mutex_)
   bool accepting_ = true;                     // GUARDED_BY(tasks_mutex_)
   bool first_round_done_ = false;
-  int64_t stall_limit_ms_ = 0;  // 0: nothing probed
-  bool stalled_ = false;
+  StallWatchdog watchdog_state_;
   int64_t started_ms_ = 0;
   int exit_code_ = 0;
 };

@@ -135,7 +135,8 @@ void HealthMonitor::onResult(uint64_t id, const ProbeReport& report) {
   Pair& p = *it->second;
   in_flight_.erase(it);
   p.in_flight = 0;
-  last_result_ms_.store(static_cast<int64_t>(uv_now(&loop_)), std::memory_order_relaxed);
+  // uv_hrtime, not this loop's uv_now: the control thread compares it with its own clock.
+  last_result_ms_.store(static_cast<int64_t>(uv_hrtime() / 1000000), std::memory_order_relaxed);
 
   policy::Health before = p.tracker.state();
   if (p.tracker.record(report) == HealthTracker::Transition::Changed && callbacks_.on_change) {

@@ -65,7 +65,7 @@ class HealthMonitor {
   void setTargets(std::vector<ProbeTarget> targets);
   void stop();
 
-  // uv_now() milliseconds of the newest report, 0 before any.
+  // uv_hrtime() milliseconds of the newest report, 0 before any.
   int64_t lastResultMs() const { return last_result_ms_.load(std::memory_order_relaxed); }
   int64_t nowMs() const;
 

@@ -31,6 +31,16 @@ Strings eastusAnswer(const DaemonProcess& d) {
   return p ? answers(p.get()) : Strings{"(no answer)"};
 }
 
+std::string runCommandForTest(const std::string& cmd) {
+  FILE* f = popen(("timeout 10 " + cmd + " | sort").c_str(), "r");
+  std::string out;
+  char buf[512];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  pclose(f);
+  return out;
+}
+
 std::string ctl(const DaemonProcess& d, const std::string& args) {
   return "--server " + d.adminUrl() + " --token-file " + d.tokenFile() + " " + args;
 }
@@ -78,6 +88,10 @@ TEST_CASE("exclude a replica with switchyardctl: the next answer moves, a restar
     CHECK(update.exit_code == 0);
     CHECK_THAT(update.output, Catch::Contains("false"));
     CHECK(eastusAnswer(d) == without);  // the very next query, no wait
+    // And as an operator would check it, with BIND's dig.
+    auto dig = runCommandForTest("dig +short +time=2 +tries=1 @" + d.v4().address.toString() + " -p " +
+                                 std::to_string(d.v4().port) + " myregistry.cr.example.test +subnet=198.51.100.0/26");
+    CHECK(dig == "127.0.0.12\n127.0.0.13\n");
     // Regional and data names never move.
     auto regional = query(d.v4(), "myregistry.eastus.geo.cr.example.test", LDNS_RR_TYPE_A);
     CHECK(answers(regional.get()) == Strings{"A 127.0.0.11"});
