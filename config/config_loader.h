@@ -5,7 +5,7 @@
 // rule, e.g.
 //   switchyard.yaml:41:20: registries[0].replicas[1].addresses[0]: not an IP address: 'x'
 // Unknown keys are errors (a typo must not silently change behaviour); keys of
-// features not built yet (announce, fleet, freshness) are refused with
+// features not built yet (fleet, freshness) are refused with
 // "not supported yet" rather than ignored.
 // Thread safety: stateless functions; safe from any thread.
 #pragma once

@@ -1,5 +1,6 @@
-// HealthSink: where health verdicts go. The prober (health/, next step) drives
-// it; control::Router implements it. Keyed by names, not indices, so a verdict
+// HealthSink: where health verdicts go. control::Router implements it; the
+// control plane feeds it the HealthMonitor's transitions (and tests drive it
+// directly). Keyed by names, not indices, so a verdict
 // that crosses a config reload can never land on the wrong pair.
 // Thread safety: implementations say which thread may call them.
 #pragma once

@@ -47,8 +47,8 @@ struct StatusRange {
   bool contains(int status) const { return status >= low && status <= high; }
 };
 
-// How one (registry, replica) pair is probed. Used by health/ (next issue);
-// validated here so that a typo is refused today, not when probing starts.
+// How one (registry, replica) pair is probed (health/ runs the probes); the
+// registry-level `health` map overrides the top-level defaults key by key.
 struct ProbeSpec {
   ProbeScheme scheme = ProbeScheme::Http;
   uint16_t port = 5000;
