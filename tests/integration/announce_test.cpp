@@ -78,20 +78,15 @@ TEST_CASE("a routing change bumps the serial, sends NOTIFY until answered, and P
   REQUIRE(receiver.bind_to_port(hook.address.toString(), hook.port));
   std::thread server([&] { receiver.listen_after_bind(); });
 
-  std::string config = testConfig();
-  config.replace(config.find("  dns: @DNS@"), 12, "  dns: @DNS@\n  admin: \"@ADMIN@\"");
-  config += "admin: { token_file: admin.token }\nannounce:\n  notify: [\"" + secondary.address.toString() +
+  std::string config = adminConfig() + "announce:\n  notify: [\"" + secondary.address.toString() +
             "\"]\n  webhooks: [{ url: \"http://" + hook.toString() + "/events\" }]\n";
   DaemonProcess d(config);
   REQUIRE(d.running());
   INFO(d.log());
   uint32_t before = soaSerial(d);
 
-  std::ifstream tf(d.tokenFile());
-  std::string token;
-  tf >> token;
   httplib::Client api(d.admin().address.toString(), d.admin().port);
-  auto r = api.Patch("/v1/registries/myregistry/replications/eastus", {{"Authorization", "Bearer " + token}},
+  auto r = api.Patch("/v1/registries/myregistry/replications/eastus", {{"Authorization", "Bearer " + d.token()}},
                      R"({"globalEndpointRouting": false})", "application/json");
   REQUIRE(r);
   REQUIRE(r->status == 200);

@@ -25,28 +25,15 @@ using nlohmann::json;
 
 namespace {
 
-std::string adminConfig() {
-  std::string text = testConfig();
-  text.replace(text.find("  dns: @DNS@"), 12, "  dns: @DNS@\n  admin: \"@ADMIN@\"");
-  return text + "admin: { token_file: admin.token }\n";
-}
-
 std::string scrape(const DaemonProcess& d) {
   httplib::Client c(d.admin().address.toString(), d.admin().port);
   auto r = c.Get("/metrics");
   return r && r->status == 200 ? r->body : "";
 }
 
-std::string token(const DaemonProcess& d) {
-  std::ifstream in(d.tokenFile());
-  std::string t;
-  in >> t;
-  return t;
-}
-
 void patch(const DaemonProcess& d, const std::string& path, const std::string& body, bool post = false) {
   httplib::Client c(d.admin().address.toString(), d.admin().port);
-  httplib::Headers h{{"Authorization", "Bearer " + token(d)}};
+  httplib::Headers h{{"Authorization", "Bearer " + d.token()}};
   auto r = post ? c.Post(path, h, body, "application/json") : c.Patch(path, h, body, "application/json");
   REQUIRE(r);
   REQUIRE(r->status == 200);

@@ -19,12 +19,6 @@ using Strings = std::vector<std::string>;
 
 namespace {
 
-std::string adminConfig() {
-  std::string text = testConfig();
-  text.replace(text.find("  dns: @DNS@"), 12, "  dns: @DNS@\n  admin: \"@ADMIN@\"");
-  return text + "admin: { token_file: admin.token }\n";
-}
-
 Strings eastusAnswer(const DaemonProcess& d) {
   auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A,
                  {.ecs = IpPrefix::parse("198.51.100.0/26").value()});
@@ -45,18 +39,11 @@ std::string ctl(const DaemonProcess& d, const std::string& args) {
   return "--server " + d.adminUrl() + " --token-file " + d.tokenFile() + " " + args;
 }
 
-std::string readToken(const DaemonProcess& d) {
-  std::ifstream in(d.tokenFile());
-  std::string t;
-  in >> t;
-  return t;
-}
-
 struct Api {
   httplib::Client client;
   httplib::Headers auth;
   explicit Api(const DaemonProcess& d)
-      : client(d.admin().address.toString(), d.admin().port), auth{{"Authorization", "Bearer " + readToken(d)}} {}
+      : client(d.admin().address.toString(), d.admin().port), auth{{"Authorization", "Bearer " + d.token()}} {}
   std::pair<int, json> get(const std::string& path) {
     auto r = client.Get(path, auth);
     return {r ? r->status : 0, r ? json::parse(r->body) : json()};

@@ -165,6 +165,13 @@ std::string DaemonProcess::log() const {
   return s.str();
 }
 
+std::string DaemonProcess::token() const {
+  std::ifstream in(tokenFile());
+  std::string t;
+  in >> t;
+  return t;
+}
+
 void DaemonProcess::signal(int signum) const {
   if (pid_ > 0) kill(pid_, signum);
 }

@@ -42,6 +42,7 @@ class DaemonProcess {
   const std::string& dir() const { return dir_; }
   const SocketAddress& admin() const { return admin_; }
   std::string tokenFile() const { return dir_ + "/admin.token"; }
+  std::string token() const;  // the admin bearer token written for "@ADMIN@"
   std::string adminUrl() const { return "http://" + admin_.toString(); }
   std::string log() const;
   void signal(int signum) const;

@@ -63,4 +63,13 @@ registries:
 )";
 }
 
+// testConfig() plus the admin listener ("@ADMIN@": DaemonProcess picks the
+// address and writes admin.token beside the config).
+inline std::string adminConfig() {
+  std::string text = testConfig();
+  const std::string dns = "  dns: @DNS@";
+  text.replace(text.find(dns), dns.size(), dns + "\n  admin: \"@ADMIN@\"");
+  return text + "admin: { token_file: admin.token }\n";
+}
+
 }  // namespace switchyard::test
