@@ -51,25 +51,7 @@ void ControlPlane::computeStallLimit() {
   watchdog_state_.setLimit(longest == 0 ? 0 : 2 * longest + 1000);
 }
 
-bool ControlPlane::post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    if (!accepting_) return false;
-    tasks_.push_back(std::move(task));
-  }
-  uv_async_send(&tasks_async_);
-  return true;
-}
-
-void ControlPlane::onTasks(uv_async_t* h) {
-  auto* self = static_cast<ControlPlane*>(h->data);
-  std::deque<std::function<void()>> tasks;
-  {
-    std::lock_guard<std::mutex> lock(self->tasks_mutex_);
-    tasks.swap(self->tasks_);
-  }
-  for (auto& t : tasks) t();
-}
+bool ControlPlane::post(std::function<void()> task) { return tasks_.post(std::move(task)); }
 
 Result<bool> ControlPlane::loadToken() {
   if (!admin_) return true;
@@ -127,8 +109,7 @@ int ControlPlane::run() {
     }
   }
 
-  uv_async_init(&loop_, &tasks_async_, &ControlPlane::onTasks);
-  tasks_async_.data = this;
+  tasks_.init(&loop_);
   AdminContext context{*router_, events_, overrides_, last_probe_,
                        [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
                        [this] { return reload(); }};
@@ -369,10 +350,7 @@ void ControlPlane::onSignal(uv_signal_t* h, int signum) {
 
 void ControlPlane::stopAll(int exit_code) {
   exit_code_ = exit_code;
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    accepting_ = false;
-  }
+  tasks_.close();
   if (dns_) dns_->stop();
   readiness_.dns_serving = false;
   if (admin_) admin_->stop();
@@ -381,8 +359,7 @@ void ControlPlane::stopAll(int exit_code) {
   webhooks_.stop();
   for (auto& s : signals_)
     if (s.data) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&tasks_async_), reinterpret_cast<uv_handle_t*>(&watchdog_),
-                         reinterpret_cast<uv_handle_t*>(&start_bound_)})
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&watchdog_), reinterpret_cast<uv_handle_t*>(&start_bound_)})
     if (h->data && !uv_is_closing(h)) uv_close(h, nullptr);
   // Pending state writes finish on their own; uv_run returns after them.
 }

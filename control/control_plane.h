@@ -36,6 +36,7 @@
 #include <mutex>
 #include <string>
 
+#include "common/task_queue.h"
 #include "config/config_loader.h"
 #include "control/admin_api.h"
 #include "control/admin_server.h"
@@ -81,7 +82,6 @@ class ControlPlane {
     std::function<std::string()> render;
   };
   static void onSignal(uv_signal_t* h, int signum);
-  static void onTasks(uv_async_t* h);
   static void onWatchdog(uv_timer_t* t);
   Result<bool> reload();
   Result<bool> loadToken();
@@ -117,12 +117,9 @@ class ControlPlane {
   FileWriter overrides_file_;
 
   uv_signal_t signals_[3]{};
-  uv_async_t tasks_async_{};
   uv_timer_t watchdog_{};
   uv_timer_t start_bound_{};
-  std::mutex tasks_mutex_;
-  std::deque<std::function<void()>> tasks_;  // GUARDED_BY(tasks_mutex_)
-  bool accepting_ = true;                     // GUARDED_BY(tasks_mutex_)
+  TaskQueue tasks_;  // closures from other threads (health, HTTP), run on the control loop
   bool first_round_done_ = false;
   StallWatchdog watchdog_state_;
   int64_t started_ms_ = 0;

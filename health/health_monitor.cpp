@@ -18,8 +18,7 @@ struct HealthMonitor::Pair {
 
 HealthMonitor::HealthMonitor(Callbacks callbacks) : callbacks_(std::move(callbacks)) {
   uv_loop_init(&loop_);
-  uv_async_init(&loop_, &tasks_async_, &HealthMonitor::onTasks);
-  tasks_async_.data = this;
+  tasks_.init(&loop_);
   prober_ = std::make_unique<CurlProber>(&loop_, [this](uint64_t id, const ProbeReport& r) { onResult(id, r); });
 }
 
@@ -33,12 +32,12 @@ int64_t HealthMonitor::nowMs() const {
 }
 
 void HealthMonitor::start(std::vector<ProbeTarget> targets, const Restored& restored) {
-  post([this, targets = std::move(targets), restored]() mutable { apply(std::move(targets), restored); });
+  tasks_.post([this, targets = std::move(targets), restored]() mutable { apply(std::move(targets), restored); });
   thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
 }
 
 void HealthMonitor::setTargets(std::vector<ProbeTarget> targets) {
-  post([this, targets = std::move(targets)]() mutable { apply(std::move(targets), {}); });
+  tasks_.post([this, targets = std::move(targets)]() mutable { apply(std::move(targets), {}); });
 }
 
 void HealthMonitor::stop() {
@@ -47,33 +46,15 @@ void HealthMonitor::stop() {
   auto close_all = [this] {
     while (!pairs_.empty()) removePair(pairs_.begin()->first);
     prober_->close();
-    uv_close(reinterpret_cast<uv_handle_t*>(&tasks_async_), nullptr);
+    tasks_.close();
   };
   if (thread_.joinable()) {
-    post(close_all);
+    tasks_.post(close_all);
     thread_.join();
   } else {
     close_all();  // never started: the loop is ours to drain here
     uv_run(&loop_, UV_RUN_DEFAULT);
   }
-}
-
-void HealthMonitor::post(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(tasks_mutex_);
-    tasks_.push_back(std::move(task));
-  }
-  uv_async_send(&tasks_async_);
-}
-
-void HealthMonitor::onTasks(uv_async_t* h) {
-  auto* self = static_cast<HealthMonitor*>(h->data);
-  std::vector<std::function<void()>> tasks;
-  {
-    std::lock_guard<std::mutex> lock(self->tasks_mutex_);
-    tasks.swap(self->tasks_);
-  }
-  for (auto& t : tasks) t();
 }
 
 void HealthMonitor::apply(std::vector<ProbeTarget> targets, const Restored& restored) {

@@ -32,6 +32,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/task_queue.h"
 #include "health/curl_prober.h"
 #include "health/health_tracker.h"
 #include "health/probe_target.h"
@@ -71,8 +72,6 @@ class HealthMonitor {
 
  private:
   struct Pair;
-  void post(std::function<void()> task);
-  static void onTasks(uv_async_t* h);
   void apply(std::vector<ProbeTarget> targets, const Restored& restored);
   void removePair(const std::string& key);
   void probe(Pair& pair);
@@ -80,9 +79,7 @@ class HealthMonitor {
 
   Callbacks callbacks_;
   uv_loop_t loop_{};
-  uv_async_t tasks_async_{};
-  std::mutex tasks_mutex_;
-  std::vector<std::function<void()>> tasks_;  // GUARDED_BY(tasks_mutex_)
+  TaskQueue tasks_;
   std::thread thread_;
   std::unique_ptr<CurlProber> prober_;
   std::map<std::string, std::unique_ptr<Pair>> pairs_;
