@@ -7,4 +7,4 @@
 
 #include <type_traits>
 
-static_assert(std::is_same_v<decltype(true), bool>, "ldns redefined bool: include tests/support/ldns.h");
+static_assert(std::is_same_v<decltype(true), bool>, "ldns redefined bool: include dns/client/ldns.h");

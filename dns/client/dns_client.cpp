@@ -1,4 +1,4 @@
-#include "tests/support/dns_client.h"
+#include "dns/client/dns_client.h"
 
 #include "dns/socket_util.h"
 
@@ -11,7 +11,7 @@
 #include <chrono>
 #include <cstring>
 
-namespace switchyard::test {
+namespace switchyard::dnsclient {
 
 namespace {
 
@@ -133,4 +133,4 @@ std::optional<std::pair<int, int>> ecsOf(ldns_pkt* p) {
   return std::nullopt;
 }
 
-}  // namespace switchyard::test
+}  // namespace switchyard::dnsclient
