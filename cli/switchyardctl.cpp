@@ -5,6 +5,9 @@
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
+#include <atomic>
+#include <chrono>
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -41,6 +44,8 @@ std::string readToken(const Options& o) {
   t.erase(0, std::min(t.size(), t.find_first_not_of(" \t\r\n")));
   return t;
 }
+
+std::atomic<bool> interrupted{false};
 
 json call(const Options& o, const std::string& method, const std::string& path, const json& body = nullptr) {
   httplib::Client client(o.server);
@@ -112,6 +117,83 @@ void printEvent(const json& e) {
   std::cout << e["id"] << "  " << e["time"].get<std::string>() << "  " << e["type"].get<std::string>() << what << "\n";
 }
 
+std::string cell(const json& answers, const std::string& key) {
+  if (!answers.contains(key)) return "-";
+  return joined(answers[key]);
+}
+
+void printDrill(const Options& o, const json& d) {
+  if (o.output == "json") {
+    std::cout << d.dump(2) << "\n";
+    return;
+  }
+  std::string state = d["state"];
+  for (auto& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::cout << "drill " << d["id"] << ": " << d["scenario"].get<std::string>() << " "
+            << d["replica"].get<std::string>() << " of " << d["registry"].get<std::string>() << ", asking "
+            << d["dns"].get<std::string>() << " for " << d["globalName"].get<std::string>() << ": " << state << "\n";
+  std::cout << "started " << d["startedAt"].get<std::string>();
+  if (d.contains("finishedAt")) std::cout << ", finished " << d["finishedAt"].get<std::string>();
+  std::cout << "\n\n";
+  const json& a = d["answers"];
+  std::vector<std::vector<std::string>> rows;
+  if (a.contains("baseline"))
+    for (const auto& [client, v] : a["baseline"].items())
+      rows.push_back({client, joined(v), a.contains("during") ? cell(a["during"], client) : "-",
+                      a.contains("after") ? cell(a["after"], client) : "-"});
+  table({"CLIENT REGION", "BEFORE", "DURING", "AFTER"}, rows);
+  std::cout << "\n";
+  rows.clear();
+  for (const auto& e : d["expectations"])
+    rows.push_back({e["passed"].get<bool>() ? "pass" : "FAIL", e["name"], e["detail"]});
+  table({"RESULT", "EXPECTATION", "DETAIL"}, rows);
+  std::string timings;
+  static const std::vector<std::pair<std::string, std::string>> kTimings{
+      {"applyMs", "change applied"}, {"leftMs", "traffic left"}, {"heldMs", "traffic held"}, {"backMs", "traffic back"}};
+  for (const auto& [key, label] : kTimings)
+    if (d["timings"].contains(key)) {
+      double ms = d["timings"][key].get<double>();
+      char value[32];
+      std::snprintf(value, sizeof value, "%.3f ms", ms);
+      timings += (timings.empty() ? "" : ", ") + label + " " + (ms < 0 ? std::string("never") : std::string(value));
+    }
+  std::cout << "\ntimings: " << (timings.empty() ? "-" : timings) << "\n";
+  if (!d["events"].empty()) {
+    std::cout << "\nevents meanwhile:\n";
+    for (const auto& e : d["events"]) printEvent(e);
+  }
+}
+
+// Starts a drill on the daemon, follows it, prints its report. Ctrl-C asks
+// the daemon to abort (which reverts) and still waits for the final report.
+int runDrill(const Options& o, const json& request, double bound_seconds) {
+  json d = call(o, "POST", "/v1/drills", request);
+  std::string path = "/v1/drills/" + std::to_string(d["id"].get<uint64_t>());
+  std::signal(SIGINT, [](int) { interrupted = true; });
+  std::signal(SIGTERM, [](int) { interrupted = true; });
+  bool abort_sent = false;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(bound_seconds * 1000));
+  while (d["state"] == "running") {
+    if (std::chrono::steady_clock::now() > deadline && !abort_sent) interrupted = true;
+    if (interrupted && !abort_sent) {
+      std::cerr << "switchyardctl: aborting drill " << d["id"] << " (the daemon reverts it)\n";
+      call(o, "POST", path + "/abort");
+      abort_sent = true;
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(bound_seconds * 1000));
+    } else if (abort_sent && std::chrono::steady_clock::now() > deadline) {
+      throw Failure{1, "drill " + d["id"].dump() + " did not finish after the abort; see GET " + path};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    d = call(o, "GET", path);
+  }
+  printDrill(o, d);
+  if (d["state"] != "passed") {
+    std::cerr << "switchyardctl: drill " << d["id"] << " " << d["state"].get<std::string>() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -148,6 +230,24 @@ int main(int argc, char** argv) {
   events->add_option("--since", since, "only events after this id");
   events->add_flag("--follow,-f", follow, "keep printing new events");
   auto* reload = app.add_subcommand("reload", "reload the daemon's config file");
+  auto* drill = app.add_subcommand("drill", "failover drills, proven with real DNS queries");
+  drill->require_subcommand(1);
+  std::string replica, scenario, dns, drill_id;
+  double timeout_s = 15, hold_s = 3;
+  auto* drill_run = drill->add_subcommand("run", "take a replica out, watch DNS move, put it back, report");
+  drill_run->add_option("--registry", registry)->required();
+  drill_run->add_option("--replica", replica, "replica (region) name")->required();
+  drill_run->add_option("--scenario", scenario)->required()->check(CLI::IsMember({"exclude", "fail", "throttle"}));
+  drill_run->add_option("--dns", dns, "DNS server to query, HOST:PORT (default: the daemon's own)");
+  drill_run->add_option("--timeout", timeout_s, "seconds to wait for traffic to leave and to come back")
+      ->capture_default_str()->check(CLI::Range(1.0, 600.0));
+  drill_run->add_option("--hold", hold_s, "throttle: seconds traffic must stay")->capture_default_str()
+      ->check(CLI::Range(0.0, 600.0));
+  auto* drill_list = drill->add_subcommand("list", "running and recent drills");
+  auto* drill_show = drill->add_subcommand("show", "one drill's report");
+  drill_show->add_option("id", drill_id)->required();
+  auto* drill_abort = drill->add_subcommand("abort", "stop a running drill (it reverts)");
+  drill_abort->add_option("id", drill_id)->required();
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -201,6 +301,26 @@ int main(int argc, char** argv) {
         std::cout.flush();
         if (follow) std::this_thread::sleep_for(std::chrono::seconds(1));
       } while (follow);
+    } else if (drill_run->parsed()) {
+      json request{{"registry", registry}, {"replica", replica}, {"scenario", scenario},
+                   {"timeoutSeconds", timeout_s}, {"holdSeconds", hold_s}};
+      if (!dns.empty()) request["dns"] = dns;
+      return runDrill(o, request, 2 * timeout_s + hold_s + 30);
+    } else if (drill_list->parsed()) {
+      auto l = call(o, "GET", "/v1/drills");
+      if (o.output == "json") {
+        std::cout << l.dump(2) << "\n";
+      } else {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& d : l)
+          rows.push_back({d["id"].dump(), d["registry"], d["replica"], d["scenario"], d["state"], d["phase"],
+                          d["startedAt"]});
+        table({"ID", "REGISTRY", "REPLICA", "SCENARIO", "STATE", "PHASE", "STARTED"}, rows);
+      }
+    } else if (drill_show->parsed()) {
+      printDrill(o, call(o, "GET", "/v1/drills/" + drill_id));
+    } else if (drill_abort->parsed()) {
+      printDrill(o, call(o, "POST", "/v1/drills/" + drill_id + "/abort"));
     } else if (reload->parsed()) {
       auto r = call(o, "POST", "/v1/reload");
       if (o.output == "json") std::cout << r.dump(2) << "\n";

@@ -29,6 +29,14 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
   if (r.method == "GET" && p == "/v1/registries") return reply(registries());
   if (r.method == "GET" && p == "/v1/events") return reply(events(r));
   if (r.method == "POST" && p == "/v1/reload") return reply(reload());
+  if (r.method == "GET" && p == "/v1/status") return reply(status(r));
+  if (p.starts_with("/v1/drills")) {
+    auto id = r.params.count("drill") ? r.params.at("drill") : "";
+    if (r.method == "POST" && p == "/v1/drills") return reply(c_.drills.start(r.body));
+    if (r.method == "GET" && p == "/v1/drills") return reply(c_.drills.list());
+    if (r.method == "GET") return reply(c_.drills.get(id));
+    if (r.method == "POST" && p.ends_with("/abort")) return reply(c_.drills.abort(id));
+  }
   if (!c_.router.topology().registryIndex(reg)) return reply(apiError(404, "no registry named '" + reg + "'"));
   if (r.method == "GET" && p.ends_with("/replications")) return reply(replications(reg));
   if (r.method == "GET" && p.ends_with("/endpoints")) return reply(endpoints(reg));
@@ -175,6 +183,47 @@ ApiResponse AdminApi::fault(const ApiRequest& r) {
   if (!changed) return apiError(404, changed.error());
   uint32_t g = *c_.router.topology().registryIndex(registry);
   return {200, replication(g, *c_.router.topology().replicaIndex(g, region))};
+}
+
+ApiResponse AdminApi::status(const ApiRequest& r) const {
+  const auto& t = c_.router.topology();
+  size_t limit = 200;
+  if (auto it = r.params.find("limit"); it != r.params.end()) {
+    try {
+      limit = std::stoul(it->second);
+    } catch (const std::exception&) {
+      return apiError(400, "limit must be a whole number");
+    }
+  }
+  json client_regions = json::array();
+  std::vector<bool> is_client(t.regions.size(), false);
+  is_client[t.default_region] = true;
+  for (const auto& n : t.networks) is_client[n.region] = true;
+  for (uint32_t i = 0; i < t.regions.size(); ++i)
+    if (is_client[i]) client_regions.push_back(t.regions[i].name);
+  json registries = json::array();
+  for (uint32_t g = 0; g < t.registries.size() && g < limit; ++g) {
+    const std::string& name = t.registries[g].name;
+    registries.push_back({{"name", name},
+                          {"global", strip(t.zone.prepend(name)->toString())},
+                          {"replicas", replications(name).body},
+                          {"routing", routing(name).body["clients"]}});
+  }
+  json recent = json::array();
+  for (const auto& d : c_.drills.list().body)
+    recent.push_back({{"id", d["id"]}, {"registry", d["registry"]}, {"replica", d["replica"]},
+                      {"scenario", d["scenario"]}, {"state", d["state"]}, {"phase", d["phase"]},
+                      {"startedAt", d["startedAt"]}, {"timings", d["timings"]}});
+  json events = c_.events.since(c_.events.lastId() > 30 ? c_.events.lastId() - 30 : 0);
+  return {200,
+          {{"zone", strip(t.zone.toString())},
+           {"generation", c_.router.table()->generation},
+           {"serial", c_.router.serial()},
+           {"clientRegions", client_regions},
+           {"registryCount", t.registries.size()},
+           {"registries", registries},
+           {"drills", recent},
+           {"events", events}}};
 }
 
 ApiResponse AdminApi::reload() {

@@ -9,6 +9,9 @@
 //   POST .../replications/{region}/fault  {"health": "down|throttled|none"}
 //     drill fault injection; not persisted (a restart ends a drill).
 //   POST /v1/reload  validate the file first; on error keep serving the old one.
+//   POST /v1/drills  start a failover drill (DrillManager); GET /v1/drills[/ID],
+//     POST /v1/drills/ID/abort.
+//   GET /v1/status   everything the status page shows, in one call.
 // Thread safety: every method runs on the control thread.
 #pragma once
 
@@ -17,6 +20,7 @@
 #include <string>
 
 #include "control/admin_server.h"
+#include "control/drill_manager.h"
 #include "control/event_log.h"
 #include "control/router.h"
 #include "control/state_store.h"
@@ -32,6 +36,7 @@ struct AdminContext {
   // Persists `overrides` off the loop; calls done(error or "") on the control thread.
   std::function<void(std::function<void(std::string)> done)> persist_overrides;
   std::function<Result<bool>()> reload;
+  DrillManager& drills;
 };
 
 class AdminApi {
@@ -51,6 +56,7 @@ class AdminApi {
   void patchReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   ApiResponse fault(const ApiRequest& request);
   ApiResponse reload();
+  ApiResponse status(const ApiRequest& request) const;
 
   AdminContext c_;
 };

@@ -49,6 +49,11 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   route("GET", R"(/v1/registries/([^/]+)/routing)", {"registry"});
   route("GET", R"(/v1/events)", {});
   route("POST", R"(/v1/reload)", {});
+  route("GET", R"(/v1/status)", {});
+  route("GET", R"(/v1/drills)", {});
+  route("POST", R"(/v1/drills)", {});
+  route("GET", R"(/v1/drills/([^/]+))", {"drill"});
+  route("POST", R"(/v1/drills/([^/]+)/abort)", {"drill"});
   // Anything else under /v1 is a JSON 404, not httplib's HTML.
   auto unknown = [](const httplib::Request& req, httplib::Response& res) {
     send(res, apiError(404, "no such API call: " + req.method + " " + req.path));

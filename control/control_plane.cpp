@@ -110,9 +110,20 @@ int ControlPlane::run() {
   }
 
   tasks_.init(&loop_);
+  drills_ = std::make_unique<DrillManager>(
+      *router_, events_, [this](std::function<void()> task) { return post(std::move(task)); },
+      [this](const std::string& type, nlohmann::json fields) { event(type, std::move(fields)); },
+      [this]() -> std::optional<SocketAddress> {
+        if (!dns_ || dns_->bound().empty()) return std::nullopt;
+        SocketAddress a = dns_->bound().front();
+        // A wildcard listener is reached over loopback of the same family.
+        if (std::all_of(a.address.bytes.begin(), a.address.bytes.end(), [](uint8_t b) { return b == 0; }))
+          a.address = *IpAddress::parse(a.address.isV4() ? "127.0.0.1" : "::1");
+        return a;
+      });
   AdminContext context{*router_, events_, overrides_, last_probe_,
                        [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
-                       [this] { return reload(); }};
+                       [this] { return reload(); }, *drills_};
   api_ = std::make_unique<AdminApi>(context);
 
   // 4. The admin listener.
@@ -190,6 +201,7 @@ int ControlPlane::run() {
   }
 
   uv_run(&loop_, UV_RUN_DEFAULT);
+  drills_->joinAll();
   spdlog::info("event=stopped exit_code={}", exit_code_);
   return exit_code_;
 }
@@ -350,6 +362,7 @@ void ControlPlane::onSignal(uv_signal_t* h, int signum) {
 
 void ControlPlane::stopAll(int exit_code) {
   exit_code_ = exit_code;
+  if (drills_) drills_->stopAll();  // undo drill changes while the loop still runs
   tasks_.close();
   if (dns_) dns_->stop();
   readiness_.dns_serving = false;

@@ -41,6 +41,7 @@
 #include "control/admin_api.h"
 #include "control/admin_server.h"
 #include "control/control_metrics.h"
+#include "control/drill_manager.h"
 #include "control/event_log.h"
 #include "control/notifier.h"
 #include "control/router.h"
@@ -110,6 +111,7 @@ class ControlPlane {
   WebhookSender webhooks_;
   Overrides overrides_;
   std::map<std::string, health::ProbeReport> last_probe_;
+  std::unique_ptr<DrillManager> drills_;
   std::unique_ptr<AdminApi> api_;
   Readiness readiness_;
   std::unique_ptr<AdminServer> admin_;

@@ -5,7 +5,6 @@
 
 namespace switchyard::control {
 
-namespace {
 std::string nowRfc3339() {
   auto now = std::chrono::system_clock::now();
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
@@ -18,7 +17,6 @@ std::string nowRfc3339() {
   std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms));
   return out;
 }
-}  // namespace
 
 uint64_t EventLog::add(const std::string& type, nlohmann::json fields) {
   nlohmann::json e{{"id", next_id_}, {"time", nowRfc3339()}, {"type", type}};

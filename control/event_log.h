@@ -15,6 +15,9 @@
 
 namespace switchyard::control {
 
+// The current UTC time as "2026-11-29T10:00:00.123Z" (event and report times).
+std::string nowRfc3339();
+
 class EventLog {
  public:
   explicit EventLog(size_t capacity = 2000) : capacity_(capacity) {}

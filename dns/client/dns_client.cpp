@@ -98,7 +98,7 @@ Pkt parse(const std::vector<uint8_t>& wire) {
 }
 
 Pkt query(const SocketAddress& server, const std::string& name, uint16_t type, const QueryOptions& o) {
-  return parse(exchange(server, buildQuery(name, type, o), o.tcp));
+  return parse(exchange(server, buildQuery(name, type, o), o.tcp, o.timeout_ms));
 }
 
 std::vector<std::string> section(ldns_rr_list* list) {

@@ -29,6 +29,7 @@ struct QueryOptions {
   uint16_t udp_size = 1232;
   std::optional<IpPrefix> ecs = std::nullopt;  // client subnet to send
   bool rd = false;
+  int timeout_ms = 2000;  // for query(): how long to wait for the reply
 };
 
 // Wire bytes of a query (id 0x1234).

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "tests/support/admin_client.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/dns_client.h"
 #include "tests/support/test_topology.h"
@@ -35,25 +36,8 @@ std::string runCommandForTest(const std::string& cmd) {
   return out;
 }
 
-std::string ctl(const DaemonProcess& d, const std::string& args) {
-  return "--server " + d.adminUrl() + " --token-file " + d.tokenFile() + " " + args;
-}
-
-struct Api {
-  httplib::Client client;
-  httplib::Headers auth;
-  explicit Api(const DaemonProcess& d)
-      : client(d.admin().address.toString(), d.admin().port), auth{{"Authorization", "Bearer " + d.token()}} {}
-  std::pair<int, json> get(const std::string& path) {
-    auto r = client.Get(path, auth);
-    return {r ? r->status : 0, r ? json::parse(r->body) : json()};
-  }
-  std::pair<int, json> send(const std::string& method, const std::string& path, const std::string& body) {
-    auto r = method == "PATCH" ? client.Patch(path, auth, body, "application/json")
-                               : client.Post(path, auth, body, "application/json");
-    return {r ? r->status : 0, r ? json::parse(r->body) : json()};
-  }
-};
+std::string ctl(const DaemonProcess& d, const std::string& args) { return ctlArgs(d, args); }
+using Api = AdminClient;
 
 }  // namespace
 

@@ -94,6 +94,10 @@ RunResult runDaemon(const std::string& args, int timeout_s) {
   return runCommand("timeout " + std::to_string(timeout_s) + " " SWITCHYARD_BIN " " + args + " 2>&1");
 }
 
+RunResult runShell(const std::string& command) { return runCommand(command); }
+
+std::string ctlBinary() { return SWITCHYARDCTL_BIN; }
+
 RunResult runCtl(const std::string& args, int timeout_s) {
   return runCommand("timeout " + std::to_string(timeout_s) + " " SWITCHYARDCTL_BIN " " + args + " 2>&1");
 }

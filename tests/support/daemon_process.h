@@ -28,6 +28,10 @@ struct RunResult {
 RunResult runDaemon(const std::string& args, int timeout_s = 20);
 // Runs switchyardctl with `args` to completion.
 RunResult runCtl(const std::string& args, int timeout_s = 20);
+// Runs a shell command line to completion (the caller bounds it, e.g. with timeout(1)).
+RunResult runShell(const std::string& command);
+// Path of the switchyardctl binary under test.
+std::string ctlBinary();
 
 class DaemonProcess {
  public:

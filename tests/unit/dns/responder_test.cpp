@@ -184,7 +184,7 @@ TEST_CASE("ANY is answered minimally with one RRset (RFC 8482)") {
   CHECK(test::answers(z.ask("cr.example.test", rrtype::ANY).get()).size() == 1);
 }
 
-TEST_CASE("EDNS: OPT echoed with our payload size; version 1 gets BADVERS") {
+TEST_CASE("EDNS: OPT echoed with our payload size, version 1 gets BADVERS") {
   Zone z;
   auto p = z.ask(kGlobal, rrtype::A, {.udp_size = 4096});
   CHECK(ldns_pkt_edns(p.get()));
@@ -219,7 +219,7 @@ TEST_CASE("answers too large for UDP are truncated and complete over TCP") {
   CHECK(ldns_pkt_ancount(tcp.get()) == 40);
 }
 
-TEST_CASE("FORMERR and NOTIMP keep the ID; garbage and responses get nothing") {
+TEST_CASE("FORMERR and NOTIMP keep the ID, garbage and responses get nothing") {
   Zone z;
   auto q = test::buildQuery(kGlobal, rrtype::A);
   q[5] = 2;  // QDCOUNT 2
@@ -239,7 +239,7 @@ TEST_CASE("FORMERR and NOTIMP keep the ID; garbage and responses get nothing") {
   CHECK(z.raw(q).empty());
 }
 
-TEST_CASE("RD and CD are copied; RA is never set") {
+TEST_CASE("RD and CD are copied, RA is never set") {
   Zone z;
   auto q = test::buildQuery(kGlobal, rrtype::A, {.rd = true});
   q[3] |= 0x10;  // CD

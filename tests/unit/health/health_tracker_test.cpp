@@ -22,7 +22,7 @@ TEST_CASE("the first probe decides an unknown pair at once") {
   CHECK(down.state() == Health::Down);
 }
 
-TEST_CASE("fall consecutive failures fail over; one transient failure moves nothing") {
+TEST_CASE("fall consecutive failures fail over, one transient failure moves nothing") {
   HealthTracker t(3, 2, Health::Up);
   CHECK(t.record(r(ProbeResult::Timeout)) == T::Pending);
   CHECK(t.record(r(ProbeResult::ConnectError)) == T::Pending);
