@@ -1,4 +1,5 @@
 #include "control/admin_server.h"
+#include "control/status_page.h"
 
 #include <httplib.h>
 
@@ -41,6 +42,16 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_ ? metrics_() : "", "text/plain; version=0.0.4; charset=utf-8");
   });
+  // The status page: static files, no data, no token (the page asks for it).
+  for (const auto& asset : statusPageAssets()) {
+    server_->Get(std::string(asset.path), [&asset](const httplib::Request&, httplib::Response& res) {
+      res.set_content(asset.body.data(), asset.body.size(), std::string(asset.content_type) + "; charset=utf-8");
+      res.set_header("Cache-Control", "no-cache");
+      res.set_header("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'");
+      res.set_header("X-Content-Type-Options", "nosniff");
+    });
+  }
+  server_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/status"); });
   route("GET", R"(/v1/registries)", {});
   route("GET", R"(/v1/registries/([^/]+)/replications)", {"registry"});
   route("PATCH", R"(/v1/registries/([^/]+)/replications/([^/]+))", {"registry", "region"});

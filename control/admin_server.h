@@ -1,6 +1,7 @@
 // AdminServer: the HTTP listener on `listen.admin`.
 //
 //   GET /healthz, GET /readyz, GET /metrics   no authentication
+//   GET /, /status, /status/*            the status page (static; no data)
 //   /v1/...                                    Authorization: Bearer TOKEN
 // cpp-httplib runs the listener and its worker threads, isolated from the DNS
 // workers. A /v1 call is authenticated on the HTTP thread, then handed to the
