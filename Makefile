@@ -7,7 +7,7 @@ JOBS       ?= 2
 PACKAGES   := build-essential cmake ninja-build pkg-config libuv1-dev libyaml-cpp-dev \
               libspdlog-dev libfmt-dev libcli11-dev catch2 libldns-dev dnsutils knot-dnsutils \
               libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev docker-registry openssl \
-              prometheus libbenchmark-dev chromium
+              prometheus libbenchmark-dev chromium python3-yaml systemd unbound skopeo umoci
 CMAKE_ARGS ?=
 ifeq ($(CI),true)
   CMAKE_ARGS += -DSWITCHYARD_WERROR=ON

@@ -82,7 +82,29 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
       sv.sample("switchyard_replica_serving_clients", l, clients);
     }
   }
-  std::string out = w.text() + gr.text() + sv.text();
+  // Per registry, how many client regions are answered for each reason: a
+  // failover or fail-open is visible (and alertable) while it lasts.
+  metrics::TextWriter rs;
+  rs.family("switchyard_registry_clients",
+            "Client regions of a registry by routing reason (nearest, failover-spread, fail-open, servfail).", "gauge");
+  std::vector<bool> is_client(t.regions.size(), false);
+  is_client[t.default_region] = true;
+  for (const auto& n : t.networks) is_client[n.region] = true;
+  for (uint32_t g = 0; g < t.registries.size(); ++g) {
+    int count[4] = {0, 0, 0, 0};  // nearest, failover-spread, fail-open, servfail
+    const auto& routes = table.registries[g]->clients;
+    for (uint32_t c = 0; c < routes.size() && c < is_client.size(); ++c) {
+      if (!is_client[c]) continue;
+      if (routes[c].replicas.empty()) ++count[3];
+      else if (routes[c].replicas[0].reason == policy::Reason::Nearest) ++count[0];
+      else if (routes[c].replicas[0].reason == policy::Reason::FailoverSpread) ++count[1];
+      else ++count[2];
+    }
+    const char* reasons[4] = {"nearest", "failover-spread", "fail-open", "servfail"};
+    for (int i = 0; i < 4; ++i)
+      rs.sample("switchyard_registry_clients", {{"registry", t.registries[g].name}, {"reason", reasons[i]}}, count[i]);
+  }
+  std::string out = w.text() + gr.text() + sv.text() + rs.text();
 
   metrics::TextWriter p;
   p.family("switchyard_probes_total", "Health probes by outcome.", "counter");

@@ -55,20 +55,21 @@ bool ControlPlane::post(std::function<void()> task) { return tasks_.post(std::mo
 
 Result<bool> ControlPlane::loadToken() {
   if (!admin_) return true;
-  if (topology_->admin_token_file.empty()) {
+  const std::string& path = options_.admin_token_file.empty() ? topology_->admin_token_file : options_.admin_token_file;
+  if (path.empty()) {
     spdlog::warn("event=admin_api_disabled no admin.token_file configured: every /v1 call gets 401");
     admin_->setToken("");
     return true;
   }
-  std::ifstream in(topology_->admin_token_file);
-  if (!in) return makeError("admin.token_file " + topology_->admin_token_file + ": cannot read");
+  std::ifstream in(path);
+  if (!in) return makeError("admin token file " + path + ": cannot read");
   std::stringstream text;
   text << in.rdbuf();
   std::string token = text.str();
   token.erase(token.find_last_not_of(" \t\r\n") + 1);
   token.erase(0, token.find_first_not_of(" \t\r\n") == std::string::npos ? token.size()
                                                                           : token.find_first_not_of(" \t\r\n"));
-  if (token.size() < 16) return makeError("admin.token_file " + topology_->admin_token_file + ": the token must be at least 16 characters");
+  if (token.size() < 16) return makeError("admin token file " + path + ": the token must be at least 16 characters");
   admin_->setToken(token);
   return true;
 }

@@ -58,6 +58,7 @@ struct DaemonOptions {
   std::string state_dir;     // empty: nothing persisted
   int threads = 0;           // 0: from the config
   bool reset_state = false;  // start from empty state when a state file is unreadable
+  std::string admin_token_file;  // overrides admin.token_file (systemd credentials, k8s secrets)
 };
 
 class ControlPlane {

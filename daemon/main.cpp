@@ -21,6 +21,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", options.state_dir, "directory for persisted state (health, exclusions)");
   app.add_option("--threads", options.threads, "DNS worker threads (overrides the config)")
       ->check(CLI::Range(1, 256));
+  app.add_option("--admin-token-file", options.admin_token_file,
+                 "admin bearer token file, instead of admin.token_file (e.g. a systemd credential)");
   app.add_flag("--check", check, "validate the configuration and exit 0 (valid) or 1");
   app.add_flag("--reset-state", options.reset_state,
                "start without the persisted state when a state file is unreadable (operator exclusions are lost)");
