@@ -48,6 +48,10 @@ Freeze the eastus replica (probes time out -> failover after 3 probes, 2 s apart
   kill -STOP \$(cat $demo/eastus.pid)
 Thaw it (failback after 2 good probes, no cooldown):
   kill -CONT \$(cat $demo/eastus.pid)
+Run a failover drill (exclude | fail | throttle), with a timed report:
+  SWITCHYARD_TOKEN_FILE=deploy/examples/admin.token ./build/cli/switchyardctl --server http://127.0.0.1:18053 \\
+    drill run --registry myregistry --replica eastus --scenario exclude --dns 127.0.0.1:15353
+Status page: http://127.0.0.1:18053/status#token=\$(cat deploy/examples/admin.token)
 Ctrl-C here stops switchyard and the replicas.
 =================================================================================
 TXT
