@@ -67,14 +67,17 @@ TEST_CASE("metrics: promtool accepts the page and the counters follow DNS and ro
   CHECK(WEXITSTATUS(rc) == 0);
 }
 
-TEST_CASE("a real Prometheus scrapes the daemon and sees an exclusion and an injected failure") {
+TEST_CASE("a real Prometheus scrapes the daemon, sees an exclusion and an injected failure, and our alert rules match") {
   REQUIRE(access("/usr/bin/prometheus", X_OK) == 0);
   DaemonProcess d(adminConfig());
   REQUIRE(d.running());
   SocketAddress web = freeLoopback();
   std::string dir = d.dir() + "/prometheus";
   [[maybe_unused]] int mk = std::system(("mkdir -p " + dir).c_str());
+  // The shipped alert rules, evaluated against the real metrics.
+  [[maybe_unused]] int cp = std::system(("cp " SOURCE_DIR "/deploy/prometheus/alerts.yml " + dir + "/").c_str());
   writeFile(dir + "/prometheus.yml", "global: { scrape_interval: 1s, evaluation_interval: 1s }\n"
+                                     "rule_files: [alerts.yml]\n"
                                      "scrape_configs:\n  - job_name: switchyard\n    static_configs:\n"
                                      "      - targets: [\"" + d.admin().toString() + "\"]\n");
   pid_t pid = fork();
@@ -110,6 +113,13 @@ TEST_CASE("a real Prometheus scrapes the daemon and sees an exclusion and an inj
   patch(d, "/v1/registries/myregistry/replications/westus/fault", R"({"health": "down"})", true);
   CHECK(waitValue(up, "0"));
   CHECK(waitValue(R"(sum(switchyard_routing_changes_total{registry="myregistry"}))", "2"));
+  // The alerts' `for` is minutes; pending is enough to prove the expressions
+  // match what the daemon really exports, labels included.
+  CHECK(waitValue(R"(ALERTS{alertname="SwitchyardFailoverActive",registry="myregistry",alertstate="pending"})", "1"));
+  CHECK(waitValue(R"(ALERTS{alertname="SwitchyardReplicaDown",registry="myregistry",replica="westus",alertstate="pending"})",
+                  "1"));
+  CHECK(waitValue(R"(ALERTS{alertname="SwitchyardExclusionLeftOn",replica="eastus",alertstate="pending"})", "1"));
+  CHECK(value(R"(ALERTS{alertname="SwitchyardFailOpen"})").empty());
   kill(pid, SIGTERM);
   for (int i = 0; i < 50 && waitpid(pid, nullptr, WNOHANG) == 0; ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
