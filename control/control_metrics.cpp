@@ -51,13 +51,16 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
                {{"endpoint", dns::WorkerStats::endpointLabel(e)}, {"rcode", dns::WorkerStats::rcodeLabel(r)}},
                static_cast<double>(sum));
     }
-  uint64_t dropped = 0, truncated = 0;
+  uint64_t dropped = 0, truncated = 0, send_errors = 0;
   for (const auto* s : workers) {
     dropped += s->dropped.load(std::memory_order_relaxed);
+    send_errors += s->send_errors.load(std::memory_order_relaxed);
     truncated += s->truncated.load(std::memory_order_relaxed);
   }
   w.family("switchyard_dns_dropped_total", "Packets dropped without an answer (responses, runts).", "counter");
   w.sample("switchyard_dns_dropped_total", {}, static_cast<double>(dropped));
+  w.family("switchyard_dns_send_errors_total", "UDP answers the kernel refused to send (not a full buffer).", "counter");
+  w.sample("switchyard_dns_send_errors_total", {}, static_cast<double>(send_errors));
   w.family("switchyard_dns_truncated_total", "UDP answers sent truncated (TC) for a TCP retry.", "counter");
   w.sample("switchyard_dns_truncated_total", {}, static_cast<double>(truncated));
 

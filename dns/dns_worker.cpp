@@ -41,11 +41,12 @@ DnsWorker::DnsWorker(AnswerPublisher& publisher, std::vector<int> udp_fds, std::
   uv_async_init(&loop_, &stop_, &DnsWorker::onStop);
   wake_.data = stop_.data = this;
   for (int fd : udp_fds) {
-    auto h = std::make_unique<uv_udp_t>();
-    uv_udp_init(&loop_, h.get());
-    uv_udp_open(h.get(), fd);
-    h->data = this;
-    udp_.push_back(std::move(h));
+    auto s = std::make_unique<UdpSocket>();
+    s->batch = std::make_unique<UdpBatch>(fd);
+    uv_poll_init(&loop_, &s->poll, fd);
+    s->worker = this;
+    s->poll.data = s.get();
+    udp_.push_back(std::move(s));
   }
   for (int fd : tcp_fds) {
     auto h = std::make_unique<uv_tcp_t>();
@@ -60,10 +61,11 @@ DnsWorker::DnsWorker(AnswerPublisher& publisher, std::vector<int> udp_fds, std::
 DnsWorker::~DnsWorker() {
   stop();
   uv_loop_close(&loop_);
+  for (auto& s : udp_) close(s->batch->fd());  // uv_poll does not own its fd
 }
 
 void DnsWorker::start() {
-  for (auto& h : udp_) uv_udp_recv_start(h.get(), &DnsWorker::onUdpAlloc, &DnsWorker::onUdpRead);
+  for (auto& s : udp_) uv_poll_start(&s->poll, UV_READABLE, &DnsWorker::onUdpPoll);
   for (auto& h : listeners_) uv_listen(reinterpret_cast<uv_stream_t*>(h.get()), 1024, &DnsWorker::onAccept);
   started_ = true;
   thread_ = std::thread([this] { run(); });
@@ -89,44 +91,25 @@ void DnsWorker::onWake(uv_async_t* h) { static_cast<DnsWorker*>(h->data)->reader
 
 void DnsWorker::onStop(uv_async_t* h) {
   auto* w = static_cast<DnsWorker*>(h->data);
-  for (auto& u : w->udp_) uv_close(reinterpret_cast<uv_handle_t*>(u.get()), nullptr);
+  for (auto& u : w->udp_) uv_close(reinterpret_cast<uv_handle_t*>(&u->poll), nullptr);
   for (auto& l : w->listeners_) uv_close(reinterpret_cast<uv_handle_t*>(l.get()), nullptr);
   for (auto it = w->connections_.begin(); it != w->connections_.end();) w->closeConnection(*it++);
   uv_close(reinterpret_cast<uv_handle_t*>(&w->wake_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&w->stop_), nullptr);
 }
 
-void DnsWorker::onUdpAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* w = static_cast<DnsWorker*>(h->data);
-  *buf = uv_buf_init(reinterpret_cast<char*>(w->rx_), sizeof w->rx_);
-}
-
-void DnsWorker::onUdpRead(uv_udp_t* h, ssize_t nread, const uv_buf_t* buf, const sockaddr* addr,
-                          unsigned flags) {
-  if (nread <= 0 || addr == nullptr || (flags & UV_UDP_PARTIAL)) return;
-  auto* w = static_cast<DnsWorker*>(h->data);
-  const AnswerSet* set = w->reader_->current();
-  if (set == nullptr) return;
-  IpAddress source = toIpAddress(addr);
-  ResponseInfo info;
-  size_t n = respond(*set, reinterpret_cast<const uint8_t*>(buf->base), static_cast<size_t>(nread),
-                     source, Transport::Udp, w->query_, w->tx_, sizeof w->tx_, &info);
-  if (n == 0) {
-    WorkerStats::bump(w->stats_.dropped);
-    return;
-  }
-  w->stats_.count(info, Transport::Udp);
-  uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(w->tx_), static_cast<unsigned>(n));
-  int rc = uv_udp_try_send(h, &out, 1, addr);
-  if (rc == UV_EAGAIN || rc == UV_ENOBUFS) {
-    // Socket buffer full: queue a copy rather than lose the answer (rare).
-    auto* req = static_cast<WriteRequest*>(std::malloc(sizeof(uv_udp_send_t) + n));
-    auto* send = reinterpret_cast<uv_udp_send_t*>(req);
-    auto* data = reinterpret_cast<char*>(req) + sizeof(uv_udp_send_t);
-    std::memcpy(data, w->tx_, n);
-    uv_buf_t copy = uv_buf_init(data, static_cast<unsigned>(n));
-    if (uv_udp_send(send, h, &copy, 1, addr, [](uv_udp_send_t* r, int) { std::free(r); }) != 0)
-      std::free(req);
+void DnsWorker::onUdpPoll(uv_poll_t* h, int status, int events) {
+  if (status < 0) return;
+  auto* s = static_cast<UdpSocket*>(h->data);
+  DnsWorker* w = s->worker;
+  UdpBatch::Status st = UdpBatch::Status::Drained;
+  if (events & UV_WRITABLE) st = s->batch->flush(w->stats_);
+  if (st == UdpBatch::Status::Drained) st = s->batch->serve(w->reader_->current(), w->query_, w->stats_);
+  // Blocked: wait for room to send the tail, and read nothing meanwhile.
+  bool blocked = st == UdpBatch::Status::Blocked;
+  if (blocked != s->waiting_to_write) {
+    s->waiting_to_write = blocked;
+    uv_poll_start(h, blocked ? UV_WRITABLE : UV_READABLE, &DnsWorker::onUdpPoll);
   }
 }
 

@@ -21,6 +21,7 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> dropped{0};    // no answer possible (rule 1 of the parser)
   std::atomic<uint64_t> truncated{0};  // UDP answers sent with TC
   std::atomic<uint64_t> tcp{0};        // queries that came over TCP
+  std::atomic<uint64_t> send_errors{0};  // UDP answers the kernel refused (not "buffer full")
 
   void count(const ResponseInfo& info, Transport transport);
   static void bump(std::atomic<uint64_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }

@@ -7,6 +7,7 @@
 #include "policy/routing_policy.h"
 #include "tests/support/dns_client.h"
 #include "tests/support/test_topology.h"
+#include "tests/support/test_zone.h"
 
 using namespace switchyard;
 using namespace switchyard::dns;
@@ -14,42 +15,7 @@ using test::Pkt;
 
 namespace {
 
-struct Zone {
-  config::TopologyPtr topology;
-  std::shared_ptr<const AnswerSet> set;
-  std::vector<std::vector<policy::ReplicaState>> states;
-
-  explicit Zone(const std::string& extra = "", const std::string& replace_from = "",
-                const std::string& replace_to = "") {
-    std::string text = test::testConfig(extra);
-    text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
-    if (!replace_from.empty()) text.replace(text.find(replace_from), replace_from.size(), replace_to);
-    auto t = config::loadTopologyText(text, "t.yaml");
-    if (!t) FAIL(t.error());
-    topology = *t;
-    for (const auto& g : topology->registries)
-      states.emplace_back(g.replicas.size(), policy::ReplicaState{policy::Health::Up, true});
-    rebuild();
-  }
-  void rebuild() {
-    policy::Ranking ranking(*topology);
-    auto table = policy::computeRoutingTable(*topology, ranking, states, 1);
-    set = compileAll(*topology, *table, 2026112801);
-  }
-  std::vector<uint8_t> raw(const std::vector<uint8_t>& query, const char* source = "192.0.2.1",
-                           Transport transport = Transport::Udp) const {
-    std::vector<uint8_t> out(65535);
-    Query scratch;
-    size_t n = respond(*set, query.data(), query.size(), IpAddress::parse(source).value(), transport,
-                       scratch, out.data(), out.size());
-    out.resize(n);
-    return out;
-  }
-  Pkt ask(const std::string& name, uint16_t type, test::QueryOptions o = {},
-          const char* source = "192.0.2.1") const {
-    return test::parse(raw(test::buildQuery(name, type, o), source, o.tcp ? Transport::Tcp : Transport::Udp));
-  }
-};
+using test::Zone;
 
 using Strings = std::vector<std::string>;
 const char* kGlobal = "myregistry.cr.example.test.";

@@ -1,0 +1,105 @@
+// UdpBatch on real loopback sockets: a burst larger than one wake-up's
+// batches is answered in full, each answer to its own sender and query id;
+// junk and oversized datagrams are dropped and counted.
+#include <catch2/catch.hpp>
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "dns/socket_util.h"
+#include "dns/udp_batch.h"
+#include "dns/wire.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/test_zone.h"
+
+using namespace switchyard;
+using namespace switchyard::dns;
+
+namespace {
+
+int clientSocket() {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  int size = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+  return fd;
+}
+
+void sendTo(int fd, const SocketAddress& to, const std::vector<uint8_t>& bytes) {
+  socklen_t len = 0;
+  sockaddr_storage ss = toSockaddr(to, len);
+  REQUIRE(sendto(fd, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&ss), len) ==
+          static_cast<ssize_t>(bytes.size()));
+}
+
+// Every datagram waiting on `fd` (bounded by a short poll timeout).
+std::vector<std::vector<uint8_t>> receiveAll(int fd) {
+  std::vector<std::vector<uint8_t>> out;
+  for (int i = 0; i < 10'000; ++i) {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 200) != 1) break;
+    std::vector<uint8_t> buf(65535);
+    ssize_t n = recv(fd, buf.data(), buf.size(), 0);
+    if (n <= 0) break;
+    buf.resize(static_cast<size_t>(n));
+    out.push_back(std::move(buf));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("UdpBatch answers a burst of queries from two clients, each to its sender, and drops junk") {
+  test::Zone zone;
+  SocketAddress at = test::freeLoopback();
+  auto server = bindSocket(at, SOCK_DGRAM);
+  REQUIRE(server);
+  auto batch = std::make_unique<UdpBatch>(*server);
+  WorkerStats stats;
+  Query scratch;
+
+  int a = clientSocket(), b = clientSocket();
+  constexpr int kPerClient = 300;  // more than kSize * kRounds in total: several serve() calls
+  for (int i = 0; i < kPerClient; ++i) {
+    auto q = test::buildQuery("myregistry.cr.example.test", 1);
+    writeU16(q.data(), static_cast<uint16_t>(i));
+    sendTo(a, at, q);
+    writeU16(q.data(), static_cast<uint16_t>(10'000 + i));
+    sendTo(b, at, q);
+  }
+  sendTo(a, at, {0x12, 0x34, 0x01});                     // a runt: no answer possible
+  sendTo(a, at, std::vector<uint8_t>(UdpBatch::kRxSlot + 100, 0));  // larger than a slot
+
+  int calls = 0;
+  for (; calls < 100; ++calls) {
+    pollfd p{*server, POLLIN, 0};
+    if (poll(&p, 1, 50) != 1) break;
+    REQUIRE(batch->serve(zone.set.get(), scratch, stats) == UdpBatch::Status::Drained);
+  }
+  CHECK(calls >= 2);  // the burst did not fit one wake-up's kRounds batches
+
+  auto answers_a = receiveAll(a), answers_b = receiveAll(b);
+  REQUIRE(answers_a.size() == kPerClient);
+  REQUIRE(answers_b.size() == kPerClient);
+  std::map<uint16_t, int> ids;
+  for (const auto& r : answers_a) ids[readU16(r.data())]++;
+  for (const auto& r : answers_b) ids[readU16(r.data())]++;
+  CHECK(ids.size() == 2 * kPerClient);
+  CHECK(ids.begin()->first == 0);
+  CHECK(ids.rbegin()->first == 10'000 + kPerClient - 1);
+  auto one = test::parse(answers_b.front());
+  REQUIRE(one);
+  // The same answer respond() gives for the clients' source address.
+  auto direct = zone.ask("myregistry.cr.example.test", 1, {}, "127.0.0.1");
+  REQUIRE(direct);
+  CHECK(test::answers(one.get()) == test::answers(direct.get()));
+  CHECK(!test::answers(one.get()).empty());
+  CHECK(stats.dropped.load() == 2);
+  CHECK(stats.send_errors.load() == 0);
+  close(a);
+  close(b);
+  batch.reset();
+  close(*server);
+}
