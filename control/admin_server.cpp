@@ -1,4 +1,6 @@
 #include "control/admin_server.h"
+
+#include "common/thread_name.h"
 #include "control/status_page.h"
 
 #include <httplib.h>
@@ -140,7 +142,10 @@ Result<bool> AdminServer::start(const SocketAddress& a) {
     if (!server_->bind_to_port(host, a.port)) return makeError("admin: cannot bind " + a.toString());
     port_ = a.port;
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    nameThisThread("sy-admin");
+    server_->listen_after_bind();
+  });
   return true;
 }
 

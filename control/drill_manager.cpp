@@ -1,5 +1,7 @@
 #include "control/drill_manager.h"
 
+#include "common/thread_name.h"
+
 #include <spdlog/spdlog.h>
 
 #include <future>
@@ -205,6 +207,7 @@ ApiResponse DrillManager::start(const std::string& text) {
   spdlog::info("event=drill_started drill={} registry={} replica={} scenario={} dns={}", id, plan.registry,
                plan.replica, scenarioName(plan.scenario), plan.dns.toString());
   entry->thread = std::thread([this, id, drill = entry->drill] {
+    nameThisThread("sy-drill-" + std::to_string(id));
     Control control(*this, id);
     drill->run(control);
     post_([this, id] { finished(id); });

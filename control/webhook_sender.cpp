@@ -1,5 +1,7 @@
 #include "control/webhook_sender.h"
 
+#include "common/thread_name.h"
+
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
@@ -7,7 +9,10 @@
 
 namespace switchyard::control {
 
-WebhookSender::WebhookSender() : thread_([this] { run(); }) {}
+WebhookSender::WebhookSender() : thread_([this] {
+  nameThisThread("sy-webhooks");
+  run();
+}) {}
 
 WebhookSender::~WebhookSender() { stop(); }
 

@@ -1,5 +1,7 @@
 #include "dns/dns_worker.h"
 
+#include "common/thread_name.h"
+
 #include <unistd.h>
 
 #include <cstring>
@@ -71,7 +73,10 @@ void DnsWorker::start() {
   thread_ = std::thread([this] { run(); });
 }
 
-void DnsWorker::run() { uv_run(&loop_, UV_RUN_DEFAULT); }
+void DnsWorker::run() {
+  nameThisThread("sy-dns");
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
 
 void DnsWorker::stop() {
   if (!started_) {

@@ -1,5 +1,7 @@
 #include "health/health_monitor.h"
 
+#include "common/thread_name.h"
+
 namespace switchyard::health {
 
 struct HealthMonitor::Pair {
@@ -33,7 +35,10 @@ int64_t HealthMonitor::nowMs() const {
 
 void HealthMonitor::start(std::vector<ProbeTarget> targets, const Restored& restored) {
   tasks_.post([this, targets = std::move(targets), restored]() mutable { apply(std::move(targets), restored); });
-  thread_ = std::thread([this] { uv_run(&loop_, UV_RUN_DEFAULT); });
+  thread_ = std::thread([this] {
+    nameThisThread("sy-health");
+    uv_run(&loop_, UV_RUN_DEFAULT);
+  });
 }
 
 void HealthMonitor::setTargets(std::vector<ProbeTarget> targets) {
