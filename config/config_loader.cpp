@@ -475,7 +475,7 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   bool has_home = false;
   for (const auto& r : g.replicas) has_home = has_home || r.region == g.home;
   if (!has_home) fail(home, join(path, "home"), "home region '" + t.regions[g.home].name + "' has no replica");
-  t.registries.push_back(std::move(g));
+  t.addRegistry(std::move(g));
 }
 
 TopologyPtr Loader::load(const YAML::Node& root) {

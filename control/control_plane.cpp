@@ -264,7 +264,8 @@ void ControlPlane::onPairChange(const PairChange& c) {
                             {"generation", c.generation},
                             {"routing", c.routing},
                             {"serial", router_->serial()},
-                            {"purgeSeconds", c.purge_seconds}});
+                            {"purgeSeconds", c.purge_seconds},
+                            {"changeSeconds", c.change_seconds}});
   }
 }
 
@@ -327,7 +328,10 @@ void ControlPlane::onWatchdog(uv_timer_t* t) {
 }
 
 Result<bool> ControlPlane::reload() {
+  int64_t parse_start = nowMs();
   auto next = config::loadTopologyFile(options_.config_path);
+  spdlog::info("event=config_loaded file={} ok={} parse_ms={}", options_.config_path, static_cast<bool>(next),
+               nowMs() - parse_start);
   if (!next) {
     spdlog::error("event=reload_failed keeping the running config: {}", next.error());
     event("reload", {{"ok", false}, {"error", next.error()}});

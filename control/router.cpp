@@ -92,11 +92,19 @@ void Router::rebuildAll() {
   serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
   std::vector<std::vector<policy::ReplicaState>> eff;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g) eff.push_back(effective(g));
+  auto t0 = std::chrono::steady_clock::now();
   table_ = policy::computeRoutingTable(*topology_, *ranking_, eff, ++generation_);
+  auto t1 = std::chrono::steady_clock::now();
   answers_ = dns::compileAll(*topology_, *table_, serial_);
+  auto t2 = std::chrono::steady_clock::now();
   publisher_.publish(answers_);
   if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
     spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  // A full rebuild (start-up, reload) is the expensive path: say what it cost.
+  spdlog::info("event=rebuild generation={} registries={} routing_ms={:.1f} compile_ms={:.1f} publish_ms={:.1f}",
+               generation_, topology_->registries.size(), ms(t0, t1), ms(t1, t2),
+               ms(t2, std::chrono::steady_clock::now()));
 }
 
 Result<Router::Pair> Router::find(std::string_view registry, std::string_view region) const {
@@ -152,6 +160,7 @@ Result<bool> Router::setFault(std::string_view registry, std::string_view region
 }
 
 void Router::update(Pair pair, const char* cause, std::string_view detail) {
+  auto started = std::chrono::steady_clock::now();
   auto part = policy::computeRegistryRouting(*topology_, *ranking_, pair.registry, effective(pair.registry));
   bool moved = !(*part == *table_->registries[pair.registry]);
   std::optional<std::chrono::nanoseconds> purge;
@@ -183,11 +192,15 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
                generation_,
                describeRouting(pair.registry),
                purge ? std::chrono::duration<double>(*purge).count() : -1};
+  // change_us: from the decision to every worker answering with it, i.e. the
+  // recompute, the copy of the registry table, the compile and the purge.
+  c.change_seconds = moved ? std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() : -1;
   spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} fault={} cause={} "
-               "detail=[{}] routing_changed={} generation={} purge_us={} routing=[{}]",
+               "detail=[{}] routing_changed={} generation={} purge_us={} change_us={} routing=[{}]",
                c.registry, c.replica, policy::healthName(c.state.health), c.state.global_endpoint_routing,
                faultName(c.fault), c.cause, c.detail, moved, generation_,
-               purge ? purge->count() / 1000 : -1, c.routing);
+               purge ? purge->count() / 1000 : -1, moved ? static_cast<int64_t>(c.change_seconds * 1e6) : -1,
+               c.routing);
   if (on_change_) on_change_(c);
 }
 

@@ -52,7 +52,8 @@ struct PairChange {
   bool routing_changed = false;
   uint64_t generation = 0;
   std::string routing;  // "eastus->westus,westeurope ..."
-  double purge_seconds = -1;
+  double purge_seconds = -1;   // publish -> every worker switched
+  double change_seconds = -1;  // decision -> every worker switched (recompute, copy, compile, purge)
 };
 
 class Router final : public health::HealthSink {

@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <filesystem>
 #include <iostream>
 
@@ -28,11 +29,13 @@ int main(int argc, char** argv) {
                "start without the persisted state when a state file is unreadable (operator exclusions are lost)");
   CLI11_PARSE(app, argc, argv);
 
+  auto parse_start = std::chrono::steady_clock::now();
   auto topology = switchyard::config::loadTopologyFile(options.config_path);
   if (!topology) {
     std::cerr << topology.error() << "\n";
     return 1;
   }
+  double parse_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - parse_start).count();
   if (check) {
     std::cout << options.config_path << ": ok (" << (*topology)->registries.size() << " registries, "
               << (*topology)->regions.size() << " regions)\n";
@@ -50,6 +53,8 @@ int main(int argc, char** argv) {
   // (or a test) tailing a redirected log must see them when they happen.
   spdlog::set_default_logger(spdlog::stderr_color_mt("switchyard"));
   spdlog::flush_on(spdlog::level::info);
+  spdlog::info("event=config_loaded file={} registries={} parse_ms={:.1f}", options.config_path,
+               (*topology)->registries.size(), parse_ms);
   // Before any thread exists (libcurl's rule).
   curl_global_init(CURL_GLOBAL_DEFAULT);
   int rc = switchyard::control::ControlPlane(options, *topology).run();

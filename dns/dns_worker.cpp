@@ -109,7 +109,7 @@ void DnsWorker::onUdpPoll(uv_poll_t* h, int status, int events) {
   DnsWorker* w = s->worker;
   UdpBatch::Status st = UdpBatch::Status::Drained;
   if (events & UV_WRITABLE) st = s->batch->flush(w->stats_);
-  if (st == UdpBatch::Status::Drained) st = s->batch->serve(w->reader_->current(), w->query_, w->stats_);
+  if (st == UdpBatch::Status::Drained) st = s->batch->serve(*w->reader_, w->query_, w->stats_);
   // Blocked: wait for room to send the tail, and read nothing meanwhile.
   bool blocked = st == UdpBatch::Status::Blocked;
   if (blocked != s->waiting_to_write) {

@@ -41,12 +41,14 @@ UdpBatch::Status UdpBatch::flush(WorkerStats& stats) {
   return Status::Drained;
 }
 
-UdpBatch::Status UdpBatch::serve(const AnswerSet* set, Query& scratch, WorkerStats& stats) {
+UdpBatch::Status UdpBatch::serve(AnswerPublisher::Reader& reader, Query& scratch, WorkerStats& stats) {
   if (flush(stats) == Status::Blocked) return Status::Blocked;
   for (unsigned round = 0; round < kRounds; ++round) {
     for (unsigned i = 0; i < kSize; ++i) rx_[i].msg_hdr.msg_namelen = sizeof peer_[i];
     int got = recvmmsg(fd_, rx_, kSize, MSG_DONTWAIT, nullptr);
     if (got <= 0) break;  // EAGAIN: the socket is empty (other errors: next wake-up)
+    reader.refresh();
+    const AnswerSet* set = reader.current();
     count_ = sent_ = 0;
     for (unsigned i = 0; i < static_cast<unsigned>(got); ++i) {
       const msghdr& in = rx_[i].msg_hdr;

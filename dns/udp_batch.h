@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "dns/answer_publisher.h"
 #include "dns/answer_set.h"
 #include "dns/query_parser.h"
 #include "dns/worker_stats.h"
@@ -39,7 +40,9 @@ class UdpBatch {
 
   enum class Status { Drained, Blocked };
   // Reads, answers and sends until the socket is empty (or kRounds batches).
-  Status serve(const AnswerSet* set, Query& scratch, WorkerStats& stats);
+  // Picks up a newly published AnswerSet before every batch (one atomic
+  // load), so a busy worker switches within a batch, not a whole wake-up.
+  Status serve(AnswerPublisher::Reader& reader, Query& scratch, WorkerStats& stats);
   // Sends the unsent tail; Drained once nothing is left.
   Status flush(WorkerStats& stats);
   int fd() const { return fd_; }

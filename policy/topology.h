@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -122,9 +123,13 @@ struct Topology {
   ProbeSpec health_defaults;
   Announce announce;
   std::vector<Registry> registries;
+  std::unordered_map<std::string, uint32_t> registry_by_name;  // filled by addRegistry()
 
   std::optional<uint32_t> regionIndex(std::string_view name) const;
+  // O(1): by_name when it indexes every registry (the loader fills it), else a scan.
   std::optional<uint32_t> registryIndex(std::string_view name) const;
+  // Adds a registry and indexes its name.
+  void addRegistry(Registry registry);
   // Index of the replica of `registry` in region `region`, if any.
   std::optional<uint32_t> replicaIndex(uint32_t registry, std::string_view region) const;
 };

@@ -57,6 +57,9 @@ TEST_CASE("UdpBatch answers a burst of queries from two clients, each to its sen
   auto server = bindSocket(at, SOCK_DGRAM);
   REQUIRE(server);
   auto batch = std::make_unique<UdpBatch>(*server);
+  AnswerPublisher publisher;
+  auto& reader = publisher.addReader([] {});
+  publisher.publish(zone.set);
   WorkerStats stats;
   Query scratch;
 
@@ -76,7 +79,7 @@ TEST_CASE("UdpBatch answers a burst of queries from two clients, each to its sen
   for (; calls < 100; ++calls) {
     pollfd p{*server, POLLIN, 0};
     if (poll(&p, 1, 50) != 1) break;
-    REQUIRE(batch->serve(zone.set.get(), scratch, stats) == UdpBatch::Status::Drained);
+    REQUIRE(batch->serve(reader, scratch, stats) == UdpBatch::Status::Drained);
   }
   CHECK(calls >= 2);  // the burst did not fit one wake-up's kRounds batches
 

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Routing changes under full load: dnsperf saturates Switchyard with the peer
+# workload (bench/peers/) while churn_bench flips one replica's global routing
+# every 10 ms through the admin API and checks every answer for that registry
+# is one complete generation's. Reports dnsperf's lost queries and the checks.
+# usage: bench/churn_bench.sh [--seconds S] [--period-ms MS] [--threads T]
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+bin="$root/build/daemon/switchyard"
+churn="$root/build/bench/churn_bench"
+seconds=20 period=10 threads=2
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --seconds) seconds=$2; shift 2;;
+    --period-ms) period=$2; shift 2;;
+    --threads) threads=$2; shift 2;;
+    *) echo "usage: $0 [--seconds S] [--period-ms MS] [--threads T]" >&2; exit 2;;
+  esac
+done
+[ -x "$bin" ] && [ -x "$churn" ] || { echo "build first: make build" >&2; exit 1; }
+command -v dnsperf > /dev/null || { echo "dnsperf is not installed (apt-get install dnsperf)" >&2; exit 1; }
+work=$(mktemp -d /tmp/switchyard-churn.XXXXXX)
+pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
+bash "$here/peers/peers.sh" --gen "$work/gen" > /dev/null
+openssl rand -hex 24 > "$work/admin.token"
+for attempt in $(seq 1 20); do
+  port=$((RANDOM % 10000 + 20000))
+  sed -e "s|^listen: .*|listen: { dns: [\"127.0.0.1:$port\"], admin: \"127.0.0.1:$((port + 1))\" }\nadmin: { token_file: admin.token }|" \
+      -e "s|^threads: .*|threads: $threads|" -e "s|^health: .*|health: { scheme: none }|" \
+      "$work/gen/switchyard.yaml" > "$work/switchyard.yaml"
+  timeout $((seconds + 120)) "$bin" --config "$work/switchyard.yaml" > "$work/switchyard.log" 2>&1 &
+  pid=$!
+  for i in $(seq 1 100); do
+    dig +time=1 +tries=1 -p "$port" @127.0.0.1 example.test SOA +short 2>/dev/null | grep -q . && break 2
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
+done
+[ -n "$pid" ] || { cat "$work/switchyard.log"; exit 1; }
+echo "switchyard on 127.0.0.1:$port ($threads threads); dnsperf saturating for $seconds s; a flip every $period ms"
+timeout $((seconds + 30)) dnsperf -s 127.0.0.1 -p "$port" -B -d "$work/gen/queries.bin" -c 16 -T 2 -q 1000 -b 4096 -t 2 \
+  -l "$seconds" -O suppress=timeouts,unexpected,congestion,sendfailed > "$work/dnsperf.out" 2>&1 &
+dp=$!
+sleep 1
+rc=0
+"$churn" --dns "127.0.0.1:$port" --admin "127.0.0.1:$((port + 1))" --token-file "$work/admin.token" \
+  --registry reg0001 --replica eastus --ecs 10.1.7.0/24 --seconds $((seconds - 2)) --period-ms "$period" || rc=$?
+wait "$dp" || true
+grep -E "Queries (sent|completed|lost)|Queries per second" "$work/dnsperf.out" | sed 's/^ */dnsperf: /'
+gens=$(grep -c 'event=pair_state.*routing_changed=true' "$work/switchyard.log" || true)
+slow=$(grep -c 'event=purge_slow' "$work/switchyard.log" || true)
+echo "routing generations published during the run: $gens (purge_slow warnings: $slow)"
+lost=$(grep -oE 'Queries lost: +[0-9]+' "$work/dnsperf.out" | grep -oE '[0-9]+$' || echo "?")
+[ "$lost" = 0 ] || rc=1
+echo "(work dir: $work)"
+exit $rc

@@ -1,0 +1,52 @@
+// Instructions per query, for `valgrind --tool=callgrind` (repeatable on a
+// noisy machine, unlike seconds). Runs one query case N times through
+// respond(); run it for N and 2N and the difference over N is the per-query
+// count with set-up cost cancelled:
+//   bench/query_instructions.sh          (does exactly that for every case)
+// usage: query_instructions CASE N    CASE: global-ecs global-source regional nxdomain refused
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include "config/config_loader.h"
+#include "dns/answer_compiler.h"
+#include "dns/responder.h"
+#include "policy/routing_policy.h"
+#include "tests/support/dns_client.h"
+#include "tests/support/test_topology.h"
+
+using namespace switchyard;
+
+int main(int argc, char** argv) {
+  if (argc != 3) {
+    std::fprintf(stderr, "usage: %s global-ecs|global-source|regional|nxdomain|refused N\n", argv[0]);
+    return 2;
+  }
+  std::string which = argv[1];
+  long n = std::atol(argv[2]);
+  std::vector<uint8_t> q;
+  if (which == "global-ecs")
+    q = test::buildQuery("myregistry.cr.example.test", 1, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
+  else if (which == "global-source") q = test::buildQuery("MyRegistry.cr.example.test", 1, {.edns = false});
+  else if (which == "regional") q = test::buildQuery("myregistry.westus.geo.cr.example.test", 1);
+  else if (which == "nxdomain") q = test::buildQuery("missing.cr.example.test", 1);
+  else if (which == "refused") q = test::buildQuery("example.org", 1);
+  else return 2;
+
+  std::string text = test::testConfig();
+  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
+  auto t = config::loadTopologyText(text, "bench.yaml").value();
+  std::vector<std::vector<policy::ReplicaState>> states;
+  for (const auto& g : t->registries) states.emplace_back(g.replicas.size(), policy::ReplicaState{policy::Health::Up, true});
+  policy::Ranking ranking(*t);
+  auto set = dns::compileAll(*t, *policy::computeRoutingTable(*t, ranking, states, 1), 1);
+
+  IpAddress source = IpAddress::v4(192, 0, 2, 1);
+  dns::Query scratch;
+  static uint8_t out[65535];
+  size_t total = 0;
+  for (long i = 0; i < n; ++i)
+    total += dns::respond(*set, q.data(), q.size(), source, dns::Transport::Udp, scratch, out, sizeof out);
+  std::printf("%s %ld queries, %zu bytes\n", which.c_str(), n, total);
+  return 0;
+}
