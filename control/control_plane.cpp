@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <fstream>
 #include <future>
@@ -13,6 +15,12 @@ namespace switchyard::control {
 namespace {
 
 int64_t nowMs() { return static_cast<int64_t>(uv_hrtime() / 1'000'000); }
+
+// Loading a large config frees a YAML tree of millions of small nodes. Give
+// that memory back now: otherwise it stays in the process, and the first
+// larger allocation later (the first routing change) pays for merging it
+// (malloc_consolidate: half a second at 100,000 registries).
+void returnFreedMemory() { malloc_trim(0); }
 
 std::string describeReports(const std::vector<health::ProbeReport>& reports) {
   std::string out;
@@ -172,6 +180,7 @@ int ControlPlane::run() {
     if (t.spec.scheme != policy::ProbeScheme::None && !initial.count(t.key())) all_restored = false;
   monitor_->start(std::move(targets), initial);
   computeStallLimit();
+  returnFreedMemory();
   started_ms_ = nowMs();
 
   uv_timer_init(&loop_, &watchdog_);
@@ -348,6 +357,7 @@ Result<bool> ControlPlane::reload() {
   }
   monitor_->setTargets(health::buildTargets(*topology_));
   computeStallLimit();
+  returnFreedMemory();
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
   webhooks_.setUrls(topology_->announce.webhooks);
   notifier_->notify(*topology_, router_->serial());  // a reload is a new version of the zone

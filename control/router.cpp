@@ -175,7 +175,7 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
     // watch it, and NOTIFY, see a new version of the zone).
     serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
     set->serial = serial_;
-    set->registries[pair.registry] = dns::compileRegistry(*topology_, *set->zone, pair.registry, *part);
+    set->registries.set(pair.registry, dns::compileRegistry(*topology_, *set->zone, pair.registry, *part));
     answers_ = set;
     publisher_.publish(answers_);
     purge = publisher_.waitAcked(generation_, std::chrono::milliseconds(100));

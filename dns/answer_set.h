@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/shared_chunks.h"
 #include "policy/client_map.h"
 
 namespace switchyard::dns {
@@ -85,7 +86,7 @@ struct AnswerSet {
   uint64_t generation = 0;  // the routing table generation compiled
   uint32_t serial = 0;      // the zone's SOA serial: bumped on every routing change
   std::shared_ptr<const ZoneAnswers> zone;
-  std::vector<std::shared_ptr<const RegistryAnswers>> registries;
+  SharedChunks<RegistryAnswers> registries;  // by registry index
 };
 
 }  // namespace switchyard::dns

@@ -15,7 +15,7 @@ std::shared_ptr<const RoutingTable> RoutingTable::withRegistry(
     uint32_t index, std::shared_ptr<const RegistryRouting> part) const {
   auto next = std::make_shared<RoutingTable>(*this);
   next->generation = generation + 1;
-  next->registries.at(index) = std::move(part);
+  next->registries.set(index, std::move(part));
   return next;
 }
 

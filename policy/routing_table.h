@@ -12,6 +12,8 @@
 //   3. Weights of a non-empty ClientRoute sum to 1.
 #pragma once
 
+#include "common/shared_chunks.h"
+
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -41,7 +43,7 @@ struct RegistryRouting {
 
 struct RoutingTable {
   uint64_t generation = 0;
-  std::vector<std::shared_ptr<const RegistryRouting>> registries;
+  SharedChunks<RegistryRouting> registries;  // by registry index
 
   // A new table, generation + 1, with registry `index` replaced and every
   // other part shared with this one.
