@@ -215,3 +215,18 @@ TEST_CASE("a corrupt overrides file stops the start unless --reset-state") {
   CHECK_THAT(d.log(), Catch::Contains("event=state_reset"));
   [[maybe_unused]] int rc = std::system(("rm -rf " + state + " " + dir).c_str());
 }
+
+TEST_CASE("a token file given on the command line overrides admin.token_file (systemd credentials, Kubernetes secrets)") {
+  std::string dir = makeTempDir();
+  const std::string secret = "token-from-the-credential-0123456789";
+  writeFile(dir + "/credential", secret + "\n");
+  DaemonProcess d(adminConfig(), "--admin-token-file " + dir + "/credential");
+  REQUIRE(d.running());
+  httplib::Client client(d.admin().address.toString(), d.admin().port);
+  auto with = [&](const std::string& token) {
+    auto r = client.Get("/v1/registries", httplib::Headers{{"Authorization", "Bearer " + token}});
+    return r ? r->status : 0;
+  };
+  CHECK(with(secret) == 200);
+  CHECK(with(d.token()) == 401);  // the config file's token is not the one in force
+}
