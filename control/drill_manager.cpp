@@ -80,13 +80,13 @@ DrillManager::DrillManager(Router& router, EventLog& events, Post post, Emit emi
 
 DrillManager::~DrillManager() { joinAll(); }
 
-Result<DrillPlan> DrillManager::plan(const json& body) const {
+std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) const {
   for (const auto& [key, value] : body.items())
     if (key != "registry" && key != "replica" && key != "scenario" && key != "dns" && key != "timeoutSeconds" &&
         key != "holdSeconds")
-      return makeError("unknown field '" + key + "'");
+      return apiError(400, "unknown field '" + key + "'");
   for (const char* key : {"registry", "replica", "scenario"})
-    if (!body.contains(key) || !body[key].is_string()) return makeError(std::string(key) + " must be a string");
+    if (!body.contains(key) || !body[key].is_string()) return apiError(400, std::string(key) + " must be a string");
   const auto& t = router_.topology();
   DrillPlan p;
   p.registry = body["registry"];
@@ -95,39 +95,39 @@ Result<DrillPlan> DrillManager::plan(const json& body) const {
   if (scenario == "exclude") p.scenario = DrillScenario::Exclude;
   else if (scenario == "fail") p.scenario = DrillScenario::Fail;
   else if (scenario == "throttle") p.scenario = DrillScenario::Throttle;
-  else return makeError("scenario must be exclude, fail or throttle, got '" + scenario + "'");
+  else return apiError(400, "scenario must be exclude, fail or throttle, got '" + scenario + "'");
   auto timeout = seconds(body, "timeoutSeconds", 15, 1, 600);
-  if (!timeout) return Error{timeout.error()};
+  if (!timeout) return apiError(400, timeout.error());
   auto hold = seconds(body, "holdSeconds", 3, 0, 600);
-  if (!hold) return Error{hold.error()};
+  if (!hold) return apiError(400, hold.error());
   p.timeout = *timeout;
   p.hold = *hold;
   if (body.contains("dns")) {
-    if (!body["dns"].is_string()) return makeError("dns must be \"HOST:PORT\"");
+    if (!body["dns"].is_string()) return apiError(400, "dns must be \"HOST:PORT\"");
     auto dns = SocketAddress::parse(body["dns"].get<std::string>());
-    if (!dns) return makeError("dns: " + dns.error());
+    if (!dns) return apiError(400, "dns: " + dns.error());
     p.dns = *dns;
   } else {
     auto dns = default_dns_();
-    if (!dns) return makeError("this daemon serves no DNS yet: pass dns as \"HOST:PORT\"");
+    if (!dns) return apiError(400, "this daemon serves no DNS yet: pass dns as \"HOST:PORT\"");
     p.dns = *dns;
   }
 
   auto g = t.registryIndex(p.registry);
-  if (!g) return makeError("404:no registry named '" + p.registry + "'");
+  if (!g) return apiError(404, "no registry named '" + p.registry + "'");
   auto r = t.replicaIndex(*g, p.replica);
-  if (!r) return makeError("404:registry '" + p.registry + "' has no replica in '" + p.replica + "'");
+  if (!r) return apiError(404, "registry '" + p.registry + "' has no replica in '" + p.replica + "'");
   if (!t.trust_ecs)
-    return makeError("409:dns.trust_ecs is off, so a drill cannot ask as each client region (EDNS Client Subnet)");
+    return apiError(409, "dns.trust_ecs is off, so a drill cannot ask as each client region (EDNS Client Subnet)");
   for (const auto& [id, e] : drills_)
     if (!e->done && e->registry == *g)
-      return makeError("409:drill " + std::to_string(id) + " is already running on registry " + p.registry);
+      return apiError(409, "drill " + std::to_string(id) + " is already running on registry " + p.registry);
   auto state = *router_.state(p.registry, p.replica);
   Fault fault = *router_.fault(p.registry, p.replica);
   if (p.scenario == DrillScenario::Exclude && !state.global_endpoint_routing)
-    return makeError("409:" + p.replica + " is already out of global routing");
+    return apiError(409, "" + p.replica + " is already out of global routing");
   if (p.scenario != DrillScenario::Exclude && fault != Fault::None)
-    return makeError("409:" + p.replica + " already has an injected fault (" + faultName(fault) + ")");
+    return apiError(409, "" + p.replica + " already has an injected fault (" + faultName(fault) + ")");
   const auto& reg = t.registries[*g];
   if (p.scenario != DrillScenario::Throttle) {
     int others = 0;
@@ -139,7 +139,7 @@ Result<DrillPlan> DrillManager::plan(const json& body) const {
       if (healthy && s.global_endpoint_routing) ++others;
     }
     if (others == 0)
-      return makeError("409:" + p.replica + " is the only eligible replica of " + p.registry +
+      return apiError(409, "" + p.replica + " is the only eligible replica of " + p.registry +
                        ": taking it out would leave the global name with none");
   }
 
@@ -168,7 +168,7 @@ Result<DrillPlan> DrillManager::plan(const json& body) const {
         p.clients.push_back({t.regions[region].name, subnet});
         break;
       }
-  if (p.clients.empty()) return makeError("409:clients.networks is empty: there is no client region to ask as");
+  if (p.clients.empty()) return apiError(409, "clients.networks is empty: there is no client region to ask as");
   for (const auto& rep : reg.replicas) {
     const std::string& region = t.regions[rep.region].name;
     if (reg.regional_endpoints)
@@ -177,7 +177,8 @@ Result<DrillPlan> DrillManager::plan(const json& body) const {
       p.fixed.push_back({"data " + region, stripDot(t.zone.prepend("data")->prepend(region)->prepend(reg.name)->toString())});
   }
   p.first_event_id = events_.lastId();
-  return p;
+  out = std::move(p);
+  return std::nullopt;
 }
 
 ApiResponse DrillManager::start(const std::string& text) {
@@ -188,19 +189,14 @@ ApiResponse DrillManager::start(const std::string& text) {
     return apiError(400, std::string("the body is not valid JSON: ") + e.what());
   }
   if (!body.is_object()) return apiError(400, "the body must be a JSON object");
-  auto p = plan(body);
-  if (!p) {
-    const std::string& m = p.error();
-    if (m.starts_with("404:")) return apiError(404, m.substr(4));
-    if (m.starts_with("409:")) return apiError(409, m.substr(4));
-    return apiError(400, m);
-  }
+  DrillPlan p;
+  if (auto refused = plan(body, p)) return *refused;
   uint64_t id = next_id_++;
   auto entry = std::make_unique<Entry>();
   const auto& t = router_.topology();
-  entry->registry = *t.registryIndex(p->registry);
-  entry->replica = *t.replicaIndex(entry->registry, p->replica);
-  entry->drill = std::make_shared<Drill>(id, std::move(*p));
+  entry->registry = *t.registryIndex(p.registry);
+  entry->replica = *t.replicaIndex(entry->registry, p.replica);
+  entry->drill = std::make_shared<Drill>(id, std::move(p));
   const DrillPlan& plan = entry->drill->plan();
   emit_("drill", {{"drill", id}, {"phase", "started"}, {"registry", plan.registry}, {"replica", plan.replica},
                   {"scenario", scenarioName(plan.scenario)}, {"dns", plan.dns.toString()}});

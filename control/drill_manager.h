@@ -58,7 +58,8 @@ class DrillManager {
     bool done = false;
   };
   class Control;
-  Result<DrillPlan> plan(const nlohmann::json& request) const;
+  // Fills `out`, or returns why not (400 bad request, 404 unknown, 409 cannot prove).
+  std::optional<ApiResponse> plan(const nlohmann::json& request, DrillPlan& out) const;
   Result<bool> apply(uint64_t id);
   Result<bool> revert(uint64_t id);
   Result<ClientAnswers> routing(uint64_t id) const;
