@@ -25,21 +25,10 @@ pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null || true' EXIT
 bash "$here/peers/peers.sh" --gen "$work/gen" > /dev/null
 openssl rand -hex 24 > "$work/admin.token"
-for attempt in $(seq 1 20); do
-  port=$((RANDOM % 10000 + 20000))
-  sed -e "s|^listen: .*|listen: { dns: [\"127.0.0.1:$port\"], admin: \"127.0.0.1:$((port + 1))\" }\nadmin: { token_file: admin.token }|" \
-      -e "s|^threads: .*|threads: $threads|" -e "s|^health: .*|health: { scheme: none }|" \
-      "$work/gen/switchyard.yaml" > "$work/switchyard.yaml"
-  timeout $((seconds + 120)) "$bin" --config "$work/switchyard.yaml" > "$work/switchyard.log" 2>&1 &
-  pid=$!
-  for i in $(seq 1 100); do
-    dig +time=1 +tries=1 -p "$port" @127.0.0.1 example.test SOA +short 2>/dev/null | grep -q . && break 2
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; pid=
-done
-[ -n "$pid" ] || { cat "$work/switchyard.log"; exit 1; }
+source "$here/lib.sh"
+start_switchyard "$bin" "$work" $((seconds + 120)) "s|^threads: .*|threads: $threads|" \
+  "s|^health: .*|health: { scheme: none }|" "s|^\(listen: .*\)$|\1\nadmin: { token_file: admin.token }|"
+pid=$sy_pid
 echo "switchyard on 127.0.0.1:$port ($threads threads); dnsperf saturating for $seconds s; a flip every $period ms"
 timeout $((seconds + 30)) dnsperf -s 127.0.0.1 -p "$port" -B -d "$work/gen/queries.bin" -c 16 -T 2 -q 1000 -b 4096 -t 2 \
   -l "$seconds" -O suppress=timeouts,unexpected,congestion,sendfailed > "$work/dnsperf.out" 2>&1 &

@@ -44,21 +44,8 @@ trap cleanup EXIT
 bash "$here/peers/peers.sh" --gen "$work/gen" > /dev/null
 # Ports below the ephemeral range (32768+), where outgoing connections may sit.
 total=$(( (rounds * ($(wc -w <<< "$peers") + 1) * (seconds + 45) + 300) * 2 ))
-for attempt in $(seq 1 20); do
-  port=$((RANDOM % 10000 + 20000))
-  sed -e "s|^listen: .*|listen: { dns: [\"127.0.0.1:$port\"], admin: \"127.0.0.1:$((port + 1))\" }|" \
-      -e "s|^threads: .*|threads: $threads|" "$work/gen/switchyard.yaml" > "$work/switchyard.yaml"
-  "$bin" --check --config "$work/switchyard.yaml" > /dev/null
-  timeout "$total" "$bin" --config "$work/switchyard.yaml" > "$work/switchyard.log" 2>&1 &
-  sy_pid=$!
-  for i in $(seq 1 100); do
-    dig +time=1 +tries=1 -p "$port" @127.0.0.1 example.test SOA +short 2>/dev/null | grep -q . && break 2
-    kill -0 "$sy_pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  kill "$sy_pid" 2>/dev/null || true; wait "$sy_pid" 2>/dev/null || true; sy_pid=
-done
-[ -n "$sy_pid" ] || { echo "switchyard did not start:"; cat "$work/switchyard.log"; exit 1; }
+source "$here/lib.sh"
+start_switchyard "$bin" "$work" "$total" "s|^threads: .*|threads: $threads|"
 echo "switchyard on 127.0.0.1:$port (pid $sy_pid, $threads threads); work dir $work"
 
 # The peer rotation puts Switchyard last, so the health responder (started

@@ -13,7 +13,7 @@
 #include "dns/responder.h"
 #include "policy/routing_policy.h"
 #include "tests/support/dns_client.h"
-#include "tests/support/test_topology.h"
+#include "tests/support/test_zone.h"
 
 using namespace switchyard;
 
@@ -33,13 +33,8 @@ int main(int argc, char** argv) {
   else if (which == "refused") q = test::buildQuery("example.org", 1);
   else return 2;
 
-  std::string text = test::testConfig();
-  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
-  auto t = config::loadTopologyText(text, "bench.yaml").value();
-  std::vector<std::vector<policy::ReplicaState>> states;
-  for (const auto& g : t->registries) states.emplace_back(g.replicas.size(), policy::ReplicaState{policy::Health::Up, true});
-  policy::Ranking ranking(*t);
-  auto set = dns::compileAll(*t, *policy::computeRoutingTable(*t, ranking, states, 1), 1);
+  const test::Zone zone;
+  const auto& set = zone.set;
 
   IpAddress source = IpAddress::v4(192, 0, 2, 1);
   dns::Query scratch;
