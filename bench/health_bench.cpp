@@ -3,7 +3,7 @@
 //   health_bench detection [--runs 30] [--interval-ms 100] [--timeout-ms 80] [--fall 3] [--rise 2]
 //     Time from a replica refusing connections to the monitor's Down verdict,
 //     and from recovery to Up, over many runs, against the configured window.
-//   health_bench capacity --addr-file F --port P [--pairs N] [--interval-ms 1000] [--seconds 10]
+//   health_bench capacity --addr-file F --port P [--pairs N] [--interval-ms 1000] [--seconds 10] [--prober plain|curl]
 //     N pairs probed at the given interval by one health thread against the
 //     addresses in F (serve them with ../shared/bench/health_responder.py):
 //     achieved probes/s versus the schedule, outcomes, and CPU of this process.
@@ -137,7 +137,8 @@ int capacity(const std::map<std::string, std::string>& f) {
     ++reports;
     ++by[static_cast<size_t>(r.result)];
   };
-  HealthMonitor monitor(cb);
+  bool plain = !f.count("--prober") || f.at("--prober") != "curl";
+  HealthMonitor monitor(cb, ProberOptions{plain});
   monitor.start(std::move(targets), {});
   std::this_thread::sleep_for(std::chrono::milliseconds(2 * interval));  // past the start-up burst
   long r0 = reports;
@@ -149,9 +150,9 @@ int capacity(const std::map<std::string, std::string>& f) {
   double cpu = cpuSeconds() - c0;
   monitor.stop();
   double expected = pairs * 1000.0 / interval;
-  std::printf("capacity pairs=%d interval_ms=%d seconds=%.1f probes_per_s=%.0f expected_per_s=%.0f ratio=%.3f "
+  std::printf("capacity prober=%s pairs=%d interval_ms=%d seconds=%.1f probes_per_s=%.0f expected_per_s=%.0f ratio=%.3f "
               "cpu_pct_of_core=%.1f us_cpu_per_probe=%.1f ok=%ld timeout=%ld connect_error=%ld other=%ld\n",
-              pairs, interval, wall, done / wall, expected, done / wall / expected, 100 * cpu / wall,
+              plain ? "plain" : "curl", pairs, interval, wall, done / wall, expected, done / wall / expected, 100 * cpu / wall,
               done ? 1e6 * cpu / static_cast<double>(done) : 0.0, by[0].load(), by[3].load(), by[4].load(),
               by[1].load() + by[2].load() + by[5].load());
   return 0;

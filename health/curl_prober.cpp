@@ -75,9 +75,9 @@ void CurlProber::close() {
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
 }
 
-uint64_t CurlProber::start(const ProbeTarget& t) {
+void CurlProber::start(uint64_t id, const ProbeTarget& t) {
   auto* p = new Probe;
-  p->id = next_id_++;
+  p->id = id;
   p->target = t;
   p->started_ms = uv_now(loop_);
   CURL* e = nullptr;
@@ -125,7 +125,6 @@ uint64_t CurlProber::start(const ProbeTarget& t) {
   if (p->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
   probes_[p->id] = p;
   curl_multi_add_handle(multi_, e);
-  return p->id;
 }
 
 void CurlProber::cancel(uint64_t id) {
@@ -217,7 +216,9 @@ ProbeReport CurlProber::classify(Probe& p, CURLcode code) {
   r.detail = p.error[0] ? p.error : curl_easy_strerror(code);
   if (code == CURLE_OPERATION_TIMEDOUT) r.result = ProbeResult::Timeout;
   else if (isTlsError(code)) r.result = ProbeResult::TlsError;
-  else if (code == CURLE_WEIRD_SERVER_REPLY) r.result = ProbeResult::HttpError;
+  // Something answered, but not HTTP/1.x ("Received HTTP/0.9" is how libcurl
+  // reports a reply without a status line).
+  else if (code == CURLE_WEIRD_SERVER_REPLY || code == CURLE_UNSUPPORTED_PROTOCOL) r.result = ProbeResult::HttpError;
   else r.result = ProbeResult::ConnectError;
   return r;
 }

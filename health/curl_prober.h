@@ -33,8 +33,8 @@ class CurlProber {
   CurlProber(const CurlProber&) = delete;
   CurlProber& operator=(const CurlProber&) = delete;
 
-  // Starts one probe; returns its id (never 0).
-  uint64_t start(const ProbeTarget& target);
+  // Starts one probe. REQUIRES: `id` unique among probes in flight.
+  void start(uint64_t id, const ProbeTarget& target);
   void cancel(uint64_t id);
   // Cancels everything and closes the loop handles; call before the loop ends.
   void close();
@@ -54,7 +54,6 @@ class CurlProber {
   CURLM* multi_ = nullptr;
   uv_timer_t timer_{};
   bool closed_ = false;
-  uint64_t next_id_ = 1;
   std::unordered_map<uint64_t, Probe*> probes_;
   std::vector<CURL*> idle_;  // reset easy handles, reused by start()
   static constexpr size_t kMaxIdle = 1024;

@@ -18,10 +18,10 @@ struct HealthMonitor::Pair {
       : target(std::move(t)), tracker(target.spec.fall, target.spec.rise, initial) {}
 };
 
-HealthMonitor::HealthMonitor(Callbacks callbacks) : callbacks_(std::move(callbacks)) {
+HealthMonitor::HealthMonitor(Callbacks callbacks, ProberOptions prober) : callbacks_(std::move(callbacks)) {
   uv_loop_init(&loop_);
   tasks_.init(&loop_);
-  prober_ = std::make_unique<CurlProber>(&loop_, [this](uint64_t id, const ProbeReport& r) { onResult(id, r); });
+  prober_ = std::make_unique<Prober>(&loop_, [this](uint64_t id, const ProbeReport& r) { onResult(id, r); }, prober);
 }
 
 HealthMonitor::~HealthMonitor() {

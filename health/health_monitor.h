@@ -33,7 +33,7 @@
 #include <vector>
 
 #include "common/task_queue.h"
-#include "health/curl_prober.h"
+#include "health/prober.h"
 #include "health/health_tracker.h"
 #include "health/probe_target.h"
 
@@ -58,7 +58,7 @@ class HealthMonitor {
   };
   using Restored = std::map<std::string, policy::Health>;  // ProbeTarget::key() -> state
 
-  explicit HealthMonitor(Callbacks callbacks);
+  explicit HealthMonitor(Callbacks callbacks, ProberOptions prober = {});
   ~HealthMonitor();
 
   void start(std::vector<ProbeTarget> targets, const Restored& restored);
@@ -81,7 +81,7 @@ class HealthMonitor {
   uv_loop_t loop_{};
   TaskQueue tasks_;
   std::thread thread_;
-  std::unique_ptr<CurlProber> prober_;
+  std::unique_ptr<Prober> prober_;
   std::map<std::string, std::unique_ptr<Pair>> pairs_;
   std::map<uint64_t, Pair*> in_flight_;
   std::mt19937 rng_{std::random_device{}()};

@@ -63,6 +63,11 @@ std::string TestHttpServer::lastHost() {
   return last_host_;
 }
 
+std::string TestHttpServer::lastRequest() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return last_request_;
+}
+
 void TestHttpServer::run() {
   std::vector<int> held;  // connections left hanging
   while (!stop_) {
@@ -95,10 +100,11 @@ void TestHttpServer::run() {
       req.append(buf, static_cast<size_t>(n));
     }
     ++requests_;
-    auto h = req.find("\r\nHost: ");
-    if (h != std::string::npos) {
+    {
       std::lock_guard<std::mutex> lock(mutex_);
-      last_host_ = req.substr(h + 8, req.find("\r\n", h + 8) - h - 8);
+      last_request_ = req;
+      auto h = req.find("\r\nHost: ");
+      if (h != std::string::npos) last_host_ = req.substr(h + 8, req.find("\r\n", h + 8) - h - 8);
     }
     mode = mode_;
     if (mode == Mode::Hang) {
@@ -111,6 +117,9 @@ void TestHttpServer::run() {
     } else if (mode == Mode::Status) {
       std::string resp = "HTTP/1.1 " + std::to_string(status_.load()) +
                          " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
+    } else if (mode == Mode::Garbage) {
+      std::string resp = "SSH-2.0-OpenSSH_9.2\r\n";
       send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
     }
     close(c);

@@ -1,6 +1,6 @@
 // A controllable HTTP server for health tests: on a loopback address it
 // answers every request with a chosen status, or misbehaves on purpose (hang,
-// reset, close without answer, refuse connections). Mode changes apply to the
+// reset, close without answer, refuse connections, answer with garbage). Mode changes apply to the
 // next connection. Runs on its own thread; every wait is bounded.
 #pragma once
 
@@ -15,7 +15,7 @@ namespace switchyard::test {
 
 class TestHttpServer {
  public:
-  enum class Mode { Status, Hang, Reset, Close, Refuse };
+  enum class Mode { Status, Hang, Reset, Close, Refuse, Garbage };
 
   // Binds `address` (port may be 0). Throws if it cannot.
   explicit TestHttpServer(const SocketAddress& address);
@@ -29,6 +29,7 @@ class TestHttpServer {
   const SocketAddress& address() const { return address_; }
   int requests() const { return requests_.load(); }
   std::string lastHost();
+  std::string lastRequest();  // the last request head, as received
 
  private:
   void run();
@@ -43,6 +44,7 @@ class TestHttpServer {
   std::atomic<int> listen_fd_{-1};
   std::mutex mutex_;
   std::string last_host_;
+  std::string last_request_;
   std::thread thread_;
 };
 

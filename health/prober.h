@@ -1,0 +1,47 @@
+// Prober: the health thread's one entry point for probes. Plain `http` and
+// `tcp` probes of an address go to PlainProber (direct libuv, cheapest);
+// `https` and targets given as host names go to CurlProber (TLS, resolution).
+// Both classify outcomes the same way (see plain_prober.h).
+//
+// Thread safety: every method and callback runs on the loop's thread.
+// Invariants:
+//   1. Ids are unique over the prober's life and never 0; each started probe
+//      ends in exactly one callback unless cancelled.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+
+#include "health/curl_prober.h"
+#include "health/plain_prober.h"
+
+namespace switchyard::health {
+
+struct ProberOptions {
+  bool plain = true;  // false: libcurl for everything (tests compare the two)
+};
+
+class Prober {
+ public:
+  using Callback = std::function<void(uint64_t id, const ProbeReport& report)>;
+
+  // REQUIRES: curl_global_init() was called before any thread started.
+  Prober(uv_loop_t* loop, Callback callback, ProberOptions options = {});
+  Prober(const Prober&) = delete;
+  Prober& operator=(const Prober&) = delete;
+
+  uint64_t start(const ProbeTarget& target);
+  void cancel(uint64_t id);
+  void close();  // cancels everything; call before the loop ends
+  size_t inFlight() const { return plain_.inFlight() + curl_.inFlight(); }
+
+ private:
+  ProberOptions options_;
+  PlainProber plain_;
+  CurlProber curl_;
+  uint64_t next_id_ = 1;
+};
+
+}  // namespace switchyard::health
