@@ -19,7 +19,9 @@ start_switchyard() {
     timeout "$life" "$bin" --config "$work/switchyard.yaml" > "$work/switchyard.log" 2>&1 &
     sy_pid=$!
     for i in $(seq 1 100); do
-      dig +time=1 +tries=1 -p "$port" @127.0.0.1 example.test SOA +short 2>/dev/null | grep -q . && return 0
+      # dig prints its errors (";; communications error ...") to stdout even
+      # with +short: only a line that is not a comment is an answer.
+      dig +time=1 +tries=1 -p "$port" @127.0.0.1 example.test SOA +short 2>/dev/null | grep -qv '^;\|^$' && return 0
       kill -0 "$sy_pid" 2>/dev/null || break
       sleep 0.1
     done

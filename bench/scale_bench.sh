@@ -71,7 +71,7 @@ start() {
   started_pid=$!
   pids+=("$started_pid")
   for i in $(seq 1 6000); do
-    dig +time=1 +tries=1 -p "$port" @127.0.0.1 reg000001.scale.test A +short 2>/dev/null | grep -q . && break
+    dig +time=1 +tries=1 -p "$port" @127.0.0.1 reg000001.scale.test A +short 2>/dev/null | grep -qv '^;\|^$' && break
     kill -0 "$started_pid" 2>/dev/null || { cat "$log"; exit 1; }
     sleep 0.01
   done

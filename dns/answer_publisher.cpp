@@ -12,10 +12,26 @@ bool AnswerPublisher::Reader::refresh() {
   return true;
 }
 
+void AnswerPublisher::Reader::goOffline() {
+  current_ = nullptr;
+  acked_.store(kOffline, std::memory_order_seq_cst);
+}
+
+void AnswerPublisher::Reader::goOnline() {
+  // Announce first, then load: a set reclaim() frees while we were offline is
+  // older than what we announce, and the load below sees at least the set
+  // that was newest when reclaim() looked (all seq_cst, so one total order).
+  acked_.store(publisher_->latest_generation_.load(std::memory_order_seq_cst), std::memory_order_seq_cst);
+  current_ = publisher_->latest_.load(std::memory_order_seq_cst);
+  if (current_) acked_.store(current_->generation, std::memory_order_release);
+}
+
 void AnswerPublisher::publish(std::shared_ptr<const AnswerSet> set) {
   const AnswerSet* raw = set.get();
+  uint64_t generation = raw->generation;
   retained_.push_back(std::move(set));
-  latest_.store(raw, std::memory_order_release);
+  latest_.store(raw, std::memory_order_seq_cst);
+  latest_generation_.store(generation, std::memory_order_seq_cst);
   for (auto& r : readers_)
     if (r->wake_) r->wake_();
   reclaim();
@@ -49,8 +65,8 @@ std::optional<std::chrono::nanoseconds> AnswerPublisher::waitAcked(
 }
 
 void AnswerPublisher::reclaim() {
-  uint64_t oldest_in_use = UINT64_MAX;
-  for (const auto& r : readers_) oldest_in_use = std::min(oldest_in_use, r->acked());
+  uint64_t oldest_in_use = UINT64_MAX;  // offline readers (kOffline) hold nothing
+  for (const auto& r : readers_) oldest_in_use = std::min(oldest_in_use, r->acked_.load(std::memory_order_seq_cst));
   while (retained_.size() > 1 && retained_.front()->generation < oldest_in_use) retained_.pop_front();
 }
 

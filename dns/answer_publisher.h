@@ -3,8 +3,8 @@
 //
 // Thread safety:
 //   - publish() and reclaim() are called by the control thread only.
-//   - Each Reader belongs to one worker thread; Reader::refresh() is called by
-//     that worker only (from its async wake-up), Reader::current() likewise.
+//   - Each Reader belongs to one worker thread; refresh(), current(),
+//     goOffline() and goOnline() are called by that worker only.
 //   - addReader() happens before publish() is first called from another thread
 //     than the workers' creator (the server registers readers at start-up).
 // How it works:
@@ -15,6 +15,12 @@
 //      stores the generation it now uses in its `acked` slot.
 //   3. reclaim() frees retained sets older than every reader's acknowledged
 //      generation; the newest set is always retained.
+//   4. A reader about to block for a long time (a UDP thread waiting in
+//      recvmmsg) goes offline: it holds no set, so publish() need not wake it
+//      and waitAcked() need not wait for it. goOnline() announces the newest
+//      generation before loading the set (both seq_cst), so reclaim() either
+//      sees the announcement or the reader loads a set newer than any freed
+//      (the quiescent-state scheme of liburcu's rcu_thread_offline/online).
 // Invariants:
 //   1. Any pointer a reader may hold is in retained_.
 //   2. Generations published are strictly increasing.
@@ -40,6 +46,10 @@ class AnswerPublisher {
     // Picks up the newest set; returns true if it changed.
     bool refresh();
     const AnswerSet* current() const { return current_; }
+    // Holds no set until goOnline(); current() is null meanwhile.
+    void goOffline();
+    // Takes the newest set; the reader is an ordinary reader again.
+    void goOnline();
     uint64_t acked() const { return acked_.load(std::memory_order_acquire); }
 
    private:
@@ -70,7 +80,9 @@ class AnswerPublisher {
   size_t retainedCount() const { return retained_.size(); }
 
  private:
+  static constexpr uint64_t kOffline = UINT64_MAX;  // an offline reader's acked(): newer than anything
   std::atomic<const AnswerSet*> latest_{nullptr};
+  std::atomic<uint64_t> latest_generation_{0};  // stored after latest_ (see goOnline)
   std::deque<std::shared_ptr<const AnswerSet>> retained_;
   std::vector<std::unique_ptr<Reader>> readers_;
 };

@@ -31,9 +31,10 @@ Result<std::unique_ptr<DnsServer>> DnsServer::start(const std::vector<SocketAddr
     }
     server->bound_.push_back(address);
   }
-  for (int t = 0; t < threads; ++t)
-    server->workers_.push_back(std::make_unique<DnsWorker>(
-        publisher, std::move(udp[static_cast<size_t>(t)]), std::move(tcp[static_cast<size_t>(t)]), options));
+  for (auto& fds : udp)
+    for (int fd : fds) server->udp_.push_back(std::make_unique<UdpThread>(publisher, fd));
+  for (auto& fds : tcp) server->workers_.push_back(std::make_unique<DnsWorker>(publisher, std::move(fds), options));
+  for (auto& u : server->udp_) u->start();
   for (auto& w : server->workers_) w->start();
   return server;
 }
@@ -42,14 +43,20 @@ DnsServer::~DnsServer() { stop(); }
 
 std::vector<const WorkerStats*> DnsServer::stats() const {
   std::vector<const WorkerStats*> out;
+  for (const auto& u : udp_) out.push_back(&u->stats());
   for (const auto& w : workers_) out.push_back(&w->stats());
   return out;
 }
 
 void DnsServer::stop() {
-  if (workers_.empty()) return;
-  publisher_.removeReaders();  // no more wake-ups into workers that are going away
+  if (workers_.empty() && udp_.empty()) return;
+  // Join every thread first, then drop the readers they used. Publishing (and
+  // so waking a worker) happens on this same thread, so nothing wakes a worker
+  // that has stopped.
+  for (auto& u : udp_) u->stop();
   for (auto& w : workers_) w->stop();
+  publisher_.removeReaders();
+  udp_.clear();
   workers_.clear();
 }
 

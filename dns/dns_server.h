@@ -1,12 +1,14 @@
-// DnsServer: the set of DNS workers serving every listen address over UDP and
-// TCP.
+// DnsServer: the threads serving every listen address over UDP and TCP.
 //
 // Start-up order:
-//   1. For each listen address, bind one UDP and one TCP socket per worker with
-//      SO_REUSEPORT (port 0: the first socket's kernel-chosen port is used for
-//      all the others, so tests can bind without guessing).
-//   2. Register each worker as a reader of the publisher.
-//   3. Start the worker threads.
+//   1. For each listen address, bind `threads` UDP and `threads` TCP sockets
+//      with SO_REUSEPORT (port 0: the first socket's kernel-chosen port is used
+//      for all the others, so tests can bind without guessing).
+//   2. One UdpThread per UDP socket; one DnsWorker (libuv loop) per thread
+//      index serving that index's TCP sockets. Each registers as a reader.
+//   3. Start them all.
+// Stop: every thread is joined before the readers are removed, so no thread
+// ever touches a freed Reader.
 // Any bind failure stops start-up with the address and the OS error.
 // Thread safety: create, stop and destroy on one (control) thread.
 #pragma once
@@ -18,6 +20,7 @@
 #include "common/result.h"
 #include "dns/answer_publisher.h"
 #include "dns/dns_worker.h"
+#include "dns/udp_thread.h"
 
 namespace switchyard::dns {
 
@@ -39,6 +42,7 @@ class DnsServer {
   explicit DnsServer(AnswerPublisher& publisher) : publisher_(publisher) {}
   AnswerPublisher& publisher_;
   std::vector<SocketAddress> bound_;
+  std::vector<std::unique_ptr<UdpThread>> udp_;
   std::vector<std::unique_ptr<DnsWorker>> workers_;
 };
 

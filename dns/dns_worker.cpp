@@ -34,22 +34,13 @@ struct WriteRequest {
 };
 }  // namespace
 
-DnsWorker::DnsWorker(AnswerPublisher& publisher, std::vector<int> udp_fds, std::vector<int> tcp_fds,
-                     WorkerOptions options)
+DnsWorker::DnsWorker(AnswerPublisher& publisher, std::vector<int> tcp_fds, WorkerOptions options)
     : options_(options) {
   uv_loop_init(&loop_);
   loop_.data = this;
   uv_async_init(&loop_, &wake_, &DnsWorker::onWake);
   uv_async_init(&loop_, &stop_, &DnsWorker::onStop);
   wake_.data = stop_.data = this;
-  for (int fd : udp_fds) {
-    auto s = std::make_unique<UdpSocket>();
-    s->batch = std::make_unique<UdpBatch>(fd);
-    uv_poll_init(&loop_, &s->poll, fd);
-    s->worker = this;
-    s->poll.data = s.get();
-    udp_.push_back(std::move(s));
-  }
   for (int fd : tcp_fds) {
     auto h = std::make_unique<uv_tcp_t>();
     uv_tcp_init(&loop_, h.get());
@@ -63,18 +54,16 @@ DnsWorker::DnsWorker(AnswerPublisher& publisher, std::vector<int> udp_fds, std::
 DnsWorker::~DnsWorker() {
   stop();
   uv_loop_close(&loop_);
-  for (auto& s : udp_) close(s->batch->fd());  // uv_poll does not own its fd
 }
 
 void DnsWorker::start() {
-  for (auto& s : udp_) uv_poll_start(&s->poll, UV_READABLE, &DnsWorker::onUdpPoll);
   for (auto& h : listeners_) uv_listen(reinterpret_cast<uv_stream_t*>(h.get()), 1024, &DnsWorker::onAccept);
   started_ = true;
   thread_ = std::thread([this] { run(); });
 }
 
 void DnsWorker::run() {
-  nameThisThread("sy-dns");
+  nameThisThread("sy-tcp");
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
@@ -96,26 +85,10 @@ void DnsWorker::onWake(uv_async_t* h) { static_cast<DnsWorker*>(h->data)->reader
 
 void DnsWorker::onStop(uv_async_t* h) {
   auto* w = static_cast<DnsWorker*>(h->data);
-  for (auto& u : w->udp_) uv_close(reinterpret_cast<uv_handle_t*>(&u->poll), nullptr);
   for (auto& l : w->listeners_) uv_close(reinterpret_cast<uv_handle_t*>(l.get()), nullptr);
   for (auto it = w->connections_.begin(); it != w->connections_.end();) w->closeConnection(*it++);
   uv_close(reinterpret_cast<uv_handle_t*>(&w->wake_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&w->stop_), nullptr);
-}
-
-void DnsWorker::onUdpPoll(uv_poll_t* h, int status, int events) {
-  if (status < 0) return;
-  auto* s = static_cast<UdpSocket*>(h->data);
-  DnsWorker* w = s->worker;
-  UdpBatch::Status st = UdpBatch::Status::Drained;
-  if (events & UV_WRITABLE) st = s->batch->flush(w->stats_);
-  if (st == UdpBatch::Status::Drained) st = s->batch->serve(*w->reader_, w->query_, w->stats_);
-  // Blocked: wait for room to send the tail, and read nothing meanwhile.
-  bool blocked = st == UdpBatch::Status::Blocked;
-  if (blocked != s->waiting_to_write) {
-    s->waiting_to_write = blocked;
-    uv_poll_start(h, blocked ? UV_WRITABLE : UV_READABLE, &DnsWorker::onUdpPoll);
-  }
 }
 
 void DnsWorker::onAccept(uv_stream_t* server, int status) {

@@ -1,18 +1,14 @@
-// DnsWorker: one DNS serving thread with its own libuv loop, its own UDP
-// sockets and TCP listeners (SO_REUSEPORT, one per listen address), and its own
-// view of the published AnswerSet.
+// DnsWorker: one DNS-over-TCP serving thread with its own libuv loop, its own
+// TCP listeners (SO_REUSEPORT, one per listen address), and its own view of
+// the published AnswerSet. UDP is served by UdpThread (blocking recvmmsg).
 //
 // Thread safety:
 //   - Constructed and start()/stop() called by the owning (control) thread.
 //   - Everything else runs on the worker's thread; the only cross-thread entry
 //     points are the two uv_async handles (wake: new answers; stop).
-// UDP: libuv only says "readable" (uv_poll on the worker's own socket); the
-// worker then reads and answers whole batches with recvmmsg/sendmmsg
-// (UdpBatch), because libuv 1.44 sends one datagram per system call.
 // Invariants:
-//   1. The UDP query path uses only the UdpBatch buffers, query_ and the
-//      reader's current set: no allocation, no locks. TCP allocates per
-//      connection and per write, which is off the UDP hot path.
+//   1. TCP allocates per connection and per write, which is off the UDP hot
+//      path.
 //   2. At most max_tcp connections are open; further ones are closed at once.
 #pragma once
 
@@ -27,7 +23,6 @@
 
 #include "dns/answer_publisher.h"
 #include "dns/query_parser.h"
-#include "dns/udp_batch.h"
 #include "dns/worker_stats.h"
 
 namespace switchyard::dns {
@@ -39,9 +34,8 @@ struct WorkerOptions {
 
 class DnsWorker {
  public:
-  // Takes ownership of the bound sockets.
-  DnsWorker(AnswerPublisher& publisher, std::vector<int> udp_fds, std::vector<int> tcp_fds,
-            WorkerOptions options);
+  // Takes ownership of the bound listening sockets.
+  DnsWorker(AnswerPublisher& publisher, std::vector<int> tcp_fds, WorkerOptions options);
   ~DnsWorker();
   DnsWorker(const DnsWorker&) = delete;
   DnsWorker& operator=(const DnsWorker&) = delete;
@@ -52,15 +46,8 @@ class DnsWorker {
 
  private:
   struct TcpConnection;
-  struct UdpSocket {
-    uv_poll_t poll{};
-    DnsWorker* worker = nullptr;
-    std::unique_ptr<UdpBatch> batch;
-    bool waiting_to_write = false;  // polling for UV_WRITABLE instead of UV_READABLE
-  };
   static void onWake(uv_async_t* h);
   static void onStop(uv_async_t* h);
-  static void onUdpPoll(uv_poll_t* h, int status, int events);
   static void onAccept(uv_stream_t* server, int status);
   static void onTcpAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf);
@@ -74,7 +61,6 @@ class DnsWorker {
   uv_loop_t loop_{};
   uv_async_t wake_{};
   uv_async_t stop_{};
-  std::vector<std::unique_ptr<UdpSocket>> udp_;
   std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
   std::list<TcpConnection*> connections_;
   std::thread thread_;

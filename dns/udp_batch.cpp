@@ -22,58 +22,60 @@ UdpBatch::UdpBatch(int fd) : fd_(fd) {
   }
 }
 
-UdpBatch::Status UdpBatch::flush(WorkerStats& stats) {
-  while (sent_ < count_) {
-    int n = sendmmsg(fd_, &tx_[sent_], count_ - sent_, MSG_DONTWAIT);
-    if (n > 0) {
-      sent_ += static_cast<unsigned>(n);
-    } else if (errno == EINTR) {
+unsigned UdpBatch::receive() {
+  for (unsigned i = 0; i < kSize; ++i) rx_[i].msg_hdr.msg_namelen = sizeof peer_[i];
+  // MSG_WAITFORONE: block for the first datagram only, then take what is there.
+  int got = recvmmsg(fd_, rx_, kSize, MSG_WAITFORONE, nullptr);
+  return got > 0 ? static_cast<unsigned>(got) : 0;
+}
+
+void UdpBatch::answer(unsigned received, const AnswerSet* set, Query& scratch, WorkerStats& stats) {
+  unsigned count = 0;
+  for (unsigned i = 0; i < received; ++i) {
+    const msghdr& in = rx_[i].msg_hdr;
+    if ((in.msg_flags & MSG_TRUNC) || set == nullptr) {
+      WorkerStats::bump(stats.dropped);
       continue;
-    } else if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) {
-      return Status::Blocked;
+    }
+    IpAddress source = toIpAddress(reinterpret_cast<const sockaddr*>(&peer_[i]));
+    ResponseInfo info;
+    size_t n = respond(*set, rx_buf_[i], rx_[i].msg_len, source, Transport::Udp, scratch, tx_buf_[count], kTxSlot,
+                       &info);
+    if (n == 0) {
+      WorkerStats::bump(stats.dropped);
+      continue;
+    }
+    stats.count(info, Transport::Udp);
+    tx_iov_[count].iov_len = n;
+    tx_[count].msg_hdr.msg_name = &peer_[i];
+    tx_[count].msg_hdr.msg_namelen = in.msg_namelen;
+    ++count;
+  }
+  send(count, stats);
+}
+
+void UdpBatch::send(unsigned count, WorkerStats& stats) {
+  constexpr int kMaxRetries = 1000;  // then the datagram counts as an error: never spin forever
+  unsigned sent = 0;
+  int retries = 0;
+  while (sent < count) {
+    int n = sendmmsg(fd_, &tx_[sent], count - sent, 0);
+    if (n > 0) {
+      sent += static_cast<unsigned>(n);
+      retries = 0;
+    } else if ((errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) &&
+               ++retries < kMaxRetries) {
+      // A send timeout or a momentarily full device queue: try the same
+      // datagram again rather than lose an answer.
+      continue;
     } else {
+      retries = 0;
       // This one datagram cannot be sent (e.g. an ICMP error reported late,
       // an unreachable peer): skip it, keep the rest.
       WorkerStats::bump(stats.send_errors);
-      ++sent_;
+      ++sent;
     }
   }
-  return Status::Drained;
-}
-
-UdpBatch::Status UdpBatch::serve(AnswerPublisher::Reader& reader, Query& scratch, WorkerStats& stats) {
-  if (flush(stats) == Status::Blocked) return Status::Blocked;
-  for (unsigned round = 0; round < kRounds; ++round) {
-    for (unsigned i = 0; i < kSize; ++i) rx_[i].msg_hdr.msg_namelen = sizeof peer_[i];
-    int got = recvmmsg(fd_, rx_, kSize, MSG_DONTWAIT, nullptr);
-    if (got <= 0) break;  // EAGAIN: the socket is empty (other errors: next wake-up)
-    reader.refresh();
-    const AnswerSet* set = reader.current();
-    count_ = sent_ = 0;
-    for (unsigned i = 0; i < static_cast<unsigned>(got); ++i) {
-      const msghdr& in = rx_[i].msg_hdr;
-      if ((in.msg_flags & MSG_TRUNC) || set == nullptr) {
-        WorkerStats::bump(stats.dropped);
-        continue;
-      }
-      IpAddress source = toIpAddress(reinterpret_cast<const sockaddr*>(&peer_[i]));
-      ResponseInfo info;
-      size_t n = respond(*set, rx_buf_[i], rx_[i].msg_len, source, Transport::Udp, scratch, tx_buf_[count_], kTxSlot,
-                         &info);
-      if (n == 0) {
-        WorkerStats::bump(stats.dropped);
-        continue;
-      }
-      stats.count(info, Transport::Udp);
-      tx_iov_[count_].iov_len = n;
-      tx_[count_].msg_hdr.msg_name = &peer_[i];
-      tx_[count_].msg_hdr.msg_namelen = in.msg_namelen;
-      ++count_;
-    }
-    if (flush(stats) == Status::Blocked) return Status::Blocked;
-    if (static_cast<unsigned>(got) < kSize) break;  // the socket had less than a batch: it is empty
-  }
-  return Status::Drained;
 }
 
 }  // namespace switchyard::dns

@@ -39,7 +39,7 @@ port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
 # A random 127.x.y.0/24 whose addresses we need are free.
 for attempt in $(seq 1 50); do
   net="127.$((RANDOM % 200 + 20)).$((RANDOM % 254 + 1))"
-  dns_port=$((RANDOM % 30000 + 20000))
+  dns_port=$((RANDOM % 12768 + 20000))  # below the ephemeral range
   admin_port=$((dns_port + 1))
   if port_free "$net.2" 53 && port_free "$net.11" 5000 && port_free "$net.12" 5000 && port_free "$net.13" 5000 &&
      port_free "$net.53" "$dns_port" && port_free "$net.53" "$admin_port"; then

@@ -47,10 +47,15 @@ bool free(const SocketAddress& a) { return canBind(a, SOCK_DGRAM) && canBind(a, 
 
 }  // namespace
 
+// Ports below the kernel's ephemeral range (32768-60999): a port from that
+// range can be free when checked and taken a moment later by any process's
+// outgoing connection or unbound UDP client socket.
+uint16_t randomPort() { return static_cast<uint16_t>(20000 + rng()() % (32768 - 20000)); }
+
 SocketAddress freeLoopback(bool v6) {
   for (int attempt = 0; attempt < 200; ++attempt) {
     SocketAddress a;
-    a.port = static_cast<uint16_t>(20000 + rng()() % 40000);
+    a.port = randomPort();
     if (v6) a.address = IpAddress::parse("::1").value();
     else a.address = IpAddress::v4(127, static_cast<uint8_t>(1 + rng()() % 254),
                                    static_cast<uint8_t>(1 + rng()() % 254), static_cast<uint8_t>(1 + rng()() % 254));
@@ -61,7 +66,7 @@ SocketAddress freeLoopback(bool v6) {
 
 uint16_t freePortOn(const IpAddress& v4) {
   for (int attempt = 0; attempt < 200; ++attempt) {
-    auto port = static_cast<uint16_t>(20000 + rng()() % 40000);
+    auto port = randomPort();
     if (free({v4, port}) && free({IpAddress::parse("::1").value(), port})) return port;
   }
   throw std::runtime_error("no free port found in 200 tries");

@@ -1,16 +1,20 @@
-// UdpBatch on real loopback sockets: a burst larger than one wake-up's
-// batches is answered in full, each answer to its own sender and query id;
-// junk and oversized datagrams are dropped and counted.
+// UdpBatch on real loopback sockets: a burst larger than one batch is answered
+// in full, each answer to its own sender and query id; junk and oversized
+// datagrams are dropped and counted. UdpThread: serves, goes offline while
+// idle (publishing never waits for it) and stops promptly.
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <map>
+#include <thread>
 
 #include "dns/socket_util.h"
 #include "dns/udp_batch.h"
+#include "dns/udp_thread.h"
 #include "dns/wire.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/test_zone.h"
@@ -57,14 +61,14 @@ TEST_CASE("UdpBatch answers a burst of queries from two clients, each to its sen
   auto server = bindSocket(at, SOCK_DGRAM);
   REQUIRE(server);
   auto batch = std::make_unique<UdpBatch>(*server);
-  AnswerPublisher publisher;
-  auto& reader = publisher.addReader([] {});
-  publisher.publish(zone.set);
+  timeval timeout{0, 100'000};  // receive() blocks: bound it
+  setsockopt(*server, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  fcntl(*server, F_SETFL, fcntl(*server, F_GETFL) & ~O_NONBLOCK);
   WorkerStats stats;
   Query scratch;
 
   int a = clientSocket(), b = clientSocket();
-  constexpr int kPerClient = 300;  // more than kSize * kRounds in total: several serve() calls
+  constexpr int kPerClient = 300;  // many batches
   for (int i = 0; i < kPerClient; ++i) {
     auto q = test::buildQuery("myregistry.cr.example.test", 1);
     writeU16(q.data(), static_cast<uint16_t>(i));
@@ -75,13 +79,15 @@ TEST_CASE("UdpBatch answers a burst of queries from two clients, each to its sen
   sendTo(a, at, {0x12, 0x34, 0x01});                     // a runt: no answer possible
   sendTo(a, at, std::vector<uint8_t>(UdpBatch::kRxSlot + 100, 0));  // larger than a slot
 
-  int calls = 0;
-  for (; calls < 100; ++calls) {
-    pollfd p{*server, POLLIN, 0};
-    if (poll(&p, 1, 50) != 1) break;
-    REQUIRE(batch->serve(reader, scratch, stats) == UdpBatch::Status::Drained);
+  int batches = 0;
+  for (int calls = 0; calls < 1000; ++calls) {
+    unsigned got = batch->receive();
+    if (got == 0) break;  // the receive timeout: the socket is empty
+    CHECK(got <= UdpBatch::kSize);
+    batch->answer(got, zone.set.get(), scratch, stats);
+    ++batches;
   }
-  CHECK(calls >= 2);  // the burst did not fit one wake-up's kRounds batches
+  CHECK(batches >= 2 * kPerClient / static_cast<int>(UdpBatch::kSize));
 
   auto answers_a = receiveAll(a), answers_b = receiveAll(b);
   REQUIRE(answers_a.size() == kPerClient);
@@ -105,4 +111,44 @@ TEST_CASE("UdpBatch answers a burst of queries from two clients, each to its sen
   close(b);
   batch.reset();
   close(*server);
+}
+
+TEST_CASE("UdpThread answers, publishing does not wait for it while idle, and it stops") {
+  test::Zone zone;
+  SocketAddress at = test::freeLoopback();
+  auto server = bindSocket(at, SOCK_DGRAM);
+  REQUIRE(server);
+  AnswerPublisher publisher;
+  publisher.publish(zone.set);
+  auto thread = std::make_unique<UdpThread>(publisher, *server);
+  thread->start();
+
+  int client = clientSocket();
+  auto q = test::buildQuery("myregistry.cr.example.test", 1);
+  sendTo(client, at, q);
+  auto got = receiveAll(client);
+  REQUIRE(got.size() == 1);
+  CHECK(readU16(got[0].data()) == readU16(q.data()));
+
+  // Idle now (asleep in recvmmsg, offline): a new generation counts as
+  // acknowledged at once, and the old one is freed without waiting for it.
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  auto copy = std::make_shared<AnswerSet>(*zone.set);
+  copy->generation = zone.set->generation + 1;
+  std::shared_ptr<const AnswerSet> next = copy;
+  std::weak_ptr<const AnswerSet> old = zone.set;
+  publisher.publish(next);
+  zone.set.reset();
+  CHECK(publisher.waitAcked(next->generation, std::chrono::milliseconds(0)).has_value());
+  CHECK(old.expired());
+  CHECK(publisher.retainedCount() == 1);
+
+  // And it answers from the new set when the next query comes.
+  sendTo(client, at, q);
+  CHECK(receiveAll(client).size() == 1);
+
+  thread->stop();  // shutdown() wakes it; its 500 ms receive timeout bounds it anyway
+  thread.reset();
+  publisher.removeReaders();
+  close(client);
 }
