@@ -47,10 +47,11 @@ std::string readToken(const Options& o) {
 
 std::atomic<bool> interrupted{false};
 
-json call(const Options& o, const std::string& method, const std::string& path, const json& body = nullptr) {
+json call(const Options& o, const std::string& method, const std::string& path, const json& body = nullptr,
+          int read_timeout_s = 15) {
   httplib::Client client(o.server);
   client.set_connection_timeout(5);
-  client.set_read_timeout(15);
+  client.set_read_timeout(read_timeout_s);
   httplib::Headers headers{{"Authorization", "Bearer " + readToken(o)}};
   httplib::Result r = method == "GET"    ? client.Get(path, headers)
                      : method == "POST" ? client.Post(path, headers, body.is_null() ? "" : body.dump(), "application/json")
@@ -322,7 +323,9 @@ int main(int argc, char** argv) {
     } else if (drill_abort->parsed()) {
       printDrill(o, call(o, "POST", "/v1/drills/" + drill_id + "/abort"));
     } else if (reload->parsed()) {
-      auto r = call(o, "POST", "/v1/reload");
+      // A reload of a very large file takes seconds; the daemon answers within
+      // 300 s (kReloadWaitSeconds in control/admin_server.h): wait a bit longer.
+      auto r = call(o, "POST", "/v1/reload", nullptr, 310);
       if (o.output == "json") std::cout << r.dump(2) << "\n";
       else std::cout << "reloaded (generation " << r["generation"] << ")\n";
     }

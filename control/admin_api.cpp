@@ -28,7 +28,7 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
   auto reg = r.params.count("registry") ? r.params.at("registry") : "";
   if (r.method == "GET" && p == "/v1/registries") return reply(registries());
   if (r.method == "GET" && p == "/v1/events") return reply(events(r));
-  if (r.method == "POST" && p == "/v1/reload") return reply(reload());
+  if (r.method == "POST" && p == "/v1/reload") return reload(reply);
   if (r.method == "GET" && p == "/v1/status") return reply(status(r));
   if (p.starts_with("/v1/drills")) {
     auto id = r.params.count("drill") ? r.params.at("drill") : "";
@@ -226,10 +226,11 @@ ApiResponse AdminApi::status(const ApiRequest& r) const {
            {"events", events}}};
 }
 
-ApiResponse AdminApi::reload() {
-  auto ok = c_.reload();
-  if (!ok) return apiError(400, ok.error());
-  return {200, {{"reloaded", true}, {"generation", c_.router.table()->generation}}};
+void AdminApi::reload(const std::function<void(ApiResponse)>& reply) {
+  c_.reload([this, reply](Result<bool> ok) {
+    if (!ok) reply(apiError(400, ok.error()));
+    else reply({200, {{"reloaded", true}, {"generation", c_.router.table()->generation}}});
+  });
 }
 
 }  // namespace switchyard::control

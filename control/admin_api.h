@@ -35,7 +35,7 @@ struct AdminContext {
   const std::map<std::string, health::ProbeReport>& last_probe;  // "registry/region"
   // Persists `overrides` off the loop; calls done(error or "") on the control thread.
   std::function<void(std::function<void(std::string)> done)> persist_overrides;
-  std::function<Result<bool>()> reload;
+  std::function<void(std::function<void(Result<bool>)> done)> reload;  // answers on the control loop
   DrillManager& drills;
 };
 
@@ -55,7 +55,7 @@ class AdminApi {
   ApiResponse events(const ApiRequest& request) const;
   void patchReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   ApiResponse fault(const ApiRequest& request);
-  ApiResponse reload();
+  void reload(const std::function<void(ApiResponse)>& reply);
   ApiResponse status(const ApiRequest& request) const;
 
   AdminContext c_;

@@ -61,7 +61,9 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   route("GET", R"(/v1/registries/([^/]+)/endpoints)", {"registry"});
   route("GET", R"(/v1/registries/([^/]+)/routing)", {"registry"});
   route("GET", R"(/v1/events)", {});
-  route("POST", R"(/v1/reload)", {});
+  // A reload parses on a work thread and rebuilds on the loop: seconds at
+  // 100k registries, so its caller may wait longer than for anything else.
+  route("POST", R"(/v1/reload)", {}, std::chrono::seconds(kReloadWaitSeconds));
   route("GET", R"(/v1/status)", {});
   route("GET", R"(/v1/drills)", {});
   route("POST", R"(/v1/drills)", {});
@@ -107,8 +109,9 @@ bool AdminServer::authorized(const std::string& header, std::string& why) {
   return true;
 }
 
-void AdminServer::route(const char* method, const std::string& pattern, std::vector<std::string> names) {
-  auto handler = [this, method, names](const httplib::Request& req, httplib::Response& res) {
+void AdminServer::route(const char* method, const std::string& pattern, std::vector<std::string> names,
+                        std::chrono::seconds wait) {
+  auto handler = [this, method, names, wait](const httplib::Request& req, httplib::Response& res) {
     std::string why;
     if (!authorized(req.get_header_value("Authorization"), why)) {
       send(res, apiError(401, why));
@@ -120,8 +123,8 @@ void AdminServer::route(const char* method, const std::string& pattern, std::vec
     auto promise = std::make_shared<std::promise<ApiResponse>>();
     auto future = promise->get_future();
     dispatch_(std::move(api), [promise](ApiResponse r) { promise->set_value(std::move(r)); });
-    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-      send(res, apiError(503, "the control thread did not answer in 10 s"));
+    if (future.wait_for(wait) != std::future_status::ready) {
+      send(res, apiError(503, "the control thread did not answer in " + std::to_string(wait.count()) + " s"));
       return;
     }
     send(res, future.get());

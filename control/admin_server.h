@@ -13,6 +13,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -55,6 +56,10 @@ using Dispatch = std::function<void(ApiRequest request, std::function<void(ApiRe
 // Renders /metrics; called on an HTTP thread.
 using MetricsRenderer = std::function<std::string()>;
 
+// How long POST /v1/reload waits for the reload to end (switchyardctl's
+// reload waits as long).
+inline constexpr int kReloadWaitSeconds = 300;
+
 class AdminServer {
  public:
   AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsRenderer metrics);
@@ -66,7 +71,9 @@ class AdminServer {
   void setToken(std::string token);
 
  private:
-  void route(const char* method, const std::string& pattern, std::vector<std::string> names);
+  // `wait`: how long the HTTP thread waits for the control loop's answer.
+  void route(const char* method, const std::string& pattern, std::vector<std::string> names,
+             std::chrono::seconds wait = std::chrono::seconds(10));
   bool authorized(const std::string& header, std::string& why);
 
   const Readiness& readiness_;

@@ -5,6 +5,7 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -132,7 +133,7 @@ int ControlPlane::run() {
       });
   AdminContext context{*router_, events_, overrides_, last_probe_,
                        [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
-                       [this] { return reload(); }, *drills_};
+                       [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); }, *drills_};
   api_ = std::make_unique<AdminApi>(context);
 
   // 4. The admin listener.
@@ -336,11 +337,45 @@ void ControlPlane::onWatchdog(uv_timer_t* t) {
   }
 }
 
-Result<bool> ControlPlane::reload() {
-  int64_t parse_start = nowMs();
-  auto next = config::loadTopologyFile(options_.config_path);
-  spdlog::info("event=config_loaded file={} ok={} parse_ms={}", options_.config_path, static_cast<bool>(next),
-               nowMs() - parse_start);
+void ControlPlane::reload(std::function<void(Result<bool>)> done) {
+  if (done) reload_waiting_.push_back(std::move(done));
+  if (reload_) {
+    reload_again_ = true;
+    return;
+  }
+  startReload();
+}
+
+void ControlPlane::startReload() {
+  spdlog::info("event=reload_started file={}", options_.config_path);
+  reload_ = std::make_unique<Reload>();
+  reload_->path = options_.config_path;
+  reload_->told.swap(reload_waiting_);
+  reload_->req.data = reload_.get();
+  uv_queue_work(
+      &loop_, &reload_->req,
+      [](uv_work_t* req) {  // work thread: touches only the Reload
+        auto* run = static_cast<Reload*>(req->data);
+        auto start = std::chrono::steady_clock::now();
+        run->result = config::loadTopologyFile(run->path);
+        run->parse_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
+                            .count();
+      },
+      [](uv_work_t* req, int) {  // the loop again
+        auto* self = static_cast<ControlPlane*>(req->loop->data);
+        std::unique_ptr<Reload> run = std::move(self->reload_);
+        Result<bool> ok = self->stopping_ ? Result<bool>(Error{"switchyard is stopping"}) : self->applyReload(*run);
+        for (auto& d : run->told) d(ok);
+        if (self->reload_again_ && !self->stopping_) {
+          self->reload_again_ = false;
+          self->startReload();
+        }
+      });
+}
+
+Result<bool> ControlPlane::applyReload(Reload& run) {
+  auto& next = run.result;
+  spdlog::info("event=config_loaded file={} ok={} parse_ms={}", run.path, static_cast<bool>(next), run.parse_ms);
   if (!next) {
     spdlog::error("event=reload_failed keeping the running config: {}", next.error());
     event("reload", {{"ok", false}, {"error", next.error()}});
@@ -368,7 +403,7 @@ Result<bool> ControlPlane::reload() {
 void ControlPlane::onSignal(uv_signal_t* h, int signum) {
   auto* self = static_cast<ControlPlane*>(h->data);
   if (signum == SIGHUP) {
-    (void)self->reload();
+    self->reload({});
     return;
   }
   spdlog::info("event=stopping signal={}", signum);
@@ -377,6 +412,7 @@ void ControlPlane::onSignal(uv_signal_t* h, int signum) {
 
 void ControlPlane::stopAll(int exit_code) {
   exit_code_ = exit_code;
+  stopping_ = true;
   if (drills_) drills_->stopAll();  // undo drill changes while the loop still runs
   tasks_.close();
   if (dns_) dns_->stop();

@@ -23,7 +23,12 @@
 //     per file at a time, the newest content last.
 //   - A watchdog timer logs `event=probe_stall` when no probe result arrived for
 //     twice the longest probe period, and `event=probe_stall_recovered` after.
-//   - SIGHUP and POST /v1/reload: validate first; on error keep the old config.
+//   - SIGHUP and POST /v1/reload: the file is read and parsed on a work
+//     thread (at 100k registries that takes seconds, and the loop must keep
+//     applying health changes and answering the API meanwhile); the new
+//     topology is applied on the loop. A bad file keeps the old config. One
+//     reload runs at a time; requests arriving meanwhile share one more run
+//     afterwards (they may have edited the file after the running one read it).
 // Thread safety: constructed and run() on one thread; post() from any thread.
 #pragma once
 
@@ -83,9 +88,20 @@ class ControlPlane {
     std::vector<std::function<void(std::string)>> writing;
     std::function<std::string()> render;
   };
+  // One reload in flight: parsed on a work thread, applied on the loop.
+  struct Reload {
+    uv_work_t req{};
+    std::string path;
+    Result<config::TopologyPtr> result = Error{"not parsed"};
+    int64_t parse_ms = 0;
+    std::vector<std::function<void(Result<bool>)>> told;  // answered when this run ends
+  };
   static void onSignal(uv_signal_t* h, int signum);
   static void onWatchdog(uv_timer_t* t);
-  Result<bool> reload();
+  // Answers `done` (may be empty) on the loop when the reload ends.
+  void reload(std::function<void(Result<bool>)> done);
+  void startReload();
+  Result<bool> applyReload(Reload& run);
   Result<bool> loadToken();
   void startDns();
   void onHealthChange(const health::HealthChange& change);
@@ -102,6 +118,10 @@ class ControlPlane {
   config::TopologyPtr topology_;
   uv_loop_t loop_{};
   dns::AnswerPublisher publisher_;
+  std::unique_ptr<Reload> reload_;  // the run in flight, if any
+  std::vector<std::function<void(Result<bool>)>> reload_waiting_;
+  bool reload_again_ = false;
+  bool stopping_ = false;  // set by stopAll(): a reload that ends afterwards is not applied
   std::unique_ptr<Router> router_;
   std::unique_ptr<dns::DnsServer> dns_;
   std::unique_ptr<health::HealthMonitor> monitor_;

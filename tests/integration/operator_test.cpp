@@ -4,9 +4,11 @@
 
 #include <httplib.h>
 
+#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <thread>
 
 #include "tests/support/admin_client.h"
 #include "tests/support/daemon_process.h"
@@ -229,4 +231,48 @@ TEST_CASE("a token file given on the command line overrides admin.token_file (sy
   };
   CHECK(with(secret) == 200);
   CHECK(with(d.token()) == 401);  // the config file's token is not the one in force
+}
+
+TEST_CASE("a reload parses off the control loop: the API answers while a large file is read") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  std::string path = d.dir() + "/switchyard.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  // 20,000 more registries: seconds of YAML parsing, on a work thread now.
+  std::string big = text.str();
+  constexpr int kExtra = 20'000;
+  std::string bulk_list;
+  for (int i = 0; i < kExtra; ++i)
+    bulk_list += "  - { name: bulk" + std::to_string(i) + ", home: eastus, replicas: [{ region: eastus, addresses: [127.0.3." +
+                 std::to_string(i % 250 + 1) + "] }] }\n";
+  big.insert(big.find("registries:\n") + 12, bulk_list);
+  writeFile(path, big);
+
+  std::atomic<int> reload_status{0};
+  std::thread reloader([&] {
+    Api api(d);
+    reload_status = api.send("POST", "/v1/reload", "").first;
+  });
+  // Once the reload has started, the loop still answers the API and DNS.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (d.log().find("event=reload_started") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  Api api(d);
+  auto during = api.get("/v1/registries");
+  bool answered_during_parse = reload_status.load() == 0;
+  INFO(during.second.dump());
+  CHECK(during.first == 200);
+  CHECK(during.second.size() == 2);  // the old config, still serving
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
+  reloader.join();
+  CHECK(answered_during_parse);
+  CHECK(reload_status.load() == 200);
+  auto after = api.get("/v1/registries");
+  CHECK(after.second.size() == 2 + kExtra);
+  auto bulk = query(d.v4(), "bulk19999.cr.example.test", LDNS_RR_TYPE_A);
+  REQUIRE(bulk);
+  CHECK(answers(bulk.get()) == Strings{"A 127.0.3.250"});
 }
