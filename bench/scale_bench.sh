@@ -116,9 +116,24 @@ for i in 1 2 3 4 5; do
   api -X PATCH -d '{"globalEndpointRouting": true}' "$url/v1/registries/$reg/replications/eastus" > /dev/null
 done
 t0=$(date +%s%N)
-api -X POST "$url/v1/reload" > /dev/null
+api -X POST -d "" "$url/v1/reload" > "$work/reload.json" &
+reload_pid=$!
+# Meanwhile: how long does the control loop take to answer the API? (The
+# parse runs on a work thread; the rebuild still runs on the loop.)
+calls=0 max_us=0 slow=0
+while kill -0 "$reload_pid" 2>/dev/null && [ "$calls" -lt 100000 ]; do
+  c0=$(date +%s%N)
+  api "$url/v1/registries/reg000001/routing" > /dev/null
+  us=$(( ($(date +%s%N) - c0) / 1000 ))
+  calls=$((calls + 1))
+  [ "$us" -gt "$max_us" ] && max_us=$us
+  [ "$us" -gt 100000 ] && slow=$((slow + 1))
+  sleep 0.05
+done
+wait "$reload_pid"
 t1=$(date +%s%N)
-echo "full reload (parse + rebuild + publish) through the API: $(( (t1 - t0) / 1000000 )) ms"
+echo "full reload (parse + rebuild + publish) through the API: $(( (t1 - t0) / 1000000 )) ms: $(cat "$work/reload.json")"
+echo "API during the reload: $calls calls, slowest $((max_us / 1000)) ms, $slow over 100 ms"
 grep -oE 'event=(config_loaded|rebuild) .*' "$work/scale.log" | tail -2 | sed 's/^/  /'
 rm -f "$work/scale.yaml" "$work/base.yaml"
 echo "(logs: $work)"

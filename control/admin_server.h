@@ -59,6 +59,8 @@ using MetricsRenderer = std::function<std::string()>;
 // How long POST /v1/reload waits for the reload to end (switchyardctl's
 // reload waits as long).
 inline constexpr int kReloadWaitSeconds = 300;
+// The largest request body the API reads (every valid one is under 1 KiB).
+inline constexpr size_t kMaxBodyBytes = 64 * 1024;
 
 class AdminServer {
  public:

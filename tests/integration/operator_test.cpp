@@ -233,6 +233,31 @@ TEST_CASE("a token file given on the command line overrides admin.token_file (sy
   CHECK(with(d.token()) == 401);  // the config file's token is not the one in force
 }
 
+TEST_CASE("admin API bodies: curl -X POST without a body is answered at once, oversized bodies get 413, strangers 401") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  std::string auth = "-H 'Authorization: Bearer " + d.token() + "' ";
+  // No body and no Content-Length (what `curl -X POST` sends): not a 5 s wait for one.
+  auto reload = runShell("curl -s --max-time 4 -X POST " + auth + d.adminUrl() + "/v1/reload");
+  CHECK(reload.exit_code == 0);
+  CHECK_THAT(reload.output, Catch::Contains("\"reloaded\":true"));
+  // A body over the limit: refused with a JSON message, nothing applied.
+  Api api(d);
+  std::string huge = R"({"globalEndpointRouting":false,"pad":")" + std::string(100 * 1024, 'x') + "\"}";
+  auto big = api.send("PATCH", "/v1/registries/myregistry/replications/eastus", huge);
+  CHECK(big.first == 413);
+  CHECK_THAT(big.second["error"].get<std::string>(), Catch::Contains("larger than"));
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
+  // Without the token, a body is never read.
+  httplib::Client anon(d.admin().address.toString(), d.admin().port);
+  auto r = anon.Patch("/v1/registries/myregistry/replications/eastus", R"({"globalEndpointRouting":false})",
+                      "application/json");
+  REQUIRE(r);
+  CHECK(r->status == 401);
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
+}
+
 TEST_CASE("a reload parses off the control loop: the API answers while a large file is read") {
   DaemonProcess d(adminConfig());
   INFO(d.log());
