@@ -7,14 +7,15 @@ JOBS       ?= 2
 PACKAGES   := build-essential cmake ninja-build pkg-config libuv1-dev libyaml-cpp-dev \
               libspdlog-dev libfmt-dev libcli11-dev catch2 libldns-dev dnsutils knot-dnsutils \
               libcurl4-openssl-dev libcpp-httplib-dev nlohmann-json3-dev docker-registry openssl \
-              prometheus libbenchmark-dev chromium python3-yaml systemd unbound skopeo umoci
+              prometheus libbenchmark-dev chromium python3-yaml systemd unbound skopeo umoci \
+              clang libclang-rt-14-dev
 CMAKE_ARGS ?=
 ifeq ($(CI),true)
   CMAKE_ARGS += -DSWITCHYARD_WERROR=ON
 endif
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps build test demo check asan clean
+.PHONY: all deps build test demo check asan fuzz clean
 
 all: build
 
@@ -46,5 +47,14 @@ check: build
 asan:
 	$(MAKE) test BUILD=build-asan CMAKE_ARGS="$(CMAKE_ARGS) -DSWITCHYARD_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug"
 
+# libFuzzer targets (clang, ASan + UBSan) for the query parser, EDNS/ECS and the
+# config loader, each run for FUZZ_SECONDS from the committed seeds (tests/fuzz).
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	cmake -S . -B build-fuzz -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DSWITCHYARD_TESTS=OFF -DSWITCHYARD_FUZZ=ON \
+	  -DSWITCHYARD_SANITIZE=address,undefined $(CMAKE_ARGS)
+	cmake --build build-fuzz -j $(JOBS) --target fuzz_query fuzz_edns fuzz_config
+	tests/fuzz/run.sh build-fuzz $(FUZZ_SECONDS)
+
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

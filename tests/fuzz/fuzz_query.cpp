@@ -1,0 +1,23 @@
+// libFuzzer target: any bytes as a DNS query, over UDP and TCP, from an IPv4
+// and an IPv6 source, against the test zone. The parser must never read out
+// of bounds, and every answer must be well-formed (answer_check.h).
+#include <cstddef>
+#include <cstdint>
+
+#include "tests/fuzz/answer_check.h"
+#include "tests/support/test_zone.h"
+
+using namespace switchyard;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static const test::Zone zone;
+  static const IpAddress sources[] = {IpAddress::parse("198.51.100.7").value(), IpAddress::parse("2001:db8:4::1").value()};
+  static uint8_t out[65535];
+  dns::Query scratch;
+  for (auto transport : {dns::Transport::Udp, dns::Transport::Tcp})
+    for (const auto& source : sources) {
+      size_t n = dns::respond(*zone.set, data, size, source, transport, scratch, out, sizeof out);
+      fuzz::checkAnswer(data, size, out, n, sizeof out, transport);
+    }
+  return 0;
+}
