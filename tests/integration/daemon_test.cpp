@@ -15,6 +15,7 @@
 #include "dns/wire.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/dns_client.h"
+#include "tests/support/raw_wire.h"
 #include "tests/support/test_topology.h"
 
 using namespace switchyard;
@@ -102,12 +103,12 @@ TEST_CASE("daemon answers several pipelined queries on one TCP connection") {
     ssize_t n = recv(fd, buf, sizeof buf, 0);
     if (n <= 0) break;
     in.insert(in.end(), buf, buf + n);
-    while (in.size() >= 2 && in.size() >= 2u + (in[0] << 8 | in[1])) {
-      size_t len = in[0] << 8 | in[1];
-      auto p2 = parse(std::vector<uint8_t>(in.begin() + 2, in.begin() + 2 + static_cast<long>(len)));
+    std::vector<std::vector<uint8_t>> messages;
+    test::takeTcpMessages(in, messages);
+    for (const auto& m : messages) {
+      auto p2 = parse(m);
       REQUIRE(p2);
       CHECK(ldns_pkt_ancount(p2.get()) >= 1);
-      in.erase(in.begin(), in.begin() + 2 + static_cast<long>(len));
       ++replies;
     }
   }

@@ -17,11 +17,11 @@
 #include "dns/socket_util.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/dns_client.h"
+#include "tests/support/raw_wire.h"
 #include "tests/support/test_topology.h"
 
 using namespace switchyard;
 using namespace switchyard::test;
-using Bytes = std::vector<uint8_t>;
 
 namespace {
 
@@ -46,18 +46,6 @@ Bytes qname() {
 }
 const Bytes kTypeA{0, 1, 0, 1};
 Bytes question() { return cat({qname(), kTypeA}); }
-Bytes opt(const Bytes& rdata, uint8_t version = 0, uint8_t owner = 0) {
-  Bytes b{owner, 0, 41, 0x04, 0xd0, 0, version, 0, 0, static_cast<uint8_t>(rdata.size() >> 8),
-          static_cast<uint8_t>(rdata.size())};
-  b.insert(b.end(), rdata.begin(), rdata.end());
-  return b;
-}
-Bytes ecs(uint16_t family, uint8_t source, const Bytes& addr, uint8_t scope = 0) {
-  Bytes d{static_cast<uint8_t>(family >> 8), static_cast<uint8_t>(family), source, scope};
-  d.insert(d.end(), addr.begin(), addr.end());
-  return cat({{0, 8, static_cast<uint8_t>(d.size() >> 8), static_cast<uint8_t>(d.size())}, d});
-}
-
 // Sends one datagram; the reply, or nullopt when none came within `ms`.
 std::optional<Bytes> udpExchange(const SocketAddress& to, const Bytes& packet, int ms = 300) {
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -248,11 +236,7 @@ TEST_CASE("hostile TCP streams cost only their own connection") {
       ssize_t n = recv(fd, buf, sizeof buf, 0);
       if (n <= 0) break;
       in.insert(in.end(), buf, buf + n);
-      while (in.size() >= 2 && in.size() >= 2u + (in[0] << 8 | in[1])) {
-        size_t len = in[0] << 8 | in[1];
-        messages.emplace_back(in.begin() + 2, in.begin() + 2 + static_cast<long>(len));
-        in.erase(in.begin(), in.begin() + 2 + static_cast<long>(len));
-      }
+      takeTcpMessages(in, messages);
     }
     close(fd);
     REQUIRE(messages.size() == 2);

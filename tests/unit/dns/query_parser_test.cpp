@@ -5,10 +5,13 @@
 #include "dns/query_parser.h"
 #include "dns/wire.h"
 #include "tests/support/dns_client.h"
+#include "tests/support/raw_wire.h"
 
 using namespace switchyard;
 using namespace switchyard::dns;
-using Bytes = std::vector<uint8_t>;
+using test::Bytes;
+using test::ecs;
+using test::opt;
 
 namespace {
 
@@ -25,22 +28,6 @@ Bytes raw(uint16_t qd, uint16_t ar, const Bytes& rest = {}, uint8_t flags_hi = 0
   b.insert(b.end(), q.begin(), q.end());
   b.insert(b.end(), rest.begin(), rest.end());
   return b;
-}
-
-// An OPT record with the given rdata.
-Bytes opt(const Bytes& rdata, uint8_t version = 0, uint8_t owner = 0) {
-  Bytes b{owner, 0, 41, 0x04, 0xd0, 0, version, 0, 0, static_cast<uint8_t>(rdata.size() >> 8),
-          static_cast<uint8_t>(rdata.size())};
-  b.insert(b.end(), rdata.begin(), rdata.end());
-  return b;
-}
-
-Bytes ecs(uint16_t family, uint8_t source, const Bytes& addr, uint8_t scope = 0) {
-  Bytes d{static_cast<uint8_t>(family >> 8), static_cast<uint8_t>(family), source, scope};
-  d.insert(d.end(), addr.begin(), addr.end());
-  Bytes o{0, 8, static_cast<uint8_t>(d.size() >> 8), static_cast<uint8_t>(d.size())};
-  o.insert(o.end(), d.begin(), d.end());
-  return o;
 }
 
 }  // namespace
