@@ -313,7 +313,7 @@ void Loader::loadTtl(Topology& t, const YAML::Node& n) const {
 }
 
 void Loader::loadListen(Topology& t, const YAML::Node& n) const {
-  checkKeys(n, "listen", {"dns", "admin"});
+  checkKeys(n, "listen", {"dns", "admin", "tcp"});
   YAML::Node dns = required(n, "dns", "listen");
   requireSeq(dns, "listen.dns");
   if (dns.size() == 0) fail(dns, "listen.dns", "must list at least one address");
@@ -329,6 +329,18 @@ void Loader::loadListen(Topology& t, const YAML::Node& n) const {
     auto sa = SocketAddress::parse(str(a, "listen.admin"));
     if (!sa) fail(a, "listen.admin", sa.error());
     t.listen_admin = *sa;
+  }
+  if (auto tcp = n["tcp"]) {
+    requireMap(tcp, "listen.tcp");
+    checkKeys(tcp, "listen.tcp", {"idle_timeout", "max_connection_time", "max_connections"});
+    if (auto v = tcp["idle_timeout"]) t.tcp.idle = duration(v, "listen.tcp.idle_timeout");
+    if (auto v = tcp["max_connection_time"]) t.tcp.max_lifetime = duration(v, "listen.tcp.max_connection_time");
+    if (auto v = tcp["max_connections"])
+      t.tcp.max_connections = static_cast<int>(integer(v, "listen.tcp.max_connections", 1, 65536));
+    if (t.tcp.idle.count() <= 0) fail(tcp["idle_timeout"], "listen.tcp.idle_timeout", "must be positive");
+    if (t.tcp.max_lifetime < t.tcp.idle)
+      fail(tcp["max_connection_time"] ? tcp["max_connection_time"] : tcp, "listen.tcp.max_connection_time",
+           "must be at least idle_timeout");
   }
 }
 

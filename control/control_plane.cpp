@@ -219,7 +219,9 @@ int ControlPlane::run() {
 
 void ControlPlane::startDns() {
   uv_timer_stop(&start_bound_);
-  auto server = dns::DnsServer::start(topology_->listen_dns, threadCount(), publisher_);
+  dns::WorkerOptions tcp{topology_->tcp.idle, topology_->tcp.max_lifetime,
+                         static_cast<size_t>(topology_->tcp.max_connections)};
+  auto server = dns::DnsServer::start(topology_->listen_dns, threadCount(), publisher_, tcp);
   if (!server) {
     spdlog::error("event=start_failed {}", server.error());
     stopAll(1);
@@ -383,6 +385,9 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   }
   if ((*next)->listen_dns.size() != topology_->listen_dns.size())
     spdlog::warn("event=reload listen addresses changed: takes effect at the next restart");
+  if ((*next)->tcp.idle != topology_->tcp.idle || (*next)->tcp.max_lifetime != topology_->tcp.max_lifetime ||
+      (*next)->tcp.max_connections != topology_->tcp.max_connections)
+    spdlog::warn("event=reload listen.tcp changed: takes effect at the next restart");
   topology_ = *next;
   router_->applyTopology(topology_);
   // Operator overrides outlive a reload for pairs that still exist.

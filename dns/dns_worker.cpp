@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "dns/responder.h"
@@ -20,6 +21,7 @@ struct DnsWorker::TcpConnection {
   std::vector<uint8_t> in;
   size_t used = 0;
   IpAddress peer;
+  uint64_t deadline_ms = 0;  // loop time at which the connection's lifetime ends
   int open_handles = 2;
   bool closing = false;
 };
@@ -109,8 +111,8 @@ void DnsWorker::onAccept(uv_stream_t* server, int status) {
   int len = sizeof ss;
   uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len);
   c->peer = toIpAddress(reinterpret_cast<sockaddr*>(&ss));
-  auto idle_ms = static_cast<uint64_t>(w->options_.tcp_idle.count());
-  uv_timer_start(&c->idle, &DnsWorker::onIdle, idle_ms, idle_ms);  // repeat: uv_timer_again re-arms
+  c->deadline_ms = uv_now(&w->loop_) + static_cast<uint64_t>(w->options_.tcp_lifetime.count());
+  w->armTimer(*c);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), &DnsWorker::onTcpAlloc, &DnsWorker::onTcpRead);
 }
 
@@ -129,7 +131,7 @@ void DnsWorker::onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t*) {
     return;
   }
   c->used += static_cast<size_t>(nread);
-  uv_timer_again(&c->idle);
+  c->worker->armTimer(*c);
   c->worker->serveTcp(*c);
 }
 
@@ -167,6 +169,13 @@ void DnsWorker::serveTcp(TcpConnection& c) {
   if (c.closing) return;
   std::memmove(c.in.data(), c.in.data() + pos, c.used - pos);
   c.used -= pos;
+}
+
+void DnsWorker::armTimer(TcpConnection& c) {
+  uint64_t now = uv_now(&loop_);
+  uint64_t left = c.deadline_ms > now ? c.deadline_ms - now : 0;
+  uint64_t idle = static_cast<uint64_t>(options_.tcp_idle.count());
+  uv_timer_start(&c.idle, &DnsWorker::onIdle, std::min(idle, left), 0);
 }
 
 void DnsWorker::onIdle(uv_timer_t* t) {

@@ -10,6 +10,8 @@
 //   1. TCP allocates per connection and per write, which is off the UDP hot
 //      path.
 //   2. At most max_tcp connections are open; further ones are closed at once.
+//   3. A connection lives at most tcp_lifetime: a client that sends a byte
+//      now and then (slowloris) resets the idle timer but not this one.
 #pragma once
 
 #include <uv.h>
@@ -28,7 +30,8 @@
 namespace switchyard::dns {
 
 struct WorkerOptions {
-  std::chrono::milliseconds tcp_idle{10'000};
+  std::chrono::milliseconds tcp_idle{10'000};       // no bytes for this long: closed
+  std::chrono::milliseconds tcp_lifetime{120'000};  // older than this: closed, however busy
   size_t max_tcp = 256;
 };
 
@@ -52,6 +55,7 @@ class DnsWorker {
   static void onTcpAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf);
   static void onIdle(uv_timer_t* t);
+  void armTimer(TcpConnection& c);  // fires at the idle timeout or the lifetime's end, whichever is first
   void serveTcp(TcpConnection& c);
   void closeConnection(TcpConnection* c);
   void run();

@@ -105,6 +105,13 @@ struct Announce {
   std::vector<std::string> webhooks;  // URLs that get each event as a JSON POST
 };
 
+// DNS-over-TCP limits, per serving thread (listen.tcp).
+struct TcpLimits {
+  Millis idle{10'000};             // no complete message for this long: closed
+  Millis max_lifetime{120'000};    // any connection older than this: closed (slow senders)
+  int max_connections = 256;       // beyond this, new connections are closed at once
+};
+
 struct Topology {
   std::string source_file;  // for messages and relative paths
   DnsName zone;
@@ -112,6 +119,7 @@ struct Topology {
   Ttls ttl;
   std::vector<SocketAddress> listen_dns;
   std::optional<SocketAddress> listen_admin;
+  TcpLimits tcp;
   std::string admin_token_file;  // absolute path or empty
   int threads = 0;               // 0 = one per core
   std::vector<Region> regions;

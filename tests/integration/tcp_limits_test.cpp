@@ -92,3 +92,26 @@ TEST_CASE("connections beyond the cap are closed at once and the server keeps an
   }
   CHECK(served);
 }
+
+TEST_CASE("a client that keeps sending a byte now and then is closed at the connection's lifetime") {
+  Server s({.tcp_idle = std::chrono::milliseconds(1000), .tcp_lifetime = std::chrono::milliseconds(2000), .max_tcp = 16});
+  int fd = connectTo(s.address());
+  REQUIRE(fd >= 0);
+  // A message that never completes: one byte every 100 ms keeps the idle timer fresh.
+  const uint8_t drip[] = {0, 200, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20,
+                          21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40};
+  auto start = std::chrono::steady_clock::now();
+  bool closed = false;
+  for (size_t i = 0; i < sizeof drip && !closed; ++i) {
+    if (send(fd, drip + i, 1, MSG_NOSIGNAL) != 1) {
+      closed = true;
+      break;
+    }
+    closed = closedByPeer(fd, 100);
+  }
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(closed);
+  CHECK(took >= std::chrono::milliseconds(1900));  // not the idle timeout: the drip kept it fresh
+  close(fd);
+  CHECK(test::query(s.address(), "cr.example.test", LDNS_RR_TYPE_SOA, {.tcp = true}) != nullptr);
+}

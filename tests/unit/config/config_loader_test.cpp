@@ -226,3 +226,21 @@ TEST_CASE("durations need a unit") {
   CHECK_FALSE(config::parseDuration("1.5s"));
   CHECK_FALSE(config::parseDuration("s"));
 }
+
+TEST_CASE("listen.tcp limits: defaults, values, and errors where they are written") {
+  auto defaults = *config::loadTopologyText(base(), "x");
+  CHECK(defaults->tcp.idle == std::chrono::seconds(10));
+  CHECK(defaults->tcp.max_lifetime == std::chrono::seconds(120));
+  CHECK(defaults->tcp.max_connections == 256);
+  std::string dns = "  dns: [\"127.0.0.1:5353\", \"[::1]:5353\"]";
+  auto set = *config::loadTopologyText(
+      edit(dns, dns + "\n  tcp: { idle_timeout: 3s, max_connection_time: 1m, max_connections: 64 }"), "x");
+  CHECK(set->tcp.idle == std::chrono::seconds(3));
+  CHECK(set->tcp.max_lifetime == std::chrono::minutes(1));
+  CHECK(set->tcp.max_connections == 64);
+  CHECK_THAT(errorOf(edit(dns, dns + "\n  tcp: { max_connections: 0 }")),
+             Catch::Contains("listen.tcp.max_connections"));
+  CHECK_THAT(errorOf(edit(dns, dns + "\n  tcp: { idle_timeout: 30s, max_connection_time: 10s }")),
+             Catch::Contains("listen.tcp.max_connection_time: must be at least idle_timeout"));
+  CHECK_THAT(errorOf(edit(dns, dns + "\n  tcp: { idle: 3s }")), Catch::Contains("sy.yaml:"));
+}
