@@ -4,6 +4,9 @@
 # into the repository). A crash fails the run and leaves its input in
 # BUILD/fuzz-crashes: fix the bug, then copy the input into
 # tests/fuzz/regressions/TARGET/ so every build replays it from then on.
+# To keep what a long run found (the hash-named files in corpus/ came so):
+#   BUILD/tests/fuzz/fuzz_T -merge=1 tests/fuzz/corpus/T BUILD/fuzz-corpus/T
+# (adds only inputs that reach new coverage).
 # usage: tests/fuzz/run.sh BUILD_DIR SECONDS
 set -euo pipefail
 build=$1 seconds=$2
