@@ -67,7 +67,7 @@ size_t write(const Query& q, const Reply& r, Transport transport, uint8_t* out, 
   writeU16(out + 8, a && !tc ? a->nscount : 0);
   writeU16(out + 10, static_cast<uint16_t>((a && !tc ? a->arcount : 0) + (opt ? 1 : 0)));
   uint8_t* p = out + kHeaderSize;
-  std::memcpy(p, q.question, qlen);
+  if (qlen) std::memcpy(p, q.question, qlen);  // no question (FORMERR): question is null, and memcpy(null) is UB
   p += qlen;
   if (body) {
     std::memcpy(p, a->body.data(), body);
