@@ -148,6 +148,21 @@ TEST_CASE("a target given as a host name goes through libcurl, which resolves it
   CHECK(run.reports[id].detail.find("resolve") != std::string::npos);
 }
 
+TEST_CASE("an https target that stalls the TLS handshake costs only its own timeout") {
+  // Accepts the connection, reads the ClientHello, never answers it.
+  TestHttpServer stall(fresh()), ok(fresh());
+  stall.setMode(TestHttpServer::Mode::Hang);
+  Run run;
+  auto id_stall = run.prober->start(target(stall.address(), policy::ProbeScheme::Https, 400));
+  auto id_ok = run.prober->start(target(ok.address()));
+  run.wait(2);
+  REQUIRE(run.reports.size() == 2);
+  CHECK(run.reports[id_stall].result == ProbeResult::Timeout);
+  CHECK(run.reports[id_stall].seconds >= 0.39);
+  CHECK(run.reports[id_ok].result == ProbeResult::Ok);
+  CHECK(run.finished_at[id_ok] < run.finished_at[id_stall]);
+}
+
 TEST_CASE("https with verification on fails against a plain HTTP server as tls_error") {
   TestHttpServer plain(fresh());
   Run run;
