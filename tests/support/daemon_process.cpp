@@ -143,10 +143,12 @@ DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra
     execv(argv[0], argv.data());
     _exit(127);
   }
-  // Ready when the apex SOA answers (bounded: 100 x 100 ms).
+  // Ready when the apex SOA answers (bounded: 150 x (200 ms + 100 ms)). A
+  // query sent before the socket is bound is lost without an error (an
+  // unconnected UDP socket sees no ICMP), so each try waits only 200 ms.
   std::string zone = "cr.example.test";
-  for (int i = 0; i < 100 && running(); ++i) {
-    auto p = query(v4_, zone, LDNS_RR_TYPE_SOA, {});
+  for (int i = 0; i < 150 && running(); ++i) {
+    auto p = query(v4_, zone, LDNS_RR_TYPE_SOA, {.timeout_ms = 200});
     if (p) return;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
