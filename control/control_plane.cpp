@@ -419,6 +419,17 @@ void ControlPlane::stopAll(int exit_code) {
   exit_code_ = exit_code;
   stopping_ = true;
   if (drills_) drills_->stopAll();  // undo drill changes while the loop still runs
+  // Answer reload requests now: their HTTP threads wait for the answer, and
+  // stopping the admin server below joins those threads. (The parse itself
+  // finishes on its work thread; its result is then dropped.)
+  std::vector<std::function<void(Result<bool>)>> unanswered;
+  unanswered.swap(reload_waiting_);
+  if (reload_) {
+    for (auto& d : reload_->told) unanswered.push_back(std::move(d));
+    reload_->told.clear();
+  }
+  reload_again_ = false;
+  for (auto& d : unanswered) d(Error{"switchyard is stopping"});
   tasks_.close();
   if (dns_) dns_->stop();
   readiness_.dns_serving = false;

@@ -306,6 +306,37 @@ TEST_CASE("a reload parses off the control loop: the API answers while a large f
   CHECK(answers(bulk.get()) == Strings{"A 127.0.3.250"});
 }
 
+TEST_CASE("SIGTERM during a long reload answers the waiting API call and exits promptly") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  std::string path = d.dir() + "/switchyard.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string big = text.str(), bulk;
+  // Big enough that the parse is still running when SIGTERM comes (~0.6 s,
+  // several under ASan), small enough that the exit, which waits for the
+  // parse thread, stays inside DaemonProcess::stop()'s 10 s.
+  for (int i = 0; i < 8'000; ++i)
+    bulk += "  - { name: bulk" + std::to_string(i) + ", home: eastus, replicas: [{ region: eastus, addresses: [127.0.3.1] }] }\n";
+  big.insert(big.find("registries:\n") + 12, bulk);
+  writeFile(path, big);
+  std::atomic<int> reload_status{-1};
+  std::thread reloader([&] {
+    Api api(d);
+    reload_status = api.send("POST", "/v1/reload", "").first;
+  });
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (d.log().find("event=reload_started") == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto start = std::chrono::steady_clock::now();
+  CHECK(d.stop() == 0);  // 10 s bound, then SIGKILL; without the early answer the exit waited for the API's 300 s
+  reloader.join();
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+  CHECK((reload_status.load() == 400 || reload_status.load() == 503));
+}
+
 TEST_CASE("SIGKILL at random points while exclusions are written never loses an acknowledged one or corrupts the set") {
   // Every (registry, replica) pair of the test topology; a writer toggles
   // random pairs through the API while the daemon is killed at a random
