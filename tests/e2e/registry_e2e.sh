@@ -66,6 +66,16 @@ CFG
   pids+=($!)
   replica_pid[$region]=$!
 done
+# Every replica must answer before Switchyard starts: its first probe round
+# would otherwise see a replica that is still starting as down.
+for host in 11 12 13; do
+  for i in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$net.$host:5000/v2/" || true)
+    [ "$code" = 200 ] && break
+    sleep 0.1
+  done
+  [ "$code" = 200 ] || { echo "replica $net.$host:5000 did not start"; exit 1; }
+done
 
 # 2. Switchyard. The resolver's own address maps to eastus (no ECS from Unbound
 #    here), a 1 s TTL keeps Unbound's cache from hiding a failover for long.
