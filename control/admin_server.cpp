@@ -115,14 +115,20 @@ void AdminServer::route(const char* method, const std::string& pattern, std::vec
     ApiRequest api{method, req.path, {}, std::move(body)};
     for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) api.params[names[i]] = req.matches[i + 1];
     for (const auto& [k, v] : req.params) api.params[k] = v;
+    // Only the reply callback holds the promise: a call the stopping loop
+    // drops breaks it, and this thread answers 503 at once.
     auto promise = std::make_shared<std::promise<ApiResponse>>();
     auto future = promise->get_future();
-    dispatch_(std::move(api), [promise](ApiResponse r) { promise->set_value(std::move(r)); });
+    dispatch_(std::move(api), [promise = std::move(promise)](ApiResponse r) { promise->set_value(std::move(r)); });
     if (future.wait_for(wait) != std::future_status::ready) {
       send(res, apiError(503, "the control thread did not answer in " + std::to_string(wait.count()) + " s"));
       return;
     }
-    send(res, future.get());
+    try {
+      send(res, future.get());
+    } catch (const std::future_error&) {
+      send(res, apiError(503, "switchyard is stopping"));
+    }
   };
   std::string m = method;
   if (m == "GET") {

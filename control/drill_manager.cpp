@@ -55,9 +55,13 @@ class DrillManager::Control final : public DrillControl {
  private:
   template <typename T, typename F>
   T call(F f) {
+    // Only the task holds the promise: if the stopping loop drops the task,
+    // the promise dies with it and the future is ready at once (broken
+    // promise) instead of after the 10 s bound.
     auto promise = std::make_shared<std::promise<T>>();
     auto future = promise->get_future();
-    if (!m_.post_([promise, f] { promise->set_value(f()); })) return T(makeError("switchyard is stopping"));
+    if (!m_.post_([promise = std::move(promise), f] { promise->set_value(f()); }))
+      return T(makeError("switchyard is stopping"));
     if (future.wait_for(kControlBound) != std::future_status::ready)
       return T(makeError("the control thread did not answer in 10 s"));
     try {
