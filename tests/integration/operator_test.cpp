@@ -45,6 +45,28 @@ std::string runCommandForTest(const std::string& cmd) {
 std::string ctl(const DaemonProcess& d, const std::string& args) { return ctlArgs(d, args); }
 using Api = AdminClient;
 
+// Rewrites d's config with `n` more registries "bulkI" (one eastus replica at
+// 127.0.3.(I % 250 + 1)) ahead of the others: a file that takes a while to parse.
+void addBulkRegistries(const DaemonProcess& d, int n) {
+  std::string path = d.dir() + "/switchyard.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string big = text.str(), bulk;
+  for (int i = 0; i < n; ++i)
+    bulk += "  - { name: bulk" + std::to_string(i) + ", home: eastus, replicas: [{ region: eastus, addresses: [127.0.3." +
+            std::to_string(i % 250 + 1) + "] }] }\n";
+  big.insert(big.find("registries:\n") + 12, bulk);
+  writeFile(path, big);
+}
+
+// Waits (at most 30 s) until the daemon's log contains `text`.
+void waitForLog(const DaemonProcess& d, const std::string& text) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (d.log().find(text) == std::string::npos && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
 }  // namespace
 
 TEST_CASE("exclude a replica with switchyardctl: the next answer moves, a restart keeps it, re-include restores") {
@@ -266,19 +288,9 @@ TEST_CASE("a reload parses off the control loop: the API answers while a large f
   DaemonProcess d(adminConfig());
   INFO(d.log());
   REQUIRE(d.running());
-  std::string path = d.dir() + "/switchyard.yaml";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
   // 20,000 more registries: seconds of YAML parsing, on a work thread now.
-  std::string big = text.str();
   constexpr int kExtra = 20'000;
-  std::string bulk_list;
-  for (int i = 0; i < kExtra; ++i)
-    bulk_list += "  - { name: bulk" + std::to_string(i) + ", home: eastus, replicas: [{ region: eastus, addresses: [127.0.3." +
-                 std::to_string(i % 250 + 1) + "] }] }\n";
-  big.insert(big.find("registries:\n") + 12, bulk_list);
-  writeFile(path, big);
+  addBulkRegistries(d, kExtra);
 
   std::atomic<int> reload_status{0};
   std::thread reloader([&] {
@@ -286,9 +298,7 @@ TEST_CASE("a reload parses off the control loop: the API answers while a large f
     reload_status = api.send("POST", "/v1/reload", "").first;
   });
   // Once the reload has started, the loop still answers the API and DNS.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (d.log().find("event=reload_started") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  waitForLog(d, "event=reload_started");
   Api api(d);
   auto during = api.get("/v1/registries");
   bool answered_during_parse = reload_status.load() == 0;
@@ -310,26 +320,16 @@ TEST_CASE("SIGTERM during a long reload answers the waiting API call and exits p
   DaemonProcess d(adminConfig());
   INFO(d.log());
   REQUIRE(d.running());
-  std::string path = d.dir() + "/switchyard.yaml";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string big = text.str(), bulk;
   // Big enough that the parse is still running when SIGTERM comes (~0.6 s,
   // several under ASan), small enough that the exit, which waits for the
   // parse thread, stays inside DaemonProcess::stop()'s 10 s.
-  for (int i = 0; i < 8'000; ++i)
-    bulk += "  - { name: bulk" + std::to_string(i) + ", home: eastus, replicas: [{ region: eastus, addresses: [127.0.3.1] }] }\n";
-  big.insert(big.find("registries:\n") + 12, bulk);
-  writeFile(path, big);
+  addBulkRegistries(d, 8'000);
   std::atomic<int> reload_status{-1};
   std::thread reloader([&] {
     Api api(d);
     reload_status = api.send("POST", "/v1/reload", "").first;
   });
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (d.log().find("event=reload_started") == std::string::npos && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  waitForLog(d, "event=reload_started");
   auto start = std::chrono::steady_clock::now();
   CHECK(d.stop() == 0);  // 10 s bound, then SIGKILL; without the early answer the exit waited for the API's 300 s
   reloader.join();
