@@ -90,6 +90,7 @@ class Loader {
   void loadRegions(Topology& t, const YAML::Node& n) const;
   void loadClients(Topology& t, const YAML::Node& n) const;
   void loadRouting(Topology& t, const YAML::Node& n) const;
+  void loadRateLimit(Topology& t, const YAML::Node& n) const;
   void loadAnnounce(Topology& t, const YAML::Node& n) const;
   void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
   policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const YAML::Node& n,
@@ -397,6 +398,40 @@ void Loader::loadRouting(Topology& t, const YAML::Node& n) const {
   }
 }
 
+void Loader::loadRateLimit(Topology& t, const YAML::Node& n) const {
+  requireMap(n, "rate_limit");
+  checkKeys(n, "rate_limit",
+            {"responses_per_second", "errors_per_second", "slip", "ipv4_prefix", "ipv6_prefix", "exempt",
+             "table_size"});
+  policy::RateLimit& r = t.rate_limit;
+  auto count = [&](const char* key, long long lo, long long hi) {
+    return static_cast<uint32_t>(integer(n[key], join("rate_limit", key), lo, hi));
+  };
+  // 16 bits of count per bucket (dns/rate_limiter.h): 65535 a second at most.
+  if (n["responses_per_second"]) r.responses_per_second = count("responses_per_second", 0, 65535);
+  r.errors_per_second = n["errors_per_second"] ? count("errors_per_second", 1, 65535) : r.responses_per_second;
+  if (n["errors_per_second"] && !r.enabled())
+    fail(n["errors_per_second"], "rate_limit.errors_per_second",
+         "needs responses_per_second (rate limiting is off while that is 0)");
+  if (n["slip"]) r.slip = count("slip", 0, 10);
+  if (n["ipv4_prefix"]) r.ipv4_prefix = static_cast<int>(count("ipv4_prefix", 8, 32));
+  if (n["ipv6_prefix"]) r.ipv6_prefix = static_cast<int>(count("ipv6_prefix", 16, 128));
+  if (n["table_size"]) {
+    r.table_size = count("table_size", 1024, 1 << 24);
+    if (r.table_size & (r.table_size - 1)) fail(n["table_size"], "rate_limit.table_size", "must be a power of two");
+  }
+  if (auto list = n["exempt"]) {
+    requireSeq(list, "rate_limit.exempt");
+    // Checked one by one on the (rare) limited path: keep the list short.
+    if (list.size() > 64) fail(list, "rate_limit.exempt", "at most 64 networks");
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto prefix = IpPrefix::parse(str(list[i], at("rate_limit.exempt", i)));
+      if (!prefix) fail(list[i], at("rate_limit.exempt", i), prefix.error());
+      r.exempt.push_back(*prefix);
+    }
+  }
+}
+
 void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
   checkKeys(n, "announce", {"notify", "webhooks"});
   if (auto list = n["notify"]) {
@@ -494,7 +529,7 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   if (!root || root.IsNull()) fail(YAML::Mark::null_mark(), "", "the file is empty");
   checkKeys(root, "",
             {"zone", "nameservers", "ttl", "listen", "admin", "threads", "regions", "clients",
-             "routing", "health", "announce", "registries"},
+             "routing", "health", "announce", "registries", "rate_limit"},
             {"fleet"});
   auto t = std::make_shared<Topology>();
   t->source_file = name_;
@@ -514,6 +549,7 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   loadRegions(*t, required(root, "regions", ""));
   loadClients(*t, required(root, "clients", ""));
   if (auto n = root["routing"]) loadRouting(*t, n);
+  if (auto n = root["rate_limit"]) loadRateLimit(*t, n);
   if (auto n = root["health"]) t->health_defaults = probe(n, "health", t->health_defaults);
   if (auto n = root["announce"]) loadAnnounce(*t, n);
   YAML::Node regs = required(root, "registries", "");

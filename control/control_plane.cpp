@@ -220,7 +220,7 @@ int ControlPlane::run() {
 void ControlPlane::startDns() {
   uv_timer_stop(&start_bound_);
   dns::WorkerOptions tcp{topology_->tcp.idle, topology_->tcp.max_lifetime,
-                         static_cast<size_t>(topology_->tcp.max_connections)};
+                         static_cast<size_t>(topology_->tcp.max_connections), topology_->rate_limit.table_size};
   auto server = dns::DnsServer::start(topology_->listen_dns, threadCount(), publisher_, tcp);
   if (!server) {
     spdlog::error("event=start_failed {}", server.error());
@@ -388,6 +388,9 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   if ((*next)->tcp.idle != topology_->tcp.idle || (*next)->tcp.max_lifetime != topology_->tcp.max_lifetime ||
       (*next)->tcp.max_connections != topology_->tcp.max_connections)
     spdlog::warn("event=reload listen.tcp changed: takes effect at the next restart");
+  if ((*next)->rate_limit.table_size != topology_->rate_limit.table_size)
+    spdlog::warn("event=reload rate_limit.table_size changed: takes effect at the next restart"
+                 " (the other rate_limit keys apply now)");
   topology_ = *next;
   router_->applyTopology(topology_);
   // Operator overrides outlive a reload for pairs that still exist.

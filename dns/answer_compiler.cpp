@@ -152,7 +152,8 @@ void buildTable(ZoneAnswers& z) {
 
 std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t serial) {
   auto z = std::make_shared<ZoneAnswers>(ZoneAnswers{
-      t.zone, t.trust_ecs, serial, policy::ClientMap(t.networks, t.default_region), {}, {}, {}, {}, {}});
+      t.zone, t.trust_ecs, serial, policy::ClientMap(t.networks, t.default_region), {}, {}, {}, {}, {}, {}});
+  z->rate_limit = t.rate_limit;
   ViewBuilder b(t, z->answers, z->views, serial);
   std::unordered_set<std::string> known;
   addName(*z, known, t.zone.wire(), NameKind::Apex, 0, b.apex());

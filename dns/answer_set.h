@@ -28,6 +28,7 @@
 #include "common/dns_name.h"
 #include "common/shared_chunks.h"
 #include "policy/client_map.h"
+#include "policy/topology.h"
 
 namespace switchyard::dns {
 
@@ -69,6 +70,7 @@ struct ZoneAnswers {
   std::vector<Answer> answers;
   std::vector<View> views;
   Answer nxdomain;  // body uncompressed: valid after any question
+  policy::RateLimit rate_limit;  // for UDP answers (rate_limiter.h); travels with the set so a reload applies it
 
   // REQUIRES: wire is lowercase. Returns nullptr when absent.
   const NameEntry* find(const uint8_t* wire, size_t len, uint32_t hash) const;

@@ -31,8 +31,9 @@ Result<std::unique_ptr<DnsServer>> DnsServer::start(const std::vector<SocketAddr
     }
     server->bound_.push_back(address);
   }
+  server->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_buckets);
   for (auto& fds : udp)
-    for (int fd : fds) server->udp_.push_back(std::make_unique<UdpThread>(publisher, fd));
+    for (int fd : fds) server->udp_.push_back(std::make_unique<UdpThread>(publisher, fd, server->limiter_.get()));
   for (auto& fds : tcp) server->workers_.push_back(std::make_unique<DnsWorker>(publisher, std::move(fds), options));
   for (auto& u : server->udp_) u->start();
   for (auto& w : server->workers_) w->start();

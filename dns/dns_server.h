@@ -20,6 +20,7 @@
 #include "common/result.h"
 #include "dns/answer_publisher.h"
 #include "dns/dns_worker.h"
+#include "dns/rate_limiter.h"
 #include "dns/udp_thread.h"
 
 namespace switchyard::dns {
@@ -42,6 +43,7 @@ class DnsServer {
   explicit DnsServer(AnswerPublisher& publisher) : publisher_(publisher) {}
   AnswerPublisher& publisher_;
   std::vector<SocketAddress> bound_;
+  std::unique_ptr<RateLimiter> limiter_;  // shared by the UDP threads; outlives them
   std::vector<std::unique_ptr<UdpThread>> udp_;
   std::vector<std::unique_ptr<DnsWorker>> workers_;
 };

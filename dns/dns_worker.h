@@ -33,6 +33,7 @@ struct WorkerOptions {
   std::chrono::milliseconds tcp_idle{10'000};       // no bytes for this long: closed
   std::chrono::milliseconds tcp_lifetime{120'000};  // older than this: closed, however busy
   size_t max_tcp = 256;
+  uint32_t rate_limit_buckets = 1u << 18;  // RateLimiter table (UDP threads); a power of two
 };
 
 class DnsWorker {

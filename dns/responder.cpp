@@ -17,6 +17,7 @@ struct Reply {
   const Answer* answer = nullptr;
   bool ecs = false;
   uint8_t scope = 0;
+  bool truncate = false;  // TC and no records whatever the size
 };
 
 size_t optLength(const Query& q, const Reply& r) {
@@ -55,7 +56,7 @@ size_t write(const Query& q, const Reply& r, Transport transport, uint8_t* out, 
   size_t limit = cap;
   if (transport == Transport::Udp)
     limit = std::min<size_t>(cap, q.edns ? std::min<uint16_t>(q.udp_size, kOurUdpPayload) : 512);
-  bool tc = kHeaderSize + qlen + body + opt > limit;
+  bool tc = r.truncate || kHeaderSize + qlen + body + opt > limit;
   if (tc) body = 0;
   if (kHeaderSize + qlen + body + opt > cap) return 0;  // cannot happen with the documented cap
 
@@ -152,6 +153,17 @@ size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const
   size_t n = write(q, r, transport, out, cap, set.serial);
   inf.truncated = n >= 3 && (out[2] & 0x02);
   return n;
+}
+
+size_t truncateResponse(const Query& q, const ResponseInfo& info, uint8_t* out, size_t cap) {
+  Reply r;
+  r.rcode = static_cast<uint8_t>(info.rcode & 0x0F);
+  r.ext_rcode = static_cast<uint8_t>(info.rcode >> 4);
+  r.aa = info.in_zone;
+  // FORMERR and NOTIMP carry no question (respond() cleared q.edns for them too).
+  r.question = info.rcode != rcode::FormErr && info.rcode != rcode::NotImp;
+  r.truncate = true;
+  return write(q, r, Transport::Udp, out, cap);
 }
 
 }  // namespace switchyard::dns

@@ -35,4 +35,11 @@ size_t respond(const AnswerSet& set, const uint8_t* query, size_t length, const 
                Transport transport, Query& scratch, uint8_t* out, size_t cap,
                ResponseInfo* info = nullptr);
 
+// Rewrites the response respond() just wrote for `q` (described by `info`)
+// as the same response truncated: TC set, no records, the question and a
+// plain OPT kept. Used for rate-limited answers that "slip" (rate_limiter.h):
+// no larger than the query, and a real client retries over TCP.
+// Returns the new length (at most the old one).
+size_t truncateResponse(const Query& q, const ResponseInfo& info, uint8_t* out, size_t cap);
+
 }  // namespace switchyard::dns

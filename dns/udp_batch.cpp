@@ -5,6 +5,7 @@
 
 #include "dns/responder.h"
 #include "dns/socket_util.h"
+#include "dns/wire.h"
 
 namespace switchyard::dns {
 
@@ -29,7 +30,20 @@ unsigned UdpBatch::receive() {
   return got > 0 ? static_cast<unsigned>(got) : 0;
 }
 
-void UdpBatch::answer(unsigned received, const AnswerSet* set, Query& scratch, WorkerStats& stats) {
+namespace {
+
+RateClass rateClassOf(const ResponseInfo& info) {
+  if (info.rcode == rcode::NoError && info.in_zone) return RateClass::Answer;
+  return info.rcode == rcode::NxDomain ? RateClass::NxDomain : RateClass::Error;
+}
+
+}  // namespace
+
+void UdpBatch::answer(unsigned received, const AnswerSet* set, Query& scratch, WorkerStats& stats,
+                      RateLimiter* limiter) {
+  const policy::RateLimit* rrl =
+      limiter && set && set->zone->rate_limit.enabled() ? &set->zone->rate_limit : nullptr;
+  uint32_t now_s = rrl ? RateLimiter::nowSeconds() : 0;  // one clock read per batch
   unsigned count = 0;
   for (unsigned i = 0; i < received; ++i) {
     const msghdr& in = rx_[i].msg_hdr;
@@ -46,6 +60,14 @@ void UdpBatch::answer(unsigned received, const AnswerSet* set, Query& scratch, W
       continue;
     }
     stats.count(info, Transport::Udp);
+    if (rrl && !limiter->allow(*rrl, source, rateClassOf(info), scratch.qname_hash, now_s)) {
+      if (rrl->slip == 0 || ++limited_ % rrl->slip != 0) {
+        WorkerStats::bump(stats.rate_limited_dropped);
+        continue;
+      }
+      n = truncateResponse(scratch, info, tx_buf_[count], kTxSlot);
+      WorkerStats::bump(stats.rate_limited_slipped);
+    }
     tx_iov_[count].iov_len = n;
     tx_[count].msg_hdr.msg_name = &peer_[i];
     tx_[count].msg_hdr.msg_namelen = in.msg_namelen;

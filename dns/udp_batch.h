@@ -19,6 +19,7 @@
 
 #include "dns/answer_set.h"
 #include "dns/query_parser.h"
+#include "dns/rate_limiter.h"
 #include "dns/worker_stats.h"
 
 namespace switchyard::dns {
@@ -39,13 +40,17 @@ class UdpBatch {
   // Answers the `received` queries from `set` (null: drops them) and sends
   // the answers, waiting for send-buffer room; a datagram the kernel refuses
   // outright (e.g. unreachable peer) is counted in send_errors and skipped.
-  void answer(unsigned received, const AnswerSet* set, Query& scratch, WorkerStats& stats);
+  // With a limiter and the set's rate_limit on, answers past a client's
+  // budget are dropped or slip out truncated (rate_limiter.h).
+  void answer(unsigned received, const AnswerSet* set, Query& scratch, WorkerStats& stats,
+              RateLimiter* limiter = nullptr);
   int fd() const { return fd_; }
 
  private:
   void send(unsigned count, WorkerStats& stats);
 
   int fd_;
+  uint32_t limited_ = 0;  // rate-limited answers so far: every slip-th one slips
   mmsghdr rx_[kSize];
   iovec rx_iov_[kSize];
   sockaddr_storage peer_[kSize];

@@ -8,8 +8,8 @@
 
 namespace switchyard::dns {
 
-UdpThread::UdpThread(AnswerPublisher& publisher, int fd)
-    : reader_(publisher.addReader(nullptr)), batch_(std::make_unique<UdpBatch>(fd)) {
+UdpThread::UdpThread(AnswerPublisher& publisher, int fd, RateLimiter* limiter)
+    : reader_(publisher.addReader(nullptr)), batch_(std::make_unique<UdpBatch>(fd)), limiter_(limiter) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   timeval timeout{0, 500'000};
   setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
@@ -38,7 +38,7 @@ void UdpThread::run() {
     unsigned got = batch_->receive();  // offline: may sleep for long
     if (got == 0) continue;
     reader_.goOnline();
-    batch_->answer(got, reader_.current(), query_, stats_);
+    batch_->answer(got, reader_.current(), query_, stats_, limiter_);
     reader_.goOffline();
   }
 }

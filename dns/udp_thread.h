@@ -29,8 +29,9 @@ namespace switchyard::dns {
 
 class UdpThread {
  public:
-  // Takes ownership of the bound socket and makes it blocking.
-  UdpThread(AnswerPublisher& publisher, int fd);
+  // Takes ownership of the bound socket and makes it blocking. `limiter`
+  // (may be null: no rate limiting) must outlive the thread.
+  UdpThread(AnswerPublisher& publisher, int fd, RateLimiter* limiter = nullptr);
   ~UdpThread();
   UdpThread(const UdpThread&) = delete;
   UdpThread& operator=(const UdpThread&) = delete;
@@ -44,6 +45,7 @@ class UdpThread {
 
   AnswerPublisher::Reader& reader_;
   std::unique_ptr<UdpBatch> batch_;
+  RateLimiter* limiter_;
   Query query_;
   WorkerStats stats_;
   std::atomic<bool> stopping_{false};

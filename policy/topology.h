@@ -112,6 +112,22 @@ struct TcpLimits {
   int max_connections = 256;       // beyond this, new connections are closed at once
 };
 
+// Response Rate Limiting (rate_limit): caps the UDP answers one client
+// prefix gets per second for one name (answers) or at all (NXDOMAIN and
+// errors), so the server cannot be used to flood a spoofed victim. Off when
+// responses_per_second is 0 (the default).
+struct RateLimit {
+  uint32_t responses_per_second = 0;  // per (prefix, name); 0 = off
+  uint32_t errors_per_second = 0;     // per prefix: NXDOMAIN, REFUSED, FORMERR, ...
+  uint32_t slip = 2;                  // every slip-th limited answer goes out truncated; 0 = none
+  int ipv4_prefix = 24;
+  int ipv6_prefix = 56;
+  std::vector<IpPrefix> exempt;       // never limited
+  uint32_t table_size = 1u << 18;     // buckets (a power of two); changes at restart
+
+  bool enabled() const { return responses_per_second > 0; }
+};
+
 struct Topology {
   std::string source_file;  // for messages and relative paths
   DnsName zone;
@@ -120,6 +136,7 @@ struct Topology {
   std::vector<SocketAddress> listen_dns;
   std::optional<SocketAddress> listen_admin;
   TcpLimits tcp;
+  RateLimit rate_limit;
   std::string admin_token_file;  // absolute path or empty
   int threads = 0;               // 0 = one per core
   std::vector<Region> regions;
