@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -243,4 +244,36 @@ TEST_CASE("listen.tcp limits: defaults, values, and errors where they are writte
   CHECK_THAT(errorOf(edit(dns, dns + "\n  tcp: { idle_timeout: 30s, max_connection_time: 10s }")),
              Catch::Contains("listen.tcp.max_connection_time: must be at least idle_timeout"));
   CHECK_THAT(errorOf(edit(dns, dns + "\n  tcp: { idle: 3s }")), Catch::Contains("sy.yaml:"));
+}
+
+TEST_CASE("rate_limit: off by default, values, and errors where they are written") {
+  auto defaults = *config::loadTopologyText(base(), "x");
+  CHECK(!defaults->rate_limit.enabled());
+  auto set = *config::loadTopologyText(
+      base() + "rate_limit: { responses_per_second: 20, slip: 1, ipv4_prefix: 32, ipv6_prefix: 64,\n"
+               "  exempt: [10.0.0.0/8, \"2001:db8::/32\"], table_size: 4096 }\n",
+      "x");
+  CHECK(set->rate_limit.enabled());
+  CHECK(set->rate_limit.responses_per_second == 20);
+  CHECK(set->rate_limit.errors_per_second == 20);  // defaults to responses_per_second
+  CHECK(set->rate_limit.slip == 1);
+  CHECK(set->rate_limit.ipv4_prefix == 32);
+  CHECK(set->rate_limit.ipv6_prefix == 64);
+  CHECK(set->rate_limit.exempt.size() == 2);
+  CHECK(set->rate_limit.table_size == 4096);
+  auto errors = *config::loadTopologyText(base() + "rate_limit: { responses_per_second: 20, errors_per_second: 5 }\n", "x");
+  CHECK(errors->rate_limit.errors_per_second == 5);
+
+  CHECK_THAT(errorOf(base() + "rate_limit: { responses_per_second: 70000 }\n"),
+             Catch::Contains("rate_limit.responses_per_second"));
+  CHECK_THAT(errorOf(base() + "rate_limit: { responses_per_second: 5, table_size: 5000 }\n"),
+             Catch::Contains("rate_limit.table_size: must be a power of two"));
+  CHECK_THAT(errorOf(base() + "rate_limit: { errors_per_second: 5 }\n"),
+             Catch::Contains("needs responses_per_second"));
+  CHECK_THAT(errorOf(base() + "rate_limit: { responses_per_second: 5, exempt: [10.0.0.1/8] }\n"),
+             Catch::Contains("rate_limit.exempt[0]"));
+  std::string text = base();
+  auto lines = std::count(text.begin(), text.end(), '\n');
+  CHECK_THAT(errorOf(base() + "rate_limit:\n  responses_per_second: 5\n  window: 15\n"),
+             Catch::Contains("sy.yaml:" + std::to_string(lines + 3) + ":3: rate_limit.window: unknown key"));
 }
