@@ -22,6 +22,7 @@ namespace {
 struct Options {
   std::string server = "http://127.0.0.1:8053";
   std::string token_file;
+  std::string cacert;  // CA bundle for an https --server (admin.tls)
   std::string output = "table";
 };
 
@@ -50,6 +51,13 @@ std::atomic<bool> interrupted{false};
 json call(const Options& o, const std::string& method, const std::string& path, const json& body = nullptr,
           int read_timeout_s = 15) {
   httplib::Client client(o.server);
+  if (!client.is_valid()) throw Failure{2, "--server " + o.server + ": expected http://HOST:PORT or https://HOST:PORT"};
+  std::string cacert = o.cacert;
+  if (cacert.empty())
+    if (const char* env = std::getenv("SWITCHYARD_CACERT")) cacert = env;
+  // The server's certificate is always verified (name and chain); --cacert
+  // adds the CA that signed it when that is not a system CA.
+  if (!cacert.empty()) client.set_ca_cert_path(cacert.c_str());
   client.set_connection_timeout(5);
   client.set_read_timeout(read_timeout_s);
   httplib::Headers headers{{"Authorization", "Bearer " + readToken(o)}};
@@ -202,6 +210,7 @@ int main(int argc, char** argv) {
   Options o;
   app.add_option("--server", o.server, "admin API base URL")->capture_default_str();
   app.add_option("--token-file", o.token_file, "file holding the admin bearer token (or SWITCHYARD_TOKEN_FILE)");
+  app.add_option("--cacert", o.cacert, "CA certificate (PEM) that signed an https --server's certificate (or SWITCHYARD_CACERT)");
   app.add_option("--output,-o", o.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
   app.require_subcommand(1);
 

@@ -539,8 +539,14 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   if (auto n = root["ttl"]) loadTtl(*t, n);
   loadListen(*t, required(root, "listen", ""));
   if (auto n = root["admin"]) {
-    checkKeys(n, "admin", {"token_file"});
+    checkKeys(n, "admin", {"token_file", "tls"});
     if (auto f = n["token_file"]) t->admin_token_file = filePath(f, "admin.token_file");
+    if (auto tls = n["tls"]) {
+      requireMap(tls, "admin.tls");
+      checkKeys(tls, "admin.tls", {"cert_file", "key_file"});
+      t->admin_tls_cert = filePath(required(tls, "cert_file", "admin.tls"), "admin.tls.cert_file");
+      t->admin_tls_key = filePath(required(tls, "key_file", "admin.tls"), "admin.tls.key_file");
+    }
   }
   if (auto n = root["threads"]) {
     if (n.IsScalar() && n.Scalar() == "auto") t->threads = 0;

@@ -2,6 +2,7 @@
 
 #include "common/thread_name.h"
 #include "control/status_page.h"
+#include "control/tls_identity.h"
 
 #include <httplib.h>
 
@@ -28,11 +29,23 @@ bool sameToken(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsRenderer metrics)
+namespace {
+
+std::unique_ptr<httplib::Server> makeServer(const std::shared_ptr<TlsIdentity>& tls) {
+  if (!tls) return std::make_unique<httplib::Server>();
+  TlsIdentity* identity = tls.get();
+  return std::make_unique<httplib::SSLServer>([identity](SSL_CTX& ctx) { return identity->configure(ctx); });
+}
+
+}  // namespace
+
+AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsRenderer metrics,
+                         std::shared_ptr<TlsIdentity> tls)
     : readiness_(readiness),
       dispatch_(std::move(dispatch)),
       metrics_(std::move(metrics)),
-      server_(std::make_unique<httplib::Server>()) {
+      tls_(std::move(tls)),
+      server_(makeServer(tls_)) {
   server_->Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
     res.set_content(R"({"status":"ok"})", "application/json");
   });
@@ -169,6 +182,7 @@ void AdminServer::route(const char* method, const std::string& pattern, std::vec
 }
 
 Result<bool> AdminServer::start(const SocketAddress& a) {
+  if (!server_->is_valid()) return makeError("admin: cannot set up TLS (OpenSSL refused the context)");
   std::string host = a.address.toString();
   if (a.port == 0) {
     int port = server_->bind_to_any_port(host);

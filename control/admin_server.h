@@ -3,6 +3,7 @@
 //   GET /healthz, GET /readyz, GET /metrics   no authentication
 //   GET /, /status, /status/*            the status page (static; no data)
 //   /v1/...                                    Authorization: Bearer TOKEN
+// With admin.tls the listener speaks only HTTPS (TLS 1.2+, tls_identity.h).
 // cpp-httplib runs the listener and its worker threads, isolated from the DNS
 // workers. A /v1 call is authenticated on the HTTP thread, then handed to the
 // control thread (`Dispatch`), which owns all routing state; the HTTP thread
@@ -62,9 +63,13 @@ inline constexpr int kReloadWaitSeconds = 300;
 // The largest request body the API reads (every valid one is under 1 KiB).
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
 
+class TlsIdentity;
+
 class AdminServer {
  public:
-  AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsRenderer metrics);
+  // `tls` (may be null: plain HTTP) serves HTTPS with that identity.
+  AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsRenderer metrics,
+              std::shared_ptr<TlsIdentity> tls = nullptr);
   ~AdminServer();
   Result<bool> start(const SocketAddress& address);
   void stop();
@@ -81,6 +86,7 @@ class AdminServer {
   const Readiness& readiness_;
   Dispatch dispatch_;
   MetricsRenderer metrics_;
+  std::shared_ptr<TlsIdentity> tls_;  // outlives server_ (its SSL_CTX calls into it)
   std::unique_ptr<httplib::Server> server_;
   std::thread thread_;
   uint16_t port_ = 0;

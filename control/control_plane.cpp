@@ -138,6 +138,17 @@ int ControlPlane::run() {
 
   // 4. The admin listener.
   if (topology_->listen_admin) {
+    if (!topology_->admin_tls_cert.empty()) {
+      auto tls = TlsIdentity::load(topology_->admin_tls_cert, topology_->admin_tls_key);
+      if (!tls) {
+        int rc = fatal(tls.error());
+        stopAll(rc);
+        uv_run(&loop_, UV_RUN_DEFAULT);
+        return rc;
+      }
+      admin_tls_ = *tls;
+      spdlog::info("event=admin_tls certificate=\"{}\"", admin_tls_->describe());
+    }
     admin_ = std::make_unique<AdminServer>(
         readiness_,
         [this](ApiRequest req, std::function<void(ApiResponse)> reply) {
@@ -145,7 +156,7 @@ int ControlPlane::run() {
           if (!post([this, req = std::move(req), shared_reply] { api_->handle(req, *shared_reply); }))
             (*shared_reply)(apiError(503, "switchyard is stopping"));
         },
-        [this] { return renderMetricsFromHttpThread(); });
+        [this] { return renderMetricsFromHttpThread(); }, admin_tls_);
     auto token = loadToken();
     auto ok = token ? admin_->start(*topology_->listen_admin) : Result<bool>(Error{token.error()});
     if (!ok) {
@@ -154,7 +165,8 @@ int ControlPlane::run() {
       uv_run(&loop_, UV_RUN_DEFAULT);  // drain the closed handles
       return rc;
     }
-    spdlog::info("event=admin_listening address={}:{}", topology_->listen_admin->address.toString(), admin_->port());
+    spdlog::info("event=admin_listening address={}:{} scheme={}", topology_->listen_admin->address.toString(),
+                 admin_->port(), admin_tls_ ? "https" : "http");
   }
 
   // 5. Probing.
@@ -391,6 +403,8 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   if ((*next)->rate_limit.table_size != topology_->rate_limit.table_size)
     spdlog::warn("event=reload rate_limit.table_size changed: takes effect at the next restart"
                  " (the other rate_limit keys apply now)");
+  if ((*next)->admin_tls_cert.empty() != topology_->admin_tls_cert.empty())
+    spdlog::warn("event=reload admin.tls added or removed: takes effect at the next restart");
   topology_ = *next;
   router_->applyTopology(topology_);
   // Operator overrides outlive a reload for pairs that still exist.
@@ -402,6 +416,13 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   computeStallLimit();
   returnFreedMemory();
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
+  if (admin_tls_ && !topology_->admin_tls_cert.empty()) {
+    // A rotated certificate is picked up here; new connections get it.
+    if (auto ok = admin_tls_->reload(topology_->admin_tls_cert, topology_->admin_tls_key); !ok)
+      spdlog::error("event=reload_tls_failed {} (keeping the old certificate)", ok.error());
+    else
+      spdlog::info("event=admin_tls certificate=\"{}\"", admin_tls_->describe());
+  }
   webhooks_.setUrls(topology_->announce.webhooks);
   notifier_->notify(*topology_, router_->serial());  // a reload is a new version of the zone
   event("reload", {{"ok", true}, {"generation", router_->table()->generation}});

@@ -52,6 +52,7 @@
 #include "control/router.h"
 #include "control/stall_watchdog.h"
 #include "control/state_store.h"
+#include "control/tls_identity.h"
 #include "control/webhook_sender.h"
 #include "dns/dns_server.h"
 #include "health/health_monitor.h"
@@ -136,6 +137,7 @@ class ControlPlane {
   std::unique_ptr<AdminApi> api_;
   Readiness readiness_;
   std::unique_ptr<AdminServer> admin_;
+  std::shared_ptr<TlsIdentity> admin_tls_;  // admin.tls, reloaded with the config
   FileWriter health_file_;
   FileWriter overrides_file_;
 

@@ -138,6 +138,8 @@ struct Topology {
   TcpLimits tcp;
   RateLimit rate_limit;
   std::string admin_token_file;  // absolute path or empty
+  std::string admin_tls_cert;    // admin.tls: absolute paths, both or neither
+  std::string admin_tls_key;
   int threads = 0;               // 0 = one per core
   std::vector<Region> regions;
   bool trust_ecs = true;

@@ -107,7 +107,8 @@ RunResult runCtl(const std::string& args, int timeout_s) {
   return runCommand("timeout " + std::to_string(timeout_s) + " " SWITCHYARDCTL_BIN " " + args + " 2>&1");
 }
 
-DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra_args) {
+DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra_args,
+                             const std::function<void(const DaemonProcess&)>& before_start) {
   dir_ = makeTempDir();
   v4_ = freeLoopback(false);
   v4_.port = freePortOn(v4_.address);
@@ -123,6 +124,7 @@ DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra
     writeFile(dir_ + "/admin.token", token + "\n");
   }
   writeFile(dir_ + "/switchyard.yaml", text);
+  if (before_start) before_start(*this);
 
   std::string config_path = dir_ + "/switchyard.yaml";
   std::vector<std::string> args{SWITCHYARD_BIN, "--config", config_path, "--threads", "2"};

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 
 #include "common/ip_address.h"
@@ -37,7 +38,10 @@ class DaemonProcess {
  public:
   // Writes `config` (with "@DNS@" replaced by the listen list, and "@ADMIN@" by
   // a free loopback IP:PORT; then admin.token holds a fresh token) and starts.
-  explicit DaemonProcess(const std::string& config, const std::string& extra_args = "");
+  // `before_start` (optional) runs after dir(), v4() and admin() are chosen
+  // and before the daemon starts, e.g. to write a certificate for admin().
+  explicit DaemonProcess(const std::string& config, const std::string& extra_args = "",
+                         const std::function<void(const DaemonProcess&)>& before_start = {});
   ~DaemonProcess();
 
   bool running() const;
