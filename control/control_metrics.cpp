@@ -51,8 +51,9 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
                {{"endpoint", dns::WorkerStats::endpointLabel(e)}, {"rcode", dns::WorkerStats::rcodeLabel(r)}},
                static_cast<double>(sum));
     }
-  uint64_t dropped = 0, truncated = 0, send_errors = 0, limited_dropped = 0, limited_slipped = 0;
+  uint64_t dropped = 0, truncated = 0, send_errors = 0, limited_dropped = 0, limited_slipped = 0, evicted = 0;
   for (const auto* s : workers) {
+    evicted += s->tcp_evicted.load(std::memory_order_relaxed);
     limited_dropped += s->rate_limited_dropped.load(std::memory_order_relaxed);
     limited_slipped += s->rate_limited_slipped.load(std::memory_order_relaxed);
     dropped += s->dropped.load(std::memory_order_relaxed);
@@ -65,6 +66,10 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
   w.sample("switchyard_dns_send_errors_total", {}, static_cast<double>(send_errors));
   w.family("switchyard_dns_truncated_total", "UDP answers sent truncated (TC) for a TCP retry.", "counter");
   w.sample("switchyard_dns_truncated_total", {}, static_cast<double>(truncated));
+  w.family("switchyard_dns_tcp_evicted_total",
+           "TCP connections closed because a serving thread was at listen.tcp.max_connections (the quietest goes).",
+           "counter");
+  w.sample("switchyard_dns_tcp_evicted_total", {}, static_cast<double>(evicted));
   w.family("switchyard_dns_rate_limited_total",
            "UDP answers past a client's rate limit (rate_limit): dropped, or slipped out truncated.", "counter");
   w.sample("switchyard_dns_rate_limited_total", {{"action", "dropped"}}, static_cast<double>(limited_dropped));

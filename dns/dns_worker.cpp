@@ -2,6 +2,7 @@
 
 #include "common/thread_name.h"
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,7 +22,8 @@ struct DnsWorker::TcpConnection {
   std::vector<uint8_t> in;
   size_t used = 0;
   IpAddress peer;
-  uint64_t deadline_ms = 0;  // loop time at which the connection's lifetime ends
+  uint64_t deadline_ms = 0;     // loop time at which the connection's lifetime ends
+  uint64_t last_active_ms = 0;  // loop time of the accept or the last read
   int open_handles = 2;
   bool closing = false;
 };
@@ -102,18 +104,52 @@ void DnsWorker::onAccept(uv_stream_t* server, int status) {
   uv_timer_init(&w->loop_, &c->idle);
   c->tcp.data = c->idle.data = c;
   c->self = w->connections_.insert(w->connections_.end(), c);
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0 ||
-      w->connections_.size() > w->options_.max_tcp) {
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(&c->tcp)) != 0) {
     w->closeConnection(c);
     return;
   }
+  uint64_t now = uv_now(&w->loop_);
+  c->last_active_ms = now;
   sockaddr_storage ss{};
   int len = sizeof ss;
   uv_tcp_getpeername(&c->tcp, reinterpret_cast<sockaddr*>(&ss), &len);
   c->peer = toIpAddress(reinterpret_cast<sockaddr*>(&ss));
-  c->deadline_ms = uv_now(&w->loop_) + static_cast<uint64_t>(w->options_.tcp_lifetime.count());
+  bool refuse = false;
+  if (w->connections_.size() > w->options_.max_tcp) {
+    // Make room by closing the connection that has been quiet longest,
+    // unless even that one arrived in this same loop turn (a burst larger
+    // than the cap): it has not had a chance to be read yet, so the new one
+    // goes instead.
+    TcpConnection* quietest = w->connections_.front();
+    if (quietest->last_active_ms < now) w->closeConnection(quietest);
+    else refuse = true;
+    WorkerStats::bump(w->stats_.tcp_evicted);
+  }
+  // A real client sends its query right after connecting, so it is usually
+  // here already: answer it now, before a flood can push this connection out.
+  w->readNow(*c);
+  if (c->closing) return;
+  if (refuse) {
+    w->closeConnection(c);
+    return;
+  }
+  c->deadline_ms = now + static_cast<uint64_t>(w->options_.tcp_lifetime.count());
   w->armTimer(*c);
   uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), &DnsWorker::onTcpAlloc, &DnsWorker::onTcpRead);
+}
+
+void DnsWorker::readNow(TcpConnection& c) {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(&c.tcp), &fd) != 0) return;
+  uv_buf_t buf;
+  onTcpAlloc(reinterpret_cast<uv_handle_t*>(&c.tcp), 0, &buf);
+  ssize_t n = recv(fd, buf.base, buf.len, MSG_DONTWAIT);
+  if (n == 0) {
+    closeConnection(&c);  // connected, sent nothing, closed
+  } else if (n > 0) {
+    c.used += static_cast<size_t>(n);
+    serveTcp(c);
+  }
 }
 
 void DnsWorker::onTcpAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -131,6 +167,9 @@ void DnsWorker::onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t*) {
     return;
   }
   c->used += static_cast<size_t>(nread);
+  c->last_active_ms = uv_now(&c->worker->loop_);
+  auto& list = c->worker->connections_;
+  list.splice(list.end(), list, c->self);  // most recently active last
   c->worker->armTimer(*c);
   c->worker->serveTcp(*c);
 }

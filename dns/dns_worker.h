@@ -9,7 +9,12 @@
 // Invariants:
 //   1. TCP allocates per connection and per write, which is off the UDP hot
 //      path.
-//   2. At most max_tcp connections are open; further ones are closed at once.
+//   2. At most max_tcp connections are open. connections_ is ordered by last
+//      activity (accept or read), oldest first; a new connection beyond the
+//      cap closes the front one (as gdnsd does), or itself when even the
+//      front arrived this loop turn. Either way what it already sent is
+//      answered first, so a flood of idle or slow connections cannot lock a
+//      real client out: its query is answered as it arrives.
 //   3. A connection lives at most tcp_lifetime: a client that sends a byte
 //      now and then (slowloris) resets the idle timer but not this one.
 #pragma once
@@ -58,6 +63,7 @@ class DnsWorker {
   static void onIdle(uv_timer_t* t);
   void armTimer(TcpConnection& c);  // fires at the idle timeout or the lifetime's end, whichever is first
   void serveTcp(TcpConnection& c);
+  void readNow(TcpConnection& c);  // what already arrived, without waiting for the loop
   void closeConnection(TcpConnection* c);
   void run();
 

@@ -22,6 +22,7 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> truncated{0};  // UDP answers sent with TC
   std::atomic<uint64_t> tcp{0};        // queries that came over TCP
   std::atomic<uint64_t> send_errors{0};  // UDP answers the kernel refused (not "buffer full")
+  std::atomic<uint64_t> tcp_evicted{0};  // TCP connections closed to make room for a new one
   std::atomic<uint64_t> rate_limited_dropped{0};  // past the client's budget: not sent
   std::atomic<uint64_t> rate_limited_slipped{0};  // past the budget: sent truncated (TC)
 
