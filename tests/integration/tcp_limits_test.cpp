@@ -147,10 +147,11 @@ TEST_CASE("a flood of slow TCP connections holds at most the cap, and real clien
   std::vector<int> flood;
   // The attacker: connects as fast as it can, sends one byte of a length
   // prefix (a message that never completes) and keeps the socket; at most
-  // 1,000 held at once, 5,000 in all (bounded).
+  // 1,000 held at once, 3,000 in all (bounded).
+  constexpr int kFlood = 3000;
   std::thread attacker([&] {
     const uint8_t one = 0;
-    for (int i = 0; i < 5000 && !done.load(); ++i) {
+    for (int i = 0; i < kFlood; ++i) {
       int fd = connectTo(s.address());
       if (fd < 0) continue;
       send(fd, &one, 1, MSG_NOSIGNAL);
@@ -161,19 +162,25 @@ TEST_CASE("a flood of slow TCP connections holds at most the cap, and real clien
       }
       ++opened;
     }
+    done = true;
   });
-  int tcp_ok = 0, udp_ok = 0;
-  constexpr int kClients = 40;
-  for (int i = 0; i < kClients; ++i) {
-    tcp_ok += test::query(s.address(), "myregistry.cr.example.test", LDNS_RR_TYPE_A, {.tcp = true}) != nullptr;
+  // Real clients meanwhile, as resolvers behave: a TCP query is tried up to
+  // three times (a connection refused in a burst larger than the cap is
+  // closed at once, so the retry is quick).
+  int clients = 0, tcp_ok = 0, tcp_tries = 0, udp_ok = 0;
+  for (; clients < 1000 && (!done.load() || clients < 20); ++clients) {
+    bool ok = false;
+    for (int attempt = 0; attempt < 3 && !ok; ++attempt, ++tcp_tries)
+      ok = test::query(s.address(), "myregistry.cr.example.test", LDNS_RR_TYPE_A, {.tcp = true}) != nullptr;
+    tcp_ok += ok;
     udp_ok += test::query(s.address(), "myregistry.cr.example.test", LDNS_RR_TYPE_A) != nullptr;
   }
-  done = true;
   attacker.join();
-  INFO("flood connections: " << opened.load() << ", evicted " << s.server->stats().back()->tcp_evicted.load());
-  CHECK(opened.load() > 500);
-  CHECK(udp_ok == kClients);
-  CHECK(tcp_ok == kClients);
+  INFO("flood connections: " << opened.load() << ", evicted " << s.server->stats().back()->tcp_evicted.load()
+                             << "; clients " << clients << ", TCP tries " << tcp_tries);
+  CHECK(opened.load() == kFlood);
+  CHECK(udp_ok == clients);
+  CHECK(tcp_ok == clients);
 
   // The server holds at most the cap: every other flood socket was closed by it.
   usleep(200'000);  // the last closes reach the client side
