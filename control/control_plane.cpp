@@ -294,9 +294,8 @@ void ControlPlane::onPairChange(const PairChange& c) {
 }
 
 void ControlPlane::event(const std::string& type, nlohmann::json fields) {
-  uint64_t id = events_.add(type, std::move(fields));
-  auto list = events_.since(id - 1, 1);
-  if (!list.empty()) webhooks_.enqueue(list[0].dump());
+  events_.add(type, std::move(fields));
+  webhooks_.enqueue(events_.last().dump());
 }
 
 void ControlPlane::write(FileWriter& file, std::function<void(std::string)> done) {

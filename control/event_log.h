@@ -28,6 +28,8 @@ class EventLog {
   // Events with id > since, oldest first, at most `limit`.
   nlohmann::json since(uint64_t since, size_t limit = 1000) const;
   uint64_t lastId() const { return next_id_ - 1; }
+  // REQUIRES: at least one event was added.
+  const nlohmann::json& last() const { return events_.back(); }
 
  private:
   size_t capacity_;
