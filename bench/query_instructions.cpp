@@ -3,13 +3,16 @@
 // respond(); run it for N and 2N and the difference over N is the per-query
 // count with set-up cost cancelled:
 //   bench/query_instructions.sh          (does exactly that for every case)
-// usage: query_instructions CASE N    CASE: global-ecs global-source regional nxdomain refused
+// usage: query_instructions CASE N    CASE: global-ecs global-source regional nxdomain refused,
+//        each optionally with "+rrl": the rate limiter's check as well (rate_limit on,
+//        sources spread over 4,096 prefixes so the buckets are not all one cache line)
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
 #include "config/config_loader.h"
 #include "dns/answer_compiler.h"
+#include "dns/rate_limiter.h"
 #include "dns/responder.h"
 #include "policy/routing_policy.h"
 #include "tests/support/dns_client.h"
@@ -24,6 +27,8 @@ int main(int argc, char** argv) {
   }
   std::string which = argv[1];
   long n = std::atol(argv[2]);
+  bool rrl = which.size() > 4 && which.compare(which.size() - 4, 4, "+rrl") == 0;
+  if (rrl) which.resize(which.size() - 4);
   std::vector<uint8_t> q;
   if (which == "global-ecs")
     q = test::buildQuery("myregistry.cr.example.test", 1, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
@@ -40,8 +45,21 @@ int main(int argc, char** argv) {
   dns::Query scratch;
   static uint8_t out[65535];
   size_t total = 0;
-  for (long i = 0; i < n; ++i)
-    total += dns::respond(*set, q.data(), q.size(), source, dns::Transport::Udp, scratch, out, sizeof out);
+  dns::RateLimiter limiter(1u << 18);
+  policy::RateLimit limits;
+  limits.responses_per_second = limits.errors_per_second = 65535;
+  for (long i = 0; i < n; ++i) {
+    dns::ResponseInfo info;
+    total += dns::respond(*set, q.data(), q.size(), source, dns::Transport::Udp, scratch, out, sizeof out, &info);
+    if (rrl) {
+      source.bytes[1] = static_cast<uint8_t>(i >> 4);
+      source.bytes[2] = static_cast<uint8_t>(i << 4);
+      auto cls = info.rcode == 0 && info.in_zone ? dns::RateClass::Answer
+                 : info.rcode == 3             ? dns::RateClass::NxDomain
+                                               : dns::RateClass::Error;
+      total += limiter.allow(limits, source, cls, scratch.qname_hash, 1);
+    }
+  }
   std::printf("%s %ld queries, %zu bytes\n", which.c_str(), n, total);
   return 0;
 }

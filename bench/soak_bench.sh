@@ -6,11 +6,11 @@
 # and recover (mass failover to fail-open and back). Rate limiting is on with
 # loopback exempt, so its path runs at full load too.
 #
-# Reports: dnsperf sent / completed / lost and response codes; API calls and
-# failures; reloads; health transitions; resident memory every 5 s with the
-# trend after the warm-up; and that the daemon stops cleanly (exit 0).
-# Fails (exit 1) on a lost query, a failed API call, a crash, or a resident
-# memory trend above 1 MiB/min.
+# Reports: dnsperf sent / completed / lost and response codes; API calls,
+# failures and latency; reloads; health transitions; resident memory every
+# 2 s, per minute; and that the daemon stops cleanly (exit 0).
+# Fails (exit 1) on a lost query, a failed API call, a crash, or resident
+# memory (lowest sample per minute) growing by 8 MiB or more over the run.
 # usage: bench/soak_bench.sh [--seconds S] [--rate QPS] [--threads T]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -84,7 +84,7 @@ while kill -0 "$dp" 2>/dev/null; do
   [ "$t" -le $((seconds + 20)) ] || break   # bounded even if dnsperf hangs
   if [ "$t" -ge "$next_rss" ]; then
     echo "$t $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")" >> "$work/rss.txt"
-    next_rss=$((t + 5))
+    next_rss=$((t + 2))
   fi
   # Probe targets: gone from second 20 to 30 of every 40.
   phase=$((t % 40))
@@ -131,14 +131,17 @@ echo "reloads applied: $(grep -c 'event=config_loaded.*ok=true' "$work/switchyar
      "(SIGHUPs that arrive during a reload share the next one)," \
      "pair changes: $(grep -c 'event=pair_state' "$work/switchyard.log" || true) ($(grep -c 'event=pair_state.*cause=health' "$work/switchyard.log" || true) from probes)," \
      "routing changes: $(grep -c 'routing_changed=true' "$work/switchyard.log" || true)"
-# Memory: after a 60 s warm-up (first probe rounds, first outage), fit a line.
-trend=$(awk 'NR > 1 && $1 >= 60 && $2 > 0 { n++; sx += $1; sy += $2; sxx += $1 * $1; sxy += $1 * $2;
-             if (!first) first = $2; last = $2; if ($2 > max) max = $2; if (!min || $2 < min) min = $2 }
-             END { if (n < 2) { print "n/a"; exit } slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
-                   printf "RSS after warm-up: first %d KiB, min %d, max %d, last %d; trend %+.1f KiB/min (%d samples)\n",
-                          first, min, max, last, slope * 60, n }' "$work/rss.txt")
-echo "$trend"
-slope=$(echo "$trend" | grep -oE 'trend [+-][0-9.]+' | grep -oE '[+-][0-9.]+' || echo 0)
+# Memory: a reload holds two configs for a moment and a mass health change
+# allocates for a while, so single samples swing; compare the lowest sample of
+# each minute after the first (warm-up: first probe rounds, first outage).
+awk 'NR > 1 && $1 >= 60 && $2 > 0 { m = int($1 / 60); if (!(m in lo) || $2 < lo[m]) lo[m] = $2; if ($2 > hi[m]) hi[m] = $2 }
+     END { line = "RSS per minute (lowest..highest KiB):"; for (m = 1; m in lo; m++) line = line " " lo[m] ".." hi[m]; print line }' \
+  "$work/rss.txt"
+# Only whole minutes count (the last sample, after the load, stands alone).
+growth=$(awk 'NR > 1 && $1 >= 60 && $2 > 0 { m = int($1 / 60); n[m]++; if (!(m in lo) || $2 < lo[m]) lo[m] = $2 }
+              END { last = 0; for (m = 1; m in lo; m++) if (n[m] >= 20) last = m
+                    if (last < 2) { print 0; exit } print lo[last] - lo[1] }' "$work/rss.txt")
+echo "RSS growth, lowest of the last whole minute minus lowest of minute 1: $growth KiB"
 
 rc=0
 if [ "$alive" = yes ]; then
@@ -153,6 +156,7 @@ fi
 lost=$(grep -oE 'Queries lost: +[0-9]+' "$work/dnsperf.out" | grep -oE '[0-9]+$' || echo "?")
 [ "$lost" = 0 ] || rc=1
 [ "$api_failed" = 0 ] || rc=1
-awk -v s="$slope" 'BEGIN { exit !(s > 1024) }' && { echo "memory grows: $slope KiB/min"; rc=1; }
+# Flat: under 8 MiB over the run (allocator noise), or the run is too short to say.
+[ "$growth" -lt 8192 ] || { echo "memory grows: $growth KiB"; rc=1; }
 echo "(work dir: $work)"
 exit $rc

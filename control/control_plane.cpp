@@ -171,15 +171,20 @@ int ControlPlane::run() {
 
   // 5. Probing.
   health::HealthMonitor::Callbacks callbacks;
-  callbacks.on_change = [this](health::HealthChange c) { post([this, c = std::move(c)] { onHealthChange(c); }); };
+  // Background lane: a burst of health results must not hold up API calls (task_queue.h).
+  callbacks.on_change = [this](health::HealthChange c) {
+    tasks_.postBackground([this, c = std::move(c)] { onHealthChange(c); });
+  };
+  // Reports and the first-round signal share that lane, so they stay in order
+  // with the changes (DNS starts only after the first round's changes apply).
   callbacks.on_report = [this](const std::string& registry, const std::string& region, const health::ProbeReport& r) {
-    post([this, registry, region, r] {
+    tasks_.postBackground([this, registry, region, r] {
       last_probe_[registry + "/" + region] = r;
       metrics_.probe(registry, region, r);
     });
   };
   callbacks.on_first_round = [this] {
-    post([this] {
+    tasks_.postBackground([this] {
       first_round_done_ = true;
       readiness_.health_round_done = true;
       spdlog::info("event=first_probe_round_done ms={}", nowMs() - started_ms_);
