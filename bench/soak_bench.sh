@@ -75,6 +75,17 @@ dp=$!
 regions=(eastus westus westeurope)
 faults=(down throttled none none)
 api_calls=0 api_failed=0 reloads=0 outages=0 api_slowest=0 api_over_1s=0
+# api METHOD PATH BODY: one admin call, counted, timed and checked (200).
+api() {
+  local code took
+  code=$(curl -s -o /dev/null -w '%{http_code} after %{time_total} s' --max-time 15 -X "$1" \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' -d "$3" "$admin$2" || true)
+  api_calls=$((api_calls + 1))
+  [ "${code%% *}" = 200 ] || { api_failed=$((api_failed + 1)); echo "t=$t $1 $2: $code"; }
+  took=${code##* after }; took=${took%% s}
+  api_slowest=$(awk -v a="$api_slowest" -v b="$took" 'BEGIN { print (b > a ? b : a) }')
+  if awk -v b="$took" 'BEGIN { exit !(b > 1) }'; then api_over_1s=$((api_over_1s + 1)); fi
+}
 start=$(date +%s)
 next_rss=0
 echo "t_s rss_kib" > "$work/rss.txt"
@@ -99,22 +110,9 @@ while kill -0 "$dp" 2>/dev/null; do
   case $((RANDOM % 10)) in
     0|1|2|3|4)
       flag=$([ $((RANDOM % 2)) = 0 ] && echo true || echo false)
-      code=$(curl -s -o /dev/null -w '%{http_code} after %{time_total} s' --max-time 15 -X PATCH -H "Authorization: Bearer $token" \
-        -H 'Content-Type: application/json' -d "{\"globalEndpointRouting\": $flag}" \
-        "$admin/v1/registries/$reg/replications/$region" || true)
-      api_calls=$((api_calls + 1)); [ "${code%% *}" = 200 ] || { api_failed=$((api_failed + 1)); echo "t=$t PATCH $reg/$region: $code"; }
-      took=${code##* after }; took=${took%% s}
-      api_slowest=$(awk -v a="$api_slowest" -v b="$took" 'BEGIN { print (b > a ? b : a) }')
-      awk -v b="$took" 'BEGIN { exit !(b > 1) }' && api_over_1s=$((api_over_1s + 1));;
+      api PATCH "/v1/registries/$reg/replications/$region" "{\"globalEndpointRouting\": $flag}";;
     5|6|7|8)
-      health=${faults[$((RANDOM % 4))]}
-      code=$(curl -s -o /dev/null -w '%{http_code} after %{time_total} s' --max-time 15 -X POST -H "Authorization: Bearer $token" \
-        -H 'Content-Type: application/json' -d "{\"health\": \"$health\"}" \
-        "$admin/v1/registries/$reg/replications/$region/fault" || true)
-      api_calls=$((api_calls + 1)); [ "${code%% *}" = 200 ] || { api_failed=$((api_failed + 1)); echo "t=$t fault $reg/$region: $code"; }
-      took=${code##* after }; took=${took%% s}
-      api_slowest=$(awk -v a="$api_slowest" -v b="$took" 'BEGIN { print (b > a ? b : a) }')
-      awk -v b="$took" 'BEGIN { exit !(b > 1) }' && api_over_1s=$((api_over_1s + 1));;
+      api POST "/v1/registries/$reg/replications/$region/fault" "{\"health\": \"${faults[$((RANDOM % 4))]}\"}";;
     9)
       kill -HUP "$pid"; reloads=$((reloads + 1));;
   esac

@@ -17,13 +17,6 @@ struct CurlProber::Probe {
 
 namespace {
 
-struct SocketContext {
-  uv_poll_t poll;
-  curl_socket_t fd;
-  CURLM* multi;
-  CurlProber* prober;
-};
-
 size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
 
 bool inRanges(const std::vector<policy::StatusRange>& ranges, int status) {
@@ -53,15 +46,8 @@ bool isTlsError(CURLcode code) {
 
 }  // namespace
 
-CurlProber::CurlProber(uv_loop_t* loop, Callback callback) : loop_(loop), callback_(std::move(callback)) {
-  multi_ = curl_multi_init();
-  uv_timer_init(loop_, &timer_);
-  timer_.data = this;
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &CurlProber::onSocket);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &CurlProber::onTimer);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-}
+CurlProber::CurlProber(uv_loop_t* loop, Callback callback)
+    : loop_(loop), callback_(std::move(callback)), multi_(loop, [this](CURL* easy, CURLcode code) { done(easy, code); }) {}
 
 CurlProber::~CurlProber() { close(); }
 
@@ -71,8 +57,7 @@ void CurlProber::close() {
   while (!probes_.empty()) cancel(probes_.begin()->first);
   for (CURL* e : idle_) curl_easy_cleanup(e);
   idle_.clear();
-  curl_multi_cleanup(multi_);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  multi_.close();
 }
 
 void CurlProber::start(uint64_t id, const ProbeTarget& t) {
@@ -124,7 +109,7 @@ void CurlProber::start(uint64_t id, const ProbeTarget& t) {
     p->headers = curl_slist_append(p->headers, (name + ": " + value).c_str());
   if (p->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
   probes_[p->id] = p;
-  curl_multi_add_handle(multi_, e);
+  multi_.add(e);
 }
 
 void CurlProber::cancel(uint64_t id) {
@@ -132,7 +117,7 @@ void CurlProber::cancel(uint64_t id) {
   if (it == probes_.end()) return;
   Probe* p = it->second;
   probes_.erase(it);
-  curl_multi_remove_handle(multi_, p->easy);
+  multi_.remove(p->easy);
   // Handles are recycled: creating one per probe costs more than the probe.
   if (!closed_ && idle_.size() < kMaxIdle) {
     curl_easy_reset(p->easy);
@@ -143,57 +128,6 @@ void CurlProber::cancel(uint64_t id) {
   curl_slist_free_all(p->headers);
   curl_slist_free_all(p->connect_to);
   delete p;
-}
-
-int CurlProber::onSocket(CURL*, curl_socket_t s, int action, void* userp, void* socketp) {
-  auto* self = static_cast<CurlProber*>(userp);
-  auto* ctx = static_cast<SocketContext*>(socketp);
-  if (action == CURL_POLL_REMOVE) {
-    if (ctx) {
-      uv_poll_stop(&ctx->poll);
-      uv_close(reinterpret_cast<uv_handle_t*>(&ctx->poll),
-               [](uv_handle_t* h) { delete static_cast<SocketContext*>(h->data); });
-      curl_multi_assign(self->multi_, s, nullptr);
-    }
-    return 0;
-  }
-  if (!ctx) {
-    ctx = new SocketContext{{}, s, self->multi_, self};
-    uv_poll_init_socket(self->loop_, &ctx->poll, s);
-    ctx->poll.data = ctx;
-    curl_multi_assign(self->multi_, s, ctx);
-  }
-  int events = 0;
-  if (action & CURL_POLL_IN) events |= UV_READABLE;
-  if (action & CURL_POLL_OUT) events |= UV_WRITABLE;
-  uv_poll_start(&ctx->poll, events, &CurlProber::onPoll);
-  return 0;
-}
-
-int CurlProber::onTimer(CURLM*, long timeout_ms, void* userp) {
-  auto* self = static_cast<CurlProber*>(userp);
-  if (timeout_ms < 0) uv_timer_stop(&self->timer_);
-  else uv_timer_start(&self->timer_, &CurlProber::onTimeout, static_cast<uint64_t>(timeout_ms), 0);
-  return 0;
-}
-
-void CurlProber::onPoll(uv_poll_t* handle, int status, int events) {
-  auto* ctx = static_cast<SocketContext*>(handle->data);
-  CurlProber* self = ctx->prober;
-  int flags = 0;
-  if (status < 0) flags = CURL_CSELECT_ERR;
-  if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
-  if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
-  int running = 0;
-  curl_multi_socket_action(ctx->multi, ctx->fd, flags, &running);
-  self->drain();
-}
-
-void CurlProber::onTimeout(uv_timer_t* timer) {
-  auto* self = static_cast<CurlProber*>(timer->data);
-  int running = 0;
-  curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-  self->drain();
 }
 
 ProbeReport CurlProber::classify(Probe& p, CURLcode code) {
@@ -223,17 +157,13 @@ ProbeReport CurlProber::classify(Probe& p, CURLcode code) {
   return r;
 }
 
-void CurlProber::drain() {
-  int left = 0;
-  while (CURLMsg* msg = curl_multi_info_read(multi_, &left)) {
-    if (msg->msg != CURLMSG_DONE) continue;
-    Probe* p = nullptr;
-    curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, &p);
-    ProbeReport report = classify(*p, msg->data.result);
-    uint64_t id = p->id;
-    cancel(id);  // frees the probe; the report is already taken
-    callback_(id, report);
-  }
+void CurlProber::done(CURL* easy, CURLcode code) {
+  Probe* p = nullptr;
+  curl_easy_getinfo(easy, CURLINFO_PRIVATE, &p);
+  ProbeReport report = classify(*p, code);
+  uint64_t id = p->id;
+  cancel(id);  // frees the probe; the report is already taken
+  callback_(id, report);
 }
 
 }  // namespace switchyard::health

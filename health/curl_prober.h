@@ -3,11 +3,10 @@
 // and a hung, resetting or slow-TLS target only ever costs its own timeout.
 //
 // Thread safety: every method and callback runs on the loop's thread.
+// The curl-on-libuv glue is common/curl_multi.h.
 // Invariants:
 //   1. Every started probe ends in exactly one callback, unless cancelled
 //      (cancel() and close() never call back).
-//   2. Each curl socket has at most one uv_poll_t, owned through
-//      curl_multi_assign and freed when curl says CURL_POLL_REMOVE.
 #pragma once
 
 #include <curl/curl.h>
@@ -18,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/curl_multi.h"
 #include "health/probe_result.h"
 #include "health/probe_target.h"
 
@@ -42,17 +42,12 @@ class CurlProber {
 
  private:
   struct Probe;
-  static int onSocket(CURL* easy, curl_socket_t s, int action, void* userp, void* socketp);
-  static int onTimer(CURLM* multi, long timeout_ms, void* userp);
-  static void onPoll(uv_poll_t* handle, int status, int events);
-  static void onTimeout(uv_timer_t* timer);
-  void drain();
+  void done(CURL* easy, CURLcode code);
   ProbeReport classify(Probe& probe, CURLcode code);
 
   uv_loop_t* loop_;
   Callback callback_;
-  CURLM* multi_ = nullptr;
-  uv_timer_t timer_{};
+  CurlMulti multi_;
   bool closed_ = false;
   std::unordered_map<uint64_t, Probe*> probes_;
   std::vector<CURL*> idle_;  // reset easy handles, reused by start()
