@@ -91,6 +91,7 @@ class Loader {
   void loadClients(Topology& t, const YAML::Node& n) const;
   void loadRouting(Topology& t, const YAML::Node& n) const;
   void loadRateLimit(Topology& t, const YAML::Node& n) const;
+  void loadFleet(Topology& t, const YAML::Node& n) const;
   void loadAnnounce(Topology& t, const YAML::Node& n) const;
   void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
   policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const YAML::Node& n,
@@ -432,6 +433,39 @@ void Loader::loadRateLimit(Topology& t, const YAML::Node& n) const {
   }
 }
 
+void Loader::loadFleet(Topology& t, const YAML::Node& n) const {
+  requireMap(n, "fleet");
+  checkKeys(n, "fleet", {"node", "etcd", "prefix", "quorum", "lease_ttl"});
+  policy::Fleet f;
+  f.node = str(required(n, "node", "fleet"), "fleet.node");
+  if (!isValidLabel(f.node)) fail(n["node"], "fleet.node", "a node name must be one DNS label");
+  YAML::Node etcd = required(n, "etcd", "fleet");
+  requireSeq(etcd, "fleet.etcd");
+  if (etcd.size() == 0) fail(etcd, "fleet.etcd", "must list at least one etcd endpoint");
+  for (size_t i = 0; i < etcd.size(); ++i) {
+    std::string url = str(etcd[i], at("fleet.etcd", i));
+    if (url.rfind("http://", 0) != 0 && url.rfind("https://", 0) != 0)
+      fail(etcd[i], at("fleet.etcd", i), "expected http://HOST:PORT (etcd's client URL), got '" + url + "'");
+    while (url.size() > 8 && url.back() == '/') url.pop_back();
+    f.endpoints.push_back(url);
+  }
+  if (auto p = n["prefix"]) {
+    f.prefix = str(p, "fleet.prefix");
+    if (f.prefix.empty() || f.prefix.front() != '/') fail(p, "fleet.prefix", "must start with '/'");
+    if (f.prefix.back() != '/') f.prefix += '/';
+  }
+  if (auto q = n["quorum"]) {
+    if (q.IsScalar() && q.Scalar() == "majority") f.quorum = 0;
+    else f.quorum = static_cast<int>(integer(q, "fleet.quorum", 1, 1000));
+  }
+  if (auto l = n["lease_ttl"]) {
+    f.lease_ttl = duration(l, "fleet.lease_ttl");
+    if (f.lease_ttl < std::chrono::seconds(2) || f.lease_ttl.count() % 1000 != 0)
+      fail(l, "fleet.lease_ttl", "must be whole seconds, at least 2s (etcd leases count in seconds)");
+  }
+  t.fleet = std::move(f);
+}
+
 void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
   checkKeys(n, "announce", {"notify", "webhooks"});
   if (auto list = n["notify"]) {
@@ -529,8 +563,7 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   if (!root || root.IsNull()) fail(YAML::Mark::null_mark(), "", "the file is empty");
   checkKeys(root, "",
             {"zone", "nameservers", "ttl", "listen", "admin", "threads", "regions", "clients",
-             "routing", "health", "announce", "registries", "rate_limit"},
-            {"fleet"});
+             "routing", "health", "announce", "registries", "rate_limit", "fleet"});
   auto t = std::make_shared<Topology>();
   t->source_file = name_;
   t->zone = name(required(root, "zone", ""), "zone");
@@ -556,6 +589,7 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   loadClients(*t, required(root, "clients", ""));
   if (auto n = root["routing"]) loadRouting(*t, n);
   if (auto n = root["rate_limit"]) loadRateLimit(*t, n);
+  if (auto n = root["fleet"]) loadFleet(*t, n);
   if (auto n = root["health"]) t->health_defaults = probe(n, "health", t->health_defaults);
   if (auto n = root["announce"]) loadAnnounce(*t, n);
   YAML::Node regs = required(root, "registries", "");

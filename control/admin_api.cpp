@@ -41,7 +41,7 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
   if (r.method == "GET" && p.ends_with("/replications")) return reply(replications(reg));
   if (r.method == "GET" && p.ends_with("/endpoints")) return reply(endpoints(reg));
   if (r.method == "GET" && p.ends_with("/routing")) return reply(routing(reg));
-  if (r.method == "POST" && p.ends_with("/fault")) return reply(fault(r));
+  if (r.method == "POST" && p.ends_with("/fault")) return fault(r, reply);
   if (r.method == "PATCH") return patchReplication(r, reply);
   reply(apiError(404, "no such API call: " + r.method + " " + p));
 }
@@ -125,7 +125,9 @@ ApiResponse AdminApi::routing(const std::string& registry) const {
                       {"reason", policy::reasonName(choice.reason)}});
     clients[t.regions[client].name] = list;
   }
-  return {200, {{"generation", table.generation}, {"serial", c_.router.serial()}, {"clients", clients}}};
+  json body{{"generation", table.generation}, {"serial", c_.router.serial()}, {"clients", clients}};
+  if (c_.fleet_revision) body["revision"] = c_.fleet_revision();
+  return {200, body};
 }
 
 ApiResponse AdminApi::events(const ApiRequest& r) const {
@@ -155,34 +157,50 @@ void AdminApi::patchReplication(const ApiRequest& r, const std::function<void(Ap
   if (!body->contains("globalEndpointRouting") || !(*body)["globalEndpointRouting"].is_boolean())
     return reply(apiError(400, "globalEndpointRouting must be true or false"));
   bool enabled = (*body)["globalEndpointRouting"].get<bool>();
-  auto changed = c_.router.setGlobalEndpointRouting(registry, region, enabled);
-  if (!changed) return reply(apiError(404, changed.error()));
-  c_.overrides[registry + "/" + region] = enabled;
   uint32_t g = *c_.router.topology().registryIndex(registry);
   uint32_t rep = *replica;
-  c_.persist_overrides([this, g, rep, reply](std::string error) {
-    // The change is live either way; say loudly if it would not survive a restart.
-    if (!error.empty()) return reply(apiError(500, "applied but not persisted: " + error));
-    reply({200, replication(g, rep)});
+  auto apply = [this, registry, region, enabled, g, rep, reply] {
+    auto changed = c_.router.setGlobalEndpointRouting(registry, region, enabled);
+    if (!changed) return reply(apiError(404, changed.error()));
+    c_.overrides[registry + "/" + region] = enabled;
+    c_.persist_overrides([this, g, rep, reply](std::string error) {
+      // The change is live either way; say loudly if it would not survive a restart.
+      if (!error.empty()) return reply(apiError(500, "applied but not persisted: " + error));
+      reply({200, replication(g, rep)});
+    });
+  };
+  if (!c_.share) return apply();
+  c_.share("routing/" + registry + "/" + region, enabled ? "true" : "false", [apply, reply](std::string error) {
+    if (!error.empty()) return reply(apiError(503, "not applied: the fleet's store did not take it: " + error));
+    apply();
   });
 }
 
-ApiResponse AdminApi::fault(const ApiRequest& r) {
+void AdminApi::fault(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   const std::string& registry = r.params.at("registry");
   const std::string& region = r.params.at("region");
   auto body = parseBody(r.body);
-  if (!body) return apiError(400, body.error());
+  if (!body) return reply(apiError(400, body.error()));
   auto h = body->value("health", json());
-  if (!h.is_string()) return apiError(400, "health must be \"down\", \"throttled\" or \"none\"");
+  if (!h.is_string()) return reply(apiError(400, "health must be \"down\", \"throttled\" or \"none\""));
   std::string v = h.get<std::string>();
   Fault f = Fault::None;
   if (v == "down") f = Fault::Down;
   else if (v == "throttled") f = Fault::Throttled;
-  else if (v != "none") return apiError(400, "health must be \"down\", \"throttled\" or \"none\", got '" + v + "'");
-  auto changed = c_.router.setFault(registry, region, f);
-  if (!changed) return apiError(404, changed.error());
-  uint32_t g = *c_.router.topology().registryIndex(registry);
-  return {200, replication(g, *c_.router.topology().replicaIndex(g, region))};
+  else if (v != "none") return reply(apiError(400, "health must be \"down\", \"throttled\" or \"none\", got '" + v + "'"));
+  auto g = c_.router.topology().registryIndex(registry);
+  auto rep = g ? c_.router.topology().replicaIndex(*g, region) : std::nullopt;
+  if (!rep) return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
+  auto apply = [this, registry, region, f, g, rep, reply] {
+    auto changed = c_.router.setFault(registry, region, f);
+    if (!changed) return reply(apiError(404, changed.error()));
+    reply({200, replication(*g, *rep)});
+  };
+  if (!c_.share) return apply();
+  c_.share("faults/" + registry + "/" + region, v, [apply, reply](std::string error) {
+    if (!error.empty()) return reply(apiError(503, "not applied: the fleet's store did not take it: " + error));
+    apply();
+  });
 }
 
 ApiResponse AdminApi::status(const ApiRequest& r) const {

@@ -37,6 +37,14 @@ struct AdminContext {
   std::function<void(std::function<void(std::string)> done)> persist_overrides;
   std::function<void(std::function<void(Result<bool>)> done)> reload;  // answers on the control loop
   DrillManager& drills;
+  // Fleet mode only (else empty): writes an operator decision to the fleet's
+  // store ("routing/REG/REGION" = "true"|"false", "faults/REG/REGION" =
+  // "down"|"throttled"|"none") and calls done("" or error) on the control
+  // thread. The API applies a change only once the fleet has it, so an
+  // acknowledged exclusion holds on every node.
+  std::function<void(const std::string& key, const std::string& value, std::function<void(std::string)> done)> share;
+  // Fleet mode: the etcd revision the routing reflects (shown by GET .../routing).
+  std::function<int64_t()> fleet_revision;
 };
 
 class AdminApi {
@@ -54,7 +62,7 @@ class AdminApi {
   ApiResponse routing(const std::string& registry) const;
   ApiResponse events(const ApiRequest& request) const;
   void patchReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
-  ApiResponse fault(const ApiRequest& request);
+  void fault(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   void reload(const std::function<void(ApiResponse)>& reply);
   ApiResponse status(const ApiRequest& request) const;
 

@@ -52,7 +52,11 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   server_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
     bool round = readiness_.health_round_done.load();
     bool dns = readiness_.dns_serving.load();
-    send(res, {round && dns ? 200 : 503, {{"ready", round && dns}, {"healthRoundDone", round}, {"dnsServing", dns}}});
+    nlohmann::json body{{"ready", round && dns}, {"healthRoundDone", round}, {"dnsServing", dns}};
+    // A node that lost etcd still serves its last table, so it stays ready;
+    // it says so here and in switchyard_fleet_connected.
+    if (int fleet = readiness_.fleet.load(); fleet >= 0) body["fleet"] = fleet ? "connected" : "disconnected";
+    send(res, {round && dns ? 200 : 503, body});
   });
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_ ? metrics_() : "", "text/plain; version=0.0.4; charset=utf-8");

@@ -36,6 +36,7 @@ namespace switchyard::control {
 struct Readiness {
   std::atomic<bool> health_round_done{false};
   std::atomic<bool> dns_serving{false};
+  std::atomic<int> fleet{-1};  // -1: not in a fleet; 0: etcd lost (serving the last table); 1: connected
 };
 
 struct ApiRequest {

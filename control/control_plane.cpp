@@ -1,5 +1,8 @@
 #include "control/control_plane.h"
 
+#include "metrics/text_writer.h"
+
+#include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <malloc.h>
@@ -133,7 +136,17 @@ int ControlPlane::run() {
       });
   AdminContext context{*router_, events_, overrides_, last_probe_,
                        [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
-                       [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); }, *drills_};
+                       [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); }, *drills_, {}, {}};
+  if (topology_->fleet) {
+    startFleet();
+    context.share = [this](const std::string& key, const std::string& value, std::function<void(std::string)> done) {
+      auto slash = key.find('/'), second = key.find('/', slash + 1);
+      std::string registry = key.substr(slash + 1, second - slash - 1), region = key.substr(second + 1);
+      if (key.rfind("routing/", 0) == 0) fleet_->setRouting(registry, region, value == "true", std::move(done));
+      else fleet_->setFault(registry, region, value, std::move(done));
+    };
+    context.fleet_revision = [this] { return fleet_->revision(); };
+  }
   api_ = std::make_unique<AdminApi>(context);
 
   // 4. The admin listener.
@@ -253,7 +266,48 @@ void ControlPlane::startDns() {
                router_->table()->generation, nowMs() - started_ms_);
 }
 
+void ControlPlane::startFleet() {
+  const policy::Fleet& f = *topology_->fleet;
+  fleet::FleetSync::Callbacks callbacks;
+  callbacks.on_health = [this](const std::string& registry, const std::string& region, policy::Health health,
+                               const std::string& why) {
+    auto r = router_->setHealth(registry, region, health, "fleet: " + why);
+    if (!r) spdlog::debug("event=health_change_dropped {} (fleet: {})", r.error(), why);
+    write(health_file_);
+  };
+  callbacks.on_routing = [this](const std::string& registry, const std::string& region, bool enabled) {
+    if (!router_->setGlobalEndpointRouting(registry, region, enabled)) return;  // not in this node's config
+    auto key = registry + "/" + region;
+    auto it = overrides_.find(key);
+    if (it != overrides_.end() && it->second == enabled) return;
+    overrides_[key] = enabled;
+    write(overrides_file_);  // a local copy, for a start without etcd
+  };
+  callbacks.on_fault = [this](const std::string& registry, const std::string& region, const std::string& fault) {
+    (void)router_->setFault(registry, region,
+                            fault == "down" ? Fault::Down : fault == "throttled" ? Fault::Throttled : Fault::None);
+  };
+  callbacks.on_connection = [this](bool connected, const std::string& why) {
+    readiness_.fleet = connected ? 1 : 0;
+    if (connected) spdlog::info("event=fleet_connected node={} etcd={}", fleet_->node(), why);
+    else spdlog::error("event=fleet_disconnected node={} {} (serving the last routing table)", fleet_->node(), why);
+    event("fleet", {{"node", fleet_->node()}, {"connected", connected}, {"detail", why}});
+  };
+  fleet::FleetOptions options{f.node, f.endpoints, f.prefix, f.quorum,
+                              std::chrono::duration_cast<std::chrono::seconds>(f.lease_ttl)};
+  fleet_ = std::make_unique<fleet::FleetSync>(&loop_, std::move(options), std::move(callbacks));
+  readiness_.fleet = 0;
+  spdlog::info("event=fleet_joining node={} etcd=[{}] prefix={} quorum={}", f.node, fmt::join(f.endpoints, " "),
+               f.prefix, f.quorum ? std::to_string(f.quorum) : "majority");
+  fleet_->start();
+}
+
 void ControlPlane::onHealthChange(const health::HealthChange& c) {
+  if (fleet_) {
+    // In a fleet this node only votes; the decision comes back from etcd.
+    fleet_->observe(c.registry, c.region, c.to);
+    return;
+  }
   std::string cause = "from=" + std::string(policy::healthName(c.from)) + " probes=" + describeReports(c.recent);
   if (!c.recent.empty() && !c.recent.back().detail.empty()) cause += " last=\"" + c.recent.back().detail + "\"";
   auto r = router_->setHealth(c.registry, c.region, c.to, cause);
@@ -265,7 +319,18 @@ std::string ControlPlane::renderMetricsFromHttpThread() {
   auto promise = std::make_shared<std::promise<std::string>>();
   auto future = promise->get_future();
   if (!post([this, promise] {
-        promise->set_value(metrics_.render(*router_, dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{}));
+        std::string text = metrics_.render(*router_, dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{});
+        if (fleet_) {
+          metrics::TextWriter w;
+          w.family("switchyard_fleet_connected", "1 while this node reaches etcd; 0: serving its last table.", "gauge");
+          w.sample("switchyard_fleet_connected", {{"node", fleet_->node()}}, fleet_->connected() ? 1 : 0);
+          w.family("switchyard_fleet_live_nodes", "Fleet nodes whose lease is alive, as last seen in etcd.", "gauge");
+          w.sample("switchyard_fleet_live_nodes", {}, static_cast<double>(fleet_->liveNodes()));
+          w.family("switchyard_fleet_revision", "The etcd revision this node's routing reflects.", "gauge");
+          w.sample("switchyard_fleet_revision", {}, static_cast<double>(fleet_->revision()));
+          text += w.text();
+        }
+        promise->set_value(std::move(text));
       }))
     return "";
   if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return "";
@@ -464,6 +529,7 @@ void ControlPlane::stopAll(int exit_code) {
   if (admin_) admin_->stop();
   if (monitor_) monitor_->stop();
   if (notifier_) notifier_->close();
+  if (fleet_) fleet_->stop();
   webhooks_.stop();
   for (auto& s : signals_)
     if (s.data) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);

@@ -53,6 +53,7 @@
 #include "control/stall_watchdog.h"
 #include "control/state_store.h"
 #include "control/tls_identity.h"
+#include "fleet/fleet_sync.h"
 #include "control/webhook_sender.h"
 #include "dns/dns_server.h"
 #include "health/health_monitor.h"
@@ -107,6 +108,7 @@ class ControlPlane {
   void startDns();
   void onHealthChange(const health::HealthChange& change);
   void onPairChange(const PairChange& change);
+  void startFleet();
   // Records an event, and sends it to the webhooks.
   void event(const std::string& type, nlohmann::json fields);
   void write(FileWriter& file, std::function<void(std::string)> done = {});
@@ -138,6 +140,9 @@ class ControlPlane {
   Readiness readiness_;
   std::unique_ptr<AdminServer> admin_;
   std::shared_ptr<TlsIdentity> admin_tls_;  // admin.tls, reloaded with the config
+  // Fleet mode: health comes from the fleet's quorum, operator decisions go
+  // through etcd (fleet/fleet_sync.h). Null when the config has no fleet.
+  std::unique_ptr<fleet::FleetSync> fleet_;
   FileWriter health_file_;
   FileWriter overrides_file_;
 

@@ -128,6 +128,16 @@ struct RateLimit {
   bool enabled() const { return responses_per_second > 0; }
 };
 
+// Fleet mode (fleet:, docs/fleet.md): nodes share exclusions, faults and
+// probe observations through etcd and decide health by quorum.
+struct Fleet {
+  std::string node;                    // unique in the fleet (one key label)
+  std::vector<std::string> endpoints;  // etcd v3 "http://HOST:PORT"
+  std::string prefix = "/switchyard/";
+  int quorum = 0;                      // nodes that must see a pair down; 0 = a majority of live nodes
+  Millis lease_ttl{10'000};            // a silent node's votes expire after this
+};
+
 struct Topology {
   std::string source_file;  // for messages and relative paths
   DnsName zone;
@@ -137,6 +147,7 @@ struct Topology {
   std::optional<SocketAddress> listen_admin;
   TcpLimits tcp;
   RateLimit rate_limit;
+  std::optional<Fleet> fleet;
   std::string admin_token_file;  // absolute path or empty
   std::string admin_tls_cert;    // admin.tls: absolute paths, both or neither
   std::string admin_tls_key;

@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "control/admin_server.h"
 #include "tests/support/admin_client.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/dns_client.h"
@@ -295,6 +296,9 @@ TEST_CASE("a reload parses off the control loop: the API answers while a large f
   std::atomic<int> reload_status{0};
   std::thread reloader([&] {
     Api api(d);
+    // As long as the server waits for a reload (under ASan on a busy
+    // machine 20,000 registries take longer than the usual 15 s).
+    api.client.set_read_timeout(control::kReloadWaitSeconds);
     reload_status = api.send("POST", "/v1/reload", "").first;
   });
   // Once the reload has started, the loop still answers the API and DNS.

@@ -197,7 +197,6 @@ TEST_CASE("announce: NOTIFY targets default to port 53, webhooks must be http(s)
 }
 
 TEST_CASE("features not built yet are refused, never silently ignored") {
-  CHECK_THAT(errorOf(base() + "fleet: { node: ns1 }\n"), Catch::Contains("fleet: not supported yet"));
   CHECK_THAT(errorOf(edit("    home: eastus\n", "    home: eastus\n    freshness: { max_staleness: 2m }\n")),
              Catch::Contains("registries[0].freshness: not supported yet"));
 }
@@ -276,4 +275,27 @@ TEST_CASE("rate_limit: off by default, values, and errors where they are written
   auto lines = std::count(text.begin(), text.end(), '\n');
   CHECK_THAT(errorOf(base() + "rate_limit:\n  responses_per_second: 5\n  window: 15\n"),
              Catch::Contains("sy.yaml:" + std::to_string(lines + 3) + ":3: rate_limit.window: unknown key"));
+}
+
+TEST_CASE("fleet: node, etcd endpoints, prefix, quorum and lease, with errors where they are written") {
+  CHECK_FALSE(config::loadTopologyText(base(), "x").value()->fleet);
+  auto t = *config::loadTopologyText(
+      base() + "fleet: { node: ns1, etcd: [\"http://127.0.0.1:2379/\", \"http://127.0.0.2:2379\"], prefix: /sy,"
+               " quorum: 2, lease_ttl: 5s }\n",
+      "x");
+  REQUIRE(t->fleet);
+  CHECK(t->fleet->node == "ns1");
+  CHECK(t->fleet->endpoints == std::vector<std::string>{"http://127.0.0.1:2379", "http://127.0.0.2:2379"});
+  CHECK(t->fleet->prefix == "/sy/");
+  CHECK(t->fleet->quorum == 2);
+  CHECK(t->fleet->lease_ttl == std::chrono::seconds(5));
+  auto majority = *config::loadTopologyText(base() + "fleet: { node: b, etcd: [\"http://e:2379\"], quorum: majority }\n", "x");
+  CHECK(majority->fleet->quorum == 0);
+  CHECK(majority->fleet->prefix == "/switchyard/");
+  CHECK_THAT(errorOf(base() + "fleet: { etcd: [\"http://e:2379\"] }\n"), Catch::Contains("fleet: missing required key 'node'"));
+  CHECK_THAT(errorOf(base() + "fleet: { node: a, etcd: [\"e:2379\"] }\n"), Catch::Contains("fleet.etcd[0]: expected http://"));
+  CHECK_THAT(errorOf(base() + "fleet: { node: a, etcd: [] }\n"), Catch::Contains("fleet.etcd: must list"));
+  CHECK_THAT(errorOf(base() + "fleet: { node: a, etcd: [\"http://e\"], lease_ttl: 1500ms }\n"),
+             Catch::Contains("fleet.lease_ttl"));
+  CHECK_THAT(errorOf(base() + "fleet: { node: \"a.b\", etcd: [\"http://e\"] }\n"), Catch::Contains("fleet.node"));
 }

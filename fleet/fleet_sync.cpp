@@ -1,0 +1,223 @@
+#include "fleet/fleet_sync.h"
+
+namespace switchyard::fleet {
+
+namespace {
+
+std::vector<std::string> split(const std::string& s) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (size_t slash; (slash = s.find('/', start)) != std::string::npos; start = slash + 1)
+    parts.push_back(s.substr(start, slash - start));
+  parts.push_back(s.substr(start));
+  return parts;
+}
+
+const char* verdict(policy::Health h) { return h == policy::Health::Down ? "down" : "up"; }
+
+}  // namespace
+
+FleetSync::FleetSync(uv_loop_t* loop, FleetOptions options, Callbacks callbacks)
+    : options_(std::move(options)),
+      callbacks_(std::move(callbacks)),
+      http_(loop),
+      etcd_(http_, options_.endpoints),
+      quorum_(options_.quorum) {
+  uv_timer_init(loop, &keepalive_);
+  uv_timer_init(loop, &retry_);
+  keepalive_.data = retry_.data = this;
+}
+
+FleetSync::~FleetSync() { stop(); }
+
+void FleetSync::start() { connect(); }
+
+void FleetSync::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  *alive_ = false;
+  if (watch_) etcd_.cancelWatch(watch_);
+  http_.close();
+  uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&retry_), nullptr);
+}
+
+// Connecting: a fresh lease, this node's key and verdicts on it, a full read,
+// then a watch from just after that read. Any failure: disconnect() retries.
+void FleetSync::connect() {
+  if (stopped_) return;
+  uint64_t attempt = ++attempt_;
+  std::weak_ptr<bool> alive = alive_;
+  auto current = [this, alive, attempt] { return !alive.expired() && attempt == attempt_ && !stopped_; };
+  etcd_.grantLease(options_.lease_ttl.count(), [this, current](Result<int64_t> lease) {
+    if (!current()) return;
+    if (!lease) return disconnect(lease.error());
+    lease_ = *lease;
+    etcd_.put(options_.prefix + "nodes/" + options_.node, "alive", lease_, [this, current](Result<int64_t> put) {
+      if (!current()) return;
+      if (!put) return disconnect(put.error());
+      etcd_.getPrefix(options_.prefix, [this, current](Result<RangeResult> snapshot) {
+        if (!current()) return;
+        if (!snapshot) return disconnect(snapshot.error());
+        resync(*snapshot);
+        watchFrom(snapshot->revision + 1);
+        connected_ = true;
+        uint64_t every = static_cast<uint64_t>(options_.lease_ttl.count()) * 1000 / 3;
+        uv_timer_start(&keepalive_, &FleetSync::onKeepAlive, every, every);
+        for (const auto& [pair, health] : mine_) unsent_.insert(pair);
+        flushObservations();
+        if (callbacks_.on_connection) callbacks_.on_connection(true, etcd_.endpoint());
+      });
+    });
+  });
+}
+
+void FleetSync::disconnect(const std::string& why) {
+  if (stopped_) return;
+  ++attempt_;  // whatever is still in flight belongs to the old connection
+  if (watch_) etcd_.cancelWatch(watch_);
+  watch_ = 0;
+  writing_ = false;
+  uv_timer_stop(&keepalive_);
+  bool was = connected_;
+  connected_ = false;
+  if (was && callbacks_.on_connection) callbacks_.on_connection(false, why);
+  uv_timer_start(&retry_, &FleetSync::onRetry, 1000, 0);
+}
+
+void FleetSync::onRetry(uv_timer_t* t) { static_cast<FleetSync*>(t->data)->connect(); }
+
+void FleetSync::onKeepAlive(uv_timer_t* t) {
+  auto* self = static_cast<FleetSync*>(t->data);
+  std::weak_ptr<bool> alive = self->alive_;
+  uint64_t attempt = self->attempt_;
+  self->etcd_.keepAlive(self->lease_, [self, alive, attempt](Result<int64_t> ttl) {
+    if (alive.expired() || attempt != self->attempt_) return;
+    if (!ttl) self->disconnect("lease keep-alive: " + ttl.error());
+  });
+}
+
+void FleetSync::watchFrom(int64_t revision) {
+  std::weak_ptr<bool> alive = alive_;
+  uint64_t attempt = attempt_;
+  watch_ = etcd_.watch(
+      options_.prefix, revision,
+      [this](int64_t rev, std::vector<WatchEvent> events) {
+        for (const auto& e : events) apply(e.kv, e.type == WatchEvent::Type::Delete);
+        revision_ = std::max(revision_, rev);
+      },
+      [this, alive, attempt](std::string why, int64_t) {
+        if (alive.expired() || attempt != attempt_) return;
+        watch_ = 0;
+        // A gap could hide a change: reconnect does a full read first.
+        disconnect("watch ended: " + why);
+      });
+}
+
+void FleetSync::resync(const RangeResult& snapshot) {
+  quorum_ = Quorum(options_.quorum);
+  std::map<std::string, std::string> before;
+  before.swap(operator_keys_);
+  // Decide once everything is read: half a snapshot (some votes, not all)
+  // could flip a pair for a moment.
+  resyncing_ = true;
+  for (const auto& kv : snapshot.kvs) apply(kv, false);
+  resyncing_ = false;
+  // Operator keys deleted while this node was away.
+  for (const auto& [key, value] : before)
+    if (!operator_keys_.count(key)) apply(KeyValue{options_.prefix + key, "", 0, 0, 0}, true);
+  std::set<std::string> pairs = quorum_.pairs();
+  for (const auto& [pair, health] : decided_) pairs.insert(pair);
+  for (const auto& pair : pairs) redecide(pair);
+  revision_ = std::max(revision_, snapshot.revision);
+}
+
+void FleetSync::apply(const KeyValue& kv, bool deleted) {
+  if (kv.key.compare(0, options_.prefix.size(), options_.prefix) != 0) return;
+  std::string rel = kv.key.substr(options_.prefix.size());
+  auto parts = split(rel);
+  if (parts.size() == 2 && parts[0] == "nodes") {
+    quorum_.setAlive(parts[1], !deleted);
+    for (const auto& pair : quorum_.pairs()) redecide(pair);
+  } else if (parts.size() == 4 && parts[0] == "observations") {
+    std::string pair = parts[1] + "/" + parts[2];
+    policy::Health h = deleted ? policy::Health::Unknown
+                       : kv.value == "down" ? policy::Health::Down
+                                            : policy::Health::Up;
+    quorum_.observe(pair, parts[3], h);
+    redecide(pair);
+  } else if (parts.size() == 3 && (parts[0] == "routing" || parts[0] == "faults")) {
+    if (deleted) operator_keys_.erase(rel);
+    else operator_keys_[rel] = kv.value;
+    if (parts[0] == "routing") {
+      if (callbacks_.on_routing) callbacks_.on_routing(parts[1], parts[2], deleted || kv.value != "false");
+    } else if (callbacks_.on_fault) {
+      callbacks_.on_fault(parts[1], parts[2], deleted ? "none" : kv.value);
+    }
+  }
+}
+
+void FleetSync::redecide(const std::string& pair) {
+  if (resyncing_) return;
+  policy::Health d = quorum_.decide(pair);
+  if (d == policy::Health::Unknown) return;  // nobody alive has a view: keep the last decision
+  auto it = decided_.find(pair);
+  if (it != decided_.end() && it->second == d) return;
+  decided_[pair] = d;
+  auto slash = pair.find('/');
+  if (callbacks_.on_health) callbacks_.on_health(pair.substr(0, slash), pair.substr(slash + 1), d, quorum_.explain(pair));
+}
+
+void FleetSync::observe(const std::string& registry, const std::string& region, policy::Health health) {
+  std::string pair = registry + "/" + region;
+  if (health == policy::Health::Unknown) mine_.erase(pair);
+  else mine_[pair] = health;
+  unsent_.insert(pair);
+  flushObservations();
+}
+
+void FleetSync::flushObservations() {
+  if (!connected_ || writing_ || unsent_.empty()) return;
+  std::string pair = *unsent_.begin();
+  unsent_.erase(unsent_.begin());
+  std::string key = options_.prefix + "observations/" + pair + "/" + options_.node;
+  writing_ = true;
+  std::weak_ptr<bool> alive = alive_;
+  uint64_t attempt = attempt_;
+  auto done = [this, alive, attempt, pair](Result<int64_t> r) {
+    if (alive.expired() || attempt != attempt_) return;
+    writing_ = false;
+    if (!r) {
+      unsent_.insert(pair);  // written again after reconnecting
+      return disconnect("observation write: " + r.error());
+    }
+    flushObservations();
+  };
+  auto it = mine_.find(pair);
+  if (it == mine_.end()) etcd_.remove(key, done);
+  else etcd_.put(key, verdict(it->second), lease_, done);
+}
+
+void FleetSync::setRouting(const std::string& registry, const std::string& region, bool enabled,
+                           std::function<void(std::string)> done) {
+  std::weak_ptr<bool> alive = alive_;
+  etcd_.put(options_.prefix + "routing/" + registry + "/" + region, enabled ? "true" : "false", 0,
+            [alive, done = std::move(done)](Result<int64_t> r) {
+              if (alive.expired()) return;
+              done(r ? "" : r.error());
+            });
+}
+
+void FleetSync::setFault(const std::string& registry, const std::string& region, const std::string& fault,
+                         std::function<void(std::string)> done) {
+  std::weak_ptr<bool> alive = alive_;
+  std::string key = options_.prefix + "faults/" + registry + "/" + region;
+  auto reply = [alive, done = std::move(done)](Result<int64_t> r) {
+    if (alive.expired()) return;
+    done(r ? "" : r.error());
+  };
+  if (fault == "none") etcd_.remove(key, reply);
+  else etcd_.put(key, fault, 0, reply);
+}
+
+}  // namespace switchyard::fleet

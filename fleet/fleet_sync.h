@@ -1,0 +1,116 @@
+// FleetSync: this node's membership in a fleet (docs/fleet.md). Every node
+// writes what it observes and what its operators decide into etcd, and every
+// node reads all of it back through one watch, so all nodes act on the same
+// data at the same etcd revision:
+//
+//   PREFIX nodes/NODE                      "alive", on this node's lease
+//   PREFIX observations/REG/REGION/NODE    "up" | "down", on the lease
+//   PREFIX routing/REG/REGION              "true" | "false" (operator flag; no lease)
+//   PREFIX faults/REG/REGION               "down" | "throttled" (injected; deleted = none)
+//
+// A node that dies stops renewing its lease, so its liveness and its votes
+// vanish together and the survivors re-decide (quorum.h). A node that loses
+// etcd keeps what it last applied (the caller keeps serving), reports
+// connected() == false, and retries every second; on reconnecting it writes
+// its observations again and re-reads everything before watching on.
+// Thread safety: the loop's thread only.
+// Invariants:
+//   1. The callbacks see each key's changes in etcd's revision order.
+//   2. At most one observation write is in flight; later verdicts for a pair
+//      replace earlier unsent ones (only the newest matters).
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "fleet/etcd_client.h"
+#include "fleet/http_client.h"
+#include "fleet/quorum.h"
+
+namespace switchyard::fleet {
+
+struct FleetOptions {
+  std::string node;
+  std::vector<std::string> endpoints;
+  std::string prefix = "/switchyard/";
+  int quorum = 0;  // 0: a majority of live nodes
+  std::chrono::seconds lease_ttl{10};
+};
+
+class FleetSync {
+ public:
+  struct Callbacks {
+    // The fleet's decision for a pair changed (why: the vote count).
+    std::function<void(const std::string& registry, const std::string& region, policy::Health health,
+                       const std::string& why)> on_health;
+    // An operator flag or fault as stored in etcd (written by any node).
+    std::function<void(const std::string& registry, const std::string& region, bool enabled)> on_routing;
+    std::function<void(const std::string& registry, const std::string& region, const std::string& fault)> on_fault;
+    std::function<void(bool connected, const std::string& why)> on_connection;
+  };
+
+  FleetSync(uv_loop_t* loop, FleetOptions options, Callbacks callbacks);
+  ~FleetSync();
+  FleetSync(const FleetSync&) = delete;
+  FleetSync& operator=(const FleetSync&) = delete;
+
+  void start();
+  // Revokes nothing (the lease lapses by itself) and closes the handles.
+  void stop();
+
+  // This node's probe verdict for a pair (Unknown: none).
+  void observe(const std::string& registry, const std::string& region, policy::Health health);
+  // Operator writes; done("") once etcd has it, else done(error).
+  void setRouting(const std::string& registry, const std::string& region, bool enabled,
+                  std::function<void(std::string)> done);
+  void setFault(const std::string& registry, const std::string& region, const std::string& fault,
+                std::function<void(std::string)> done);
+
+  bool connected() const { return connected_; }
+  int64_t revision() const { return revision_; }
+  size_t liveNodes() const { return quorum_.liveNodes(); }
+  const std::string& node() const { return options_.node; }
+
+ private:
+  void connect();
+  void disconnect(const std::string& why);
+  void resync(const RangeResult& snapshot);
+  void apply(const KeyValue& kv, bool deleted);
+  void redecide(const std::string& pair);
+  void flushObservations();
+  void watchFrom(int64_t revision);
+  static void onKeepAlive(uv_timer_t* t);
+  static void onRetry(uv_timer_t* t);
+
+  FleetOptions options_;
+  Callbacks callbacks_;
+  uv_timer_t keepalive_{};
+  uv_timer_t retry_{};
+  HttpClient http_;
+  EtcdClient etcd_;
+  Quorum quorum_;
+  std::map<std::string, policy::Health> decided_;     // pair -> last decision given
+  std::map<std::string, policy::Health> mine_;        // pair -> this node's verdict
+  std::set<std::string> unsent_;                      // pairs whose verdict etcd lacks
+  std::map<std::string, std::string> operator_keys_;  // routing/... and faults/... as last applied
+  bool writing_ = false;
+  bool resyncing_ = false;
+  bool connected_ = false;
+  bool stopped_ = false;
+  uint64_t attempt_ = 0;  // callbacks of an older connection attempt are ignored
+  int64_t lease_ = 0;
+  int64_t revision_ = 0;
+  uint64_t watch_ = 0;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace switchyard::fleet
