@@ -52,9 +52,12 @@ struct Fleet {
 
   // Node `name`'s config; probe_port: where it probes (the dead port makes
   // every one of its probes fail).
-  std::string config(const std::string& name, uint16_t probe_port) const {
+  // members: which etcd members the node knows (default: all).
+  std::string config(const std::string& name, uint16_t probe_port, std::vector<size_t> members = {}) const {
+    if (members.empty())
+      for (size_t i = 0; i < etcd.endpoints().size(); ++i) members.push_back(i);
     std::string endpoints;
-    for (const auto& e : etcd.endpoints()) endpoints += (endpoints.empty() ? "\"" : ", \"") + e + "\"";
+    for (size_t m : members) endpoints += (endpoints.empty() ? "\"" : ", \"") + etcd.endpoints()[m] + "\"";
     return R"(zone: cr.example.test
 nameservers: [{ name: ns1.cr.example.test, addresses: [127.0.0.1] }]
 listen: { dns: @DNS@, admin: "@ADMIN@" }
@@ -242,4 +245,36 @@ TEST_CASE("fleet: a node that loses etcd keeps serving its last table and says s
   CHECK(refused.first == 503);
   CHECK(global(n1) == nearest);
   CHECK_THAT(n1.log(), Catch::Contains("event=fleet_disconnected"));
+}
+
+TEST_CASE("fleet: a node cut off from etcd catches up on what changed meanwhile when it is back") {
+  Fleet f;
+  REQUIRE(f.etcd.ready());
+  uint16_t port = f.replicas[0]->address().port;
+  // n1 knows only member 0; n2 knows the other two.
+  DaemonProcess n1(f.config("n1", port, {0})), n2(f.config("n2", port, {1, 2}));
+  REQUIRE(n1.running());
+  REQUIRE(n2.running());
+  Strings nearest{"A " + f.ip(0)};
+  std::vector<DaemonProcess*> both{&n1, &n2};
+  REQUIRE(untilAll(both, [&](const DaemonProcess& d) { return global(d) == nearest; }, std::chrono::seconds(10)) >= 0);
+
+  f.etcd.kill(0);  // n1 is cut off; the cluster (2 of 3) goes on
+  auto connected = [](const DaemonProcess& d, bool want) {
+    httplib::Client c(d.admin().address.toString(), d.admin().port);
+    auto r = c.Get("/readyz");
+    return r && r->body.find(want ? "\"fleet\":\"connected\"" : "\"fleet\":\"disconnected\"") != std::string::npos;
+  };
+  REQUIRE(untilAll({&n1}, [&](const DaemonProcess& d) { return connected(d, false); }, std::chrono::seconds(10)) >= 0);
+  AdminClient api2(n2);
+  REQUIRE(api2.send("PATCH", "/v1/registries/myregistry/replications/eastus", R"({"globalEndpointRouting": false})")
+              .first == 200);
+  REQUIRE(untilAll({&n2}, [&](const DaemonProcess& d) { return global(d) != nearest; }, std::chrono::seconds(5)) >= 0);
+  CHECK(global(n1) == nearest);  // n1 serves its last table meanwhile
+
+  f.etcd.restart(0);
+  CHECK(untilAll({&n1}, [&](const DaemonProcess& d) { return connected(d, true); }, std::chrono::seconds(20)) >= 0);
+  CHECK(untilAll(both, [&](const DaemonProcess& d) { return global(d) != nearest; }, std::chrono::seconds(10)) >= 0);
+  CHECK(global(n1) == global(n2));
+  CHECK_THAT(n1.log(), Catch::Contains("event=fleet_connected"));
 }

@@ -41,20 +41,9 @@ EtcdCluster::EtcdCluster(int members) {
                                   "--initial-cluster-token", "switchyard-test",
                                   // Loopback: short heartbeats make elections (and tests) quick.
                                   "--heartbeat-interval", "50", "--election-timeout", "500"};
-    std::string log_path = dir_ + "/" + name + ".log";
-    pid_t pid = fork();
-    if (pid == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    pids_.push_back(pid);
+    args_.push_back(args);
+    pids_.push_back(-1);
+    restart(static_cast<size_t>(i));
   }
   // Ready when every member serves a linearizable read (needs a leader).
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -65,6 +54,25 @@ EtcdCluster::EtcdCluster(int members) {
     else std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   ready_ = up == endpoints_.size();
+}
+
+void EtcdCluster::restart(size_t member) {
+  if (pids_[member] > 0) return;
+  std::string log_path = dir_ + "/m" + std::to_string(member) + ".log";
+  std::vector<std::string> args = args_[member];
+  pid_t pid = fork();
+  if (pid == 0) {
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  pids_[member] = pid;
 }
 
 EtcdCluster::~EtcdCluster() {

@@ -23,12 +23,15 @@ class EtcdCluster {
   // "http://127.a.b.c:PORT" of each member's client listener.
   const std::vector<std::string>& endpoints() const { return endpoints_; }
   void kill(size_t member);
+  // Starts a killed member again on its data directory (it rejoins).
+  void restart(size_t member);
   std::string log(size_t member) const;
 
  private:
   std::string dir_;
   std::vector<std::string> endpoints_;
   std::vector<pid_t> pids_;
+  std::vector<std::vector<std::string>> args_;  // each member's command line
   bool ready_ = false;
 };
 
