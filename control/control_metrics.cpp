@@ -153,4 +153,15 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
   return out + p.text();
 }
 
+std::string ControlMetrics::renderFleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision) {
+  metrics::TextWriter w;
+  w.family("switchyard_fleet_connected", "1 while this node reaches etcd; 0: serving its last table.", "gauge");
+  w.sample("switchyard_fleet_connected", {{"node", node}}, connected ? 1 : 0);
+  w.family("switchyard_fleet_live_nodes", "Fleet nodes whose lease is alive, as last seen in etcd.", "gauge");
+  w.sample("switchyard_fleet_live_nodes", {}, static_cast<double>(live_nodes));
+  w.family("switchyard_fleet_revision", "The etcd revision this node's routing reflects.", "gauge");
+  w.sample("switchyard_fleet_revision", {}, static_cast<double>(revision));
+  return w.text();
+}
+
 }  // namespace switchyard::control

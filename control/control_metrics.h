@@ -28,6 +28,8 @@ class ControlMetrics {
   void setStalled(bool stalled) { stalled_ = stalled; }
 
   std::string render(const Router& router, const std::vector<const dns::WorkerStats*>& workers) const;
+  // Fleet mode's families (switchyard_fleet_*).
+  static std::string renderFleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision);
 
  private:
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> probes_;  // registry, replica, result

@@ -1,7 +1,5 @@
 #include "control/control_plane.h"
 
-#include "metrics/text_writer.h"
-
 #include <spdlog/fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
@@ -320,16 +318,8 @@ std::string ControlPlane::renderMetricsFromHttpThread() {
   auto future = promise->get_future();
   if (!post([this, promise] {
         std::string text = metrics_.render(*router_, dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{});
-        if (fleet_) {
-          metrics::TextWriter w;
-          w.family("switchyard_fleet_connected", "1 while this node reaches etcd; 0: serving its last table.", "gauge");
-          w.sample("switchyard_fleet_connected", {{"node", fleet_->node()}}, fleet_->connected() ? 1 : 0);
-          w.family("switchyard_fleet_live_nodes", "Fleet nodes whose lease is alive, as last seen in etcd.", "gauge");
-          w.sample("switchyard_fleet_live_nodes", {}, static_cast<double>(fleet_->liveNodes()));
-          w.family("switchyard_fleet_revision", "The etcd revision this node's routing reflects.", "gauge");
-          w.sample("switchyard_fleet_revision", {}, static_cast<double>(fleet_->revision()));
-          text += w.text();
-        }
+        if (fleet_)
+          text += ControlMetrics::renderFleet(fleet_->node(), fleet_->connected(), fleet_->liveNodes(), fleet_->revision());
         promise->set_value(std::move(text));
       }))
     return "";

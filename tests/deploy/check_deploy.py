@@ -145,6 +145,33 @@ check(stub and stub.group(1) == ip("switchyard") and sy["listen"]["dns"] == [f"0
 token = open(os.path.join(compose_dir, "admin.token")).read().strip()
 check(len(token) >= 16, "compose admin token is long enough")
 
+# Fleet compose: three etcd members and three nodes whose configs name
+# distinct nodes, list every etcd member by its address, and mount.
+fleet_dir = os.path.join(DEPLOY, "fleet")
+fleet = load_all(os.path.join(fleet_dir, "compose.yaml"))[0]["services"]
+etcd_urls = set()
+for name, svc in fleet.items():
+    if name.startswith("etcd"):
+        cmd = svc["command"]
+        etcd_urls.add(cmd[cmd.index("--advertise-client-urls") + 1])
+        addr = svc["networks"]["fleet"]["ipv4_address"]
+        check(f"http://{addr}:2379" == cmd[cmd.index("--advertise-client-urls") + 1],
+              f"fleet {name} advertises its own address")
+check(len(etcd_urls) == 3, "fleet compose runs a 3-member etcd cluster")
+nodes = set()
+for name, svc in sorted(fleet.items()):
+    if not name.startswith("switchyard"):
+        continue
+    host = svc["volumes"][0].split(":")[0]
+    cfg_path = os.path.join(fleet_dir, host)
+    check(os.path.exists(cfg_path), f"fleet {name} mounts existing {host}")
+    cfg = load_all(cfg_path)[0]
+    nodes.add(cfg["fleet"]["node"])
+    check(set(cfg["fleet"]["etcd"]) == etcd_urls, f"fleet {name} lists every etcd member")
+    glue = {a for ns in cfg["nameservers"] for a in ns["addresses"]}
+    check(svc["networks"]["fleet"]["ipv4_address"] in glue, f"fleet {name}'s address is in the nameserver glue")
+check(len(nodes) == 3, "fleet nodes have distinct names")
+
 # Kubernetes: the ConfigMap's config is valid; names and ports line up.
 k8s_dir = os.path.join(DEPLOY, "kubernetes")
 docs = []
