@@ -287,6 +287,22 @@ void ControlPlane::startFleet() {
   };
   callbacks.on_connection = [this](bool connected, const std::string& why) {
     readiness_.fleet = connected ? 1 : 0;
+    if (connected) {
+      // etcd is the truth: a flag this node kept locally (from before it
+      // joined, or changed while it was away) that etcd does not hold is dropped.
+      auto flags = fleet_->routingFlags();
+      for (auto it = overrides_.begin(); it != overrides_.end();) {
+        if (flags.count(it->first)) {
+          ++it;
+          continue;
+        }
+        auto slash = it->first.find('/');
+        (void)router_->setGlobalEndpointRouting(it->first.substr(0, slash), it->first.substr(slash + 1), true);
+        spdlog::warn("event=fleet_override_dropped pair={} (not in etcd)", it->first);
+        it = overrides_.erase(it);
+        write(overrides_file_);
+      }
+    }
     if (connected) spdlog::info("event=fleet_connected node={} etcd={}", fleet_->node(), why);
     else spdlog::error("event=fleet_disconnected node={} {} (serving the last routing table)", fleet_->node(), why);
     event("fleet", {{"node", fleet_->node()}, {"connected", connected}, {"detail", why}});
@@ -462,6 +478,14 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   if ((*next)->rate_limit.table_size != topology_->rate_limit.table_size)
     spdlog::warn("event=reload rate_limit.table_size changed: takes effect at the next restart"
                  " (the other rate_limit keys apply now)");
+  auto fleetOf = [](const config::TopologyPtr& t) {
+    return t->fleet ? t->fleet->node + " " + fmt::format("{}", fmt::join(t->fleet->endpoints, ",")) + " " +
+                          t->fleet->prefix + " " + std::to_string(t->fleet->quorum) + " " +
+                          std::to_string(t->fleet->lease_ttl.count())
+                    : std::string("none");
+  };
+  if (fleetOf(*next) != fleetOf(topology_))
+    spdlog::warn("event=reload fleet changed: takes effect at the next restart");
   if ((*next)->admin_tls_cert.empty() != topology_->admin_tls_cert.empty())
     spdlog::warn("event=reload admin.tls added or removed: takes effect at the next restart");
   topology_ = *next;

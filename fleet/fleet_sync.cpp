@@ -168,6 +168,13 @@ void FleetSync::redecide(const std::string& pair) {
   if (callbacks_.on_health) callbacks_.on_health(pair.substr(0, slash), pair.substr(slash + 1), d, quorum_.explain(pair));
 }
 
+std::map<std::string, bool> FleetSync::routingFlags() const {
+  std::map<std::string, bool> out;
+  for (const auto& [key, value] : operator_keys_)
+    if (key.rfind("routing/", 0) == 0) out[key.substr(8)] = value != "false";
+  return out;
+}
+
 void FleetSync::observe(const std::string& registry, const std::string& region, policy::Health health) {
   std::string pair = registry + "/" + region;
   if (health == policy::Health::Unknown) mine_.erase(pair);

@@ -75,6 +75,9 @@ class FleetSync {
   void setFault(const std::string& registry, const std::string& region, const std::string& fault,
                 std::function<void(std::string)> done);
 
+  // The operator flags stored in etcd ("REG/REGION" -> enabled), as last read.
+  std::map<std::string, bool> routingFlags() const;
+
   bool connected() const { return connected_; }
   int64_t revision() const { return revision_; }
   size_t liveNodes() const { return quorum_.liveNodes(); }
