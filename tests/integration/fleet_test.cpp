@@ -159,7 +159,7 @@ TEST_CASE("fleet: an exclusion through any node changes every node's answer") {
   CHECK(untilAll(all, [&](const DaemonProcess& d) { return global(d) == nearest; }, std::chrono::seconds(5)) >= 0);
 }
 
-TEST_CASE("fleet: one node whose probes all fail cannot fail a replica; two of three can") {
+TEST_CASE("fleet: one node whose probes all fail cannot fail a replica, two of three can") {
   Fleet f;
   REQUIRE(f.etcd.ready());
   uint16_t port = f.replicas[0]->address().port;

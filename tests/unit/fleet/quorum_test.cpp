@@ -5,7 +5,7 @@
 using switchyard::fleet::Quorum;
 using switchyard::policy::Health;
 
-TEST_CASE("quorum: a majority of live nodes must see a pair down; dead nodes' votes do not count") {
+TEST_CASE("quorum: a majority of live nodes must see a pair down, and dead nodes' votes do not count") {
   Quorum q;
   for (const char* n : {"a", "b", "c"}) q.setAlive(n, true);
   CHECK(q.needed() == 2);
