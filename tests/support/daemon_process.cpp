@@ -107,6 +107,24 @@ RunResult runCtl(const std::string& args, int timeout_s) {
   return runCommand("timeout " + std::to_string(timeout_s) + " " SWITCHYARDCTL_BIN " " + args + " 2>&1");
 }
 
+pid_t spawnLogged(std::vector<std::string> args, const std::string& log_path, bool append) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    // Exec the program itself (no wrapper that would re-deliver signals), and
+    // let it die with the test process so nothing outlives a crashed test.
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | (append ? O_APPEND : O_TRUNC), 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
 DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra_args,
                              const std::function<void(const DaemonProcess&)>& before_start) {
   dir_ = makeTempDir();
@@ -131,20 +149,7 @@ DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra
   std::istringstream extra(extra_args);
   for (std::string a; extra >> a;) args.push_back(a);
   std::string log_path = dir_ + "/daemon.log";
-  pid_ = fork();
-  if (pid_ == 0) {
-    // Exec the daemon itself (no wrapper that would re-deliver signals), and
-    // let it die with the test process so nothing outlives a crashed test.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  pid_ = spawnLogged(args, log_path);
   // Ready when the apex SOA answers (bounded: 150 x (200 ms + 100 ms)). A
   // query sent before the socket is bound is lost without an error (an
   // unconnected UDP socket sees no ICMP), so each try waits only 200 ms.

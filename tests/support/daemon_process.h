@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "common/ip_address.h"
 
@@ -27,6 +28,9 @@ struct RunResult {
 };
 // Runs the daemon with `args` to completion (bounded by `timeout_s`).
 RunResult runDaemon(const std::string& args, int timeout_s = 20);
+// Starts args[0] (a full path) with `args`, stdout and stderr to `log_path`;
+// it gets SIGKILL if the test process dies. Returns its PID.
+pid_t spawnLogged(std::vector<std::string> args, const std::string& log_path, bool append = false);
 // Runs switchyardctl with `args` to completion.
 RunResult runCtl(const std::string& args, int timeout_s = 20);
 // Runs a shell command line to completion (the caller bounds it, e.g. with timeout(1)).

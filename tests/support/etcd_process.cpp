@@ -1,9 +1,7 @@
 #include "tests/support/etcd_process.h"
 
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -59,19 +57,7 @@ EtcdCluster::EtcdCluster(int members) {
 void EtcdCluster::restart(size_t member) {
   if (pids_[member] > 0) return;
   std::string log_path = dir_ + "/m" + std::to_string(member) + ".log";
-  std::vector<std::string> args = args_[member];
-  pid_t pid = fork();
-  if (pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  pid_t pid = spawnLogged(args_[member], log_path, /*append=*/true);
   pids_[member] = pid;
 }
 
