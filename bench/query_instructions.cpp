@@ -54,10 +54,7 @@ int main(int argc, char** argv) {
     if (rrl) {
       source.bytes[1] = static_cast<uint8_t>(i >> 4);
       source.bytes[2] = static_cast<uint8_t>(i << 4);
-      auto cls = info.rcode == 0 && info.in_zone ? dns::RateClass::Answer
-                 : info.rcode == 3             ? dns::RateClass::NxDomain
-                                               : dns::RateClass::Error;
-      total += limiter.allow(limits, source, cls, scratch.qname_hash, 1);
+      total += limiter.allow(limits, source, dns::rateClassOf(info.rcode, info.in_zone), scratch.qname_hash, 1);
     }
   }
   std::printf("%s %ld queries, %zu bytes\n", which.c_str(), n, total);

@@ -169,8 +169,8 @@ void AdminApi::patchReplication(const ApiRequest& r, const std::function<void(Ap
       reply({200, replication(g, rep)});
     });
   };
-  if (!c_.share) return apply();
-  c_.share("routing/" + registry + "/" + region, enabled ? "true" : "false", [apply, reply](std::string error) {
+  if (!c_.share_routing) return apply();
+  c_.share_routing(registry, region, enabled, [apply, reply](std::string error) {
     if (!error.empty()) return reply(apiError(503, "not applied: the fleet's store did not take it: " + error));
     apply();
   });
@@ -184,10 +184,9 @@ void AdminApi::fault(const ApiRequest& r, const std::function<void(ApiResponse)>
   auto h = body->value("health", json());
   if (!h.is_string()) return reply(apiError(400, "health must be \"down\", \"throttled\" or \"none\""));
   std::string v = h.get<std::string>();
-  Fault f = Fault::None;
-  if (v == "down") f = Fault::Down;
-  else if (v == "throttled") f = Fault::Throttled;
-  else if (v != "none") return reply(apiError(400, "health must be \"down\", \"throttled\" or \"none\", got '" + v + "'"));
+  auto parsed = faultFromName(v);
+  if (!parsed) return reply(apiError(400, "health must be \"down\", \"throttled\" or \"none\", got '" + v + "'"));
+  Fault f = *parsed;
   auto g = c_.router.topology().registryIndex(registry);
   auto rep = g ? c_.router.topology().replicaIndex(*g, region) : std::nullopt;
   if (!rep) return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
@@ -196,8 +195,8 @@ void AdminApi::fault(const ApiRequest& r, const std::function<void(ApiResponse)>
     if (!changed) return reply(apiError(404, changed.error()));
     reply({200, replication(*g, *rep)});
   };
-  if (!c_.share) return apply();
-  c_.share("faults/" + registry + "/" + region, v, [apply, reply](std::string error) {
+  if (!c_.share_fault) return apply();
+  c_.share_fault(registry, region, f, [apply, reply](std::string error) {
     if (!error.empty()) return reply(apiError(503, "not applied: the fleet's store did not take it: " + error));
     apply();
   });

@@ -37,12 +37,14 @@ struct AdminContext {
   std::function<void(std::function<void(std::string)> done)> persist_overrides;
   std::function<void(std::function<void(Result<bool>)> done)> reload;  // answers on the control loop
   DrillManager& drills;
-  // Fleet mode only (else empty): writes an operator decision to the fleet's
-  // store ("routing/REG/REGION" = "true"|"false", "faults/REG/REGION" =
-  // "down"|"throttled"|"none") and calls done("" or error) on the control
-  // thread. The API applies a change only once the fleet has it, so an
-  // acknowledged exclusion holds on every node.
-  std::function<void(const std::string& key, const std::string& value, std::function<void(std::string)> done)> share;
+  // Fleet mode only (else empty): write an operator flag or a fault to the
+  // fleet's store and call done("" or error) on the control thread. The API
+  // applies a change only once the fleet has it, so an acknowledged exclusion
+  // holds on every node.
+  std::function<void(const std::string& registry, const std::string& region, bool enabled,
+                     std::function<void(std::string)> done)> share_routing;
+  std::function<void(const std::string& registry, const std::string& region, Fault fault,
+                     std::function<void(std::string)> done)> share_fault;
   // Fleet mode: the etcd revision the routing reflects (shown by GET .../routing).
   std::function<int64_t()> fleet_revision;
 };

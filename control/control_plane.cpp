@@ -134,14 +134,16 @@ int ControlPlane::run() {
       });
   AdminContext context{*router_, events_, overrides_, last_probe_,
                        [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
-                       [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); }, *drills_, {}, {}};
+                       [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); }, *drills_, {}, {}, {}};
   if (topology_->fleet) {
     startFleet();
-    context.share = [this](const std::string& key, const std::string& value, std::function<void(std::string)> done) {
-      auto slash = key.find('/'), second = key.find('/', slash + 1);
-      std::string registry = key.substr(slash + 1, second - slash - 1), region = key.substr(second + 1);
-      if (key.rfind("routing/", 0) == 0) fleet_->setRouting(registry, region, value == "true", std::move(done));
-      else fleet_->setFault(registry, region, value, std::move(done));
+    context.share_routing = [this](const std::string& registry, const std::string& region, bool enabled,
+                                   std::function<void(std::string)> done) {
+      fleet_->setRouting(registry, region, enabled, std::move(done));
+    };
+    context.share_fault = [this](const std::string& registry, const std::string& region, Fault fault,
+                                 std::function<void(std::string)> done) {
+      fleet_->setFault(registry, region, faultName(fault), std::move(done));
     };
     context.fleet_revision = [this] { return fleet_->revision(); };
   }
@@ -282,8 +284,8 @@ void ControlPlane::startFleet() {
     write(overrides_file_);  // a local copy, for a start without etcd
   };
   callbacks.on_fault = [this](const std::string& registry, const std::string& region, const std::string& fault) {
-    (void)router_->setFault(registry, region,
-                            fault == "down" ? Fault::Down : fault == "throttled" ? Fault::Throttled : Fault::None);
+    // An unknown spelling (a newer node's) counts as no fault.
+    (void)router_->setFault(registry, region, faultFromName(fault).value_or(Fault::None));
   };
   callbacks.on_connection = [this](bool connected, const std::string& why) {
     readiness_.fleet = connected ? 1 : 0;
@@ -291,6 +293,7 @@ void ControlPlane::startFleet() {
       // etcd is the truth: a flag this node kept locally (from before it
       // joined, or changed while it was away) that etcd does not hold is dropped.
       auto flags = fleet_->routingFlags();
+      size_t kept = overrides_.size();
       for (auto it = overrides_.begin(); it != overrides_.end();) {
         if (flags.count(it->first)) {
           ++it;
@@ -300,8 +303,8 @@ void ControlPlane::startFleet() {
         (void)router_->setGlobalEndpointRouting(it->first.substr(0, slash), it->first.substr(slash + 1), true);
         spdlog::warn("event=fleet_override_dropped pair={} (not in etcd)", it->first);
         it = overrides_.erase(it);
-        write(overrides_file_);
       }
+      if (overrides_.size() != kept) write(overrides_file_);
     }
     if (connected) spdlog::info("event=fleet_connected node={} etcd={}", fleet_->node(), why);
     else spdlog::error("event=fleet_disconnected node={} {} (serving the last routing table)", fleet_->node(), why);
@@ -478,13 +481,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   if ((*next)->rate_limit.table_size != topology_->rate_limit.table_size)
     spdlog::warn("event=reload rate_limit.table_size changed: takes effect at the next restart"
                  " (the other rate_limit keys apply now)");
-  auto fleetOf = [](const config::TopologyPtr& t) {
-    return t->fleet ? t->fleet->node + " " + fmt::format("{}", fmt::join(t->fleet->endpoints, ",")) + " " +
-                          t->fleet->prefix + " " + std::to_string(t->fleet->quorum) + " " +
-                          std::to_string(t->fleet->lease_ttl.count())
-                    : std::string("none");
-  };
-  if (fleetOf(*next) != fleetOf(topology_))
+  if ((*next)->fleet != topology_->fleet)
     spdlog::warn("event=reload fleet changed: takes effect at the next restart");
   if ((*next)->admin_tls_cert.empty() != topology_->admin_tls_cert.empty())
     spdlog::warn("event=reload admin.tls added or removed: takes effect at the next restart");

@@ -19,6 +19,12 @@ const char* faultName(Fault fault) {
   return "?";
 }
 
+std::optional<Fault> faultFromName(std::string_view name) {
+  for (Fault f : {Fault::None, Fault::Down, Fault::Throttled})
+    if (name == faultName(f)) return f;
+  return std::nullopt;
+}
+
 namespace {
 
 std::vector<std::vector<policy::ReplicaState>> initialStates(const policy::Topology& t) {

@@ -27,6 +27,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <vector>
 
@@ -40,6 +41,8 @@ namespace switchyard::control {
 
 enum class Fault : uint8_t { None, Down, Throttled };
 const char* faultName(Fault fault);
+// "none" | "down" | "throttled" (the API's and etcd's spelling); nullopt otherwise.
+std::optional<Fault> faultFromName(std::string_view name);
 
 // What one change did, for events, logs and metrics.
 struct PairChange {

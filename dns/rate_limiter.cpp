@@ -5,6 +5,8 @@
 #include <ctime>
 #include <new>
 
+#include "dns/wire.h"
+
 namespace switchyard::dns {
 
 namespace {
@@ -51,6 +53,11 @@ constexpr uint64_t pack(uint32_t tag, uint32_t second, uint32_t count) {
 }
 
 }  // namespace
+
+RateClass rateClassOf(uint16_t rcode, bool in_zone) {
+  if (rcode == rcode::NoError && in_zone) return RateClass::Answer;  // data or NODATA
+  return rcode == rcode::NxDomain ? RateClass::NxDomain : RateClass::Error;
+}
 
 RateLimiter::RateLimiter(uint32_t buckets) : mask_(buckets - 1) {
   table_ = static_cast<uint64_t*>(std::calloc(buckets, sizeof(uint64_t)));

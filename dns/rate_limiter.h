@@ -31,6 +31,8 @@
 namespace switchyard::dns {
 
 enum class RateClass : uint8_t { Answer, NxDomain, Error };
+// Which budget a response (responder.h) draws on.
+RateClass rateClassOf(uint16_t rcode, bool in_zone);
 
 class RateLimiter {
  public:

@@ -5,7 +5,6 @@
 
 #include "dns/responder.h"
 #include "dns/socket_util.h"
-#include "dns/wire.h"
 
 namespace switchyard::dns {
 
@@ -30,15 +29,6 @@ unsigned UdpBatch::receive() {
   return got > 0 ? static_cast<unsigned>(got) : 0;
 }
 
-namespace {
-
-RateClass rateClassOf(const ResponseInfo& info) {
-  if (info.rcode == rcode::NoError && info.in_zone) return RateClass::Answer;
-  return info.rcode == rcode::NxDomain ? RateClass::NxDomain : RateClass::Error;
-}
-
-}  // namespace
-
 void UdpBatch::answer(unsigned received, const AnswerSet* set, Query& scratch, WorkerStats& stats,
                       RateLimiter* limiter) {
   const policy::RateLimit* rrl =
@@ -60,7 +50,7 @@ void UdpBatch::answer(unsigned received, const AnswerSet* set, Query& scratch, W
       continue;
     }
     stats.count(info, Transport::Udp);
-    if (rrl && !limiter->allow(*rrl, source, rateClassOf(info), scratch.qname_hash, now_s)) {
+    if (rrl && !limiter->allow(*rrl, source, rateClassOf(info.rcode, info.in_zone), scratch.qname_hash, now_s)) {
       if (rrl->slip == 0 || ++limited_ % rrl->slip != 0) {
         WorkerStats::bump(stats.rate_limited_dropped);
         continue;

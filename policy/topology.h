@@ -136,6 +136,8 @@ struct Fleet {
   std::string prefix = "/switchyard/";
   int quorum = 0;                      // nodes that must see a pair down; 0 = a majority of live nodes
   Millis lease_ttl{10'000};            // a silent node's votes expire after this
+
+  friend bool operator==(const Fleet&, const Fleet&) = default;
 };
 
 struct Topology {

@@ -24,29 +24,6 @@ using Servers = std::vector<std::unique_ptr<TestHttpServer>>;
 
 namespace {
 
-// `n` servers on distinct random 127.x addresses sharing one port (the probe
-// port is per registry).
-Servers serversOnOnePort(int n) {
-  std::mt19937 rng{std::random_device{}()};
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    Servers out;
-    SocketAddress first = freeLoopback();
-    try {
-      out.push_back(std::make_unique<TestHttpServer>(first));
-      while (static_cast<int>(out.size()) < n) {
-        SocketAddress a{IpAddress::v4(127, static_cast<uint8_t>(1 + rng() % 254), static_cast<uint8_t>(1 + rng() % 254),
-                                      static_cast<uint8_t>(1 + rng() % 254)),
-                        first.port};
-        out.push_back(std::make_unique<TestHttpServer>(a));
-      }
-      return out;
-    } catch (const std::exception&) {
-      continue;
-    }
-  }
-  throw std::runtime_error("could not place test servers");
-}
-
 std::string ip(const std::unique_ptr<TestHttpServer>& s) { return s->address().address.toString(); }
 
 struct Fleet {

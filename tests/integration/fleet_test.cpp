@@ -24,28 +24,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Three replica servers on distinct random 127.x addresses sharing one port.
-std::vector<std::unique_ptr<TestHttpServer>> replicaServers() {
-  std::mt19937 rng{std::random_device{}()};
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    std::vector<std::unique_ptr<TestHttpServer>> out;
-    try {
-      out.push_back(std::make_unique<TestHttpServer>(freeLoopback()));
-      while (out.size() < 3)
-        out.push_back(std::make_unique<TestHttpServer>(SocketAddress{
-            IpAddress::v4(127, static_cast<uint8_t>(1 + rng() % 254), static_cast<uint8_t>(1 + rng() % 254),
-                          static_cast<uint8_t>(1 + rng() % 254)),
-            out[0]->address().port}));
-      return out;
-    } catch (const std::exception&) {
-    }
-  }
-  throw std::runtime_error("could not place test servers");
-}
-
 struct Fleet {
   EtcdCluster etcd{3};
-  std::vector<std::unique_ptr<TestHttpServer>> replicas = replicaServers();
+  std::vector<std::unique_ptr<TestHttpServer>> replicas = serversOnOnePort(3);
   uint16_t dead_port = freeLoopback().port;  // nothing listens there on the replica addresses
 
   std::string ip(int i) const { return replicas[static_cast<size_t>(i)]->address().address.toString(); }

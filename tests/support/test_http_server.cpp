@@ -8,7 +8,10 @@
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <random>
 #include <vector>
+
+#include "tests/support/daemon_process.h"
 
 namespace switchyard::test {
 
@@ -125,6 +128,25 @@ void TestHttpServer::run() {
     close(c);
   }
   for (int fd : held) close(fd);
+}
+
+std::vector<std::unique_ptr<TestHttpServer>> serversOnOnePort(int n) {
+  std::mt19937 rng{std::random_device{}()};
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    std::vector<std::unique_ptr<TestHttpServer>> out;
+    try {
+      out.push_back(std::make_unique<TestHttpServer>(freeLoopback()));
+      while (static_cast<int>(out.size()) < n)
+        out.push_back(std::make_unique<TestHttpServer>(SocketAddress{
+            IpAddress::v4(127, static_cast<uint8_t>(1 + rng() % 254), static_cast<uint8_t>(1 + rng() % 254),
+                          static_cast<uint8_t>(1 + rng() % 254)),
+            out[0]->address().port}));
+      return out;
+    } catch (const std::exception&) {
+      continue;  // an address or the port was taken: another draw
+    }
+  }
+  throw std::runtime_error("could not place test servers");
 }
 
 }  // namespace switchyard::test

@@ -5,9 +5,11 @@
 #pragma once
 
 #include <atomic>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/ip_address.h"
 
@@ -47,5 +49,9 @@ class TestHttpServer {
   std::string last_request_;
   std::thread thread_;
 };
+
+// `n` servers on distinct random 127.x addresses sharing one port (the probe
+// port is per registry, so a registry's replicas must share it).
+std::vector<std::unique_ptr<TestHttpServer>> serversOnOnePort(int n);
 
 }  // namespace switchyard::test
