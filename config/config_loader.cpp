@@ -4,6 +4,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -49,10 +50,8 @@ class Loader {
     fail(node.Mark(), path, what);
   }
 
-  // Refuses keys not in `allowed`, keys in `unsupported`, and duplicates.
-  void checkKeys(const YAML::Node& map, const std::string& path,
-                 std::initializer_list<const char*> allowed,
-                 std::initializer_list<const char*> unsupported = {}) const;
+  // Refuses keys not in `allowed`, and duplicates.
+  void checkKeys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) const;
   void requireMap(const YAML::Node& node, const std::string& path) const {
     if (!node.IsMap()) fail(node, path, "expected a mapping");
   }
@@ -94,6 +93,7 @@ class Loader {
   void loadFleet(Topology& t, const YAML::Node& n) const;
   void loadAnnounce(Topology& t, const YAML::Node& n) const;
   void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
+  policy::Freshness loadFreshness(const policy::Registry& g, const YAML::Node& n, const std::string& path) const;
   policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const YAML::Node& n,
                               const std::string& path) const;
 
@@ -102,8 +102,7 @@ class Loader {
 };
 
 void Loader::checkKeys(const YAML::Node& map, const std::string& path,
-                       std::initializer_list<const char*> allowed,
-                       std::initializer_list<const char*> unsupported) const {
+                       std::initializer_list<const char*> allowed) const {
   requireMap(map, path);
   std::set<std::string> seen;
   for (const auto& kv : map) {
@@ -112,11 +111,6 @@ void Loader::checkKeys(const YAML::Node& map, const std::string& path,
     bool ok = false;
     for (const char* a : allowed) ok = ok || key == a;
     if (ok) continue;
-    for (const char* u : unsupported)
-      if (key == u)
-        fail(kv.first, join(path, key),
-             "not supported yet: this version of switchyard does not implement '" + key +
-                 "'; remove the key (it would otherwise be silently ignored)");
     std::string list;
     for (const char* a : allowed) list += std::string(list.empty() ? "" : ", ") + a;
     fail(kv.first, join(path, key), "unknown key (expected one of: " + list + ")");
@@ -528,8 +522,7 @@ policy::Replica Loader::loadReplica(const Topology& t, const policy::Registry& g
 
 void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const {
   checkKeys(n, path,
-            {"name", "home", "regional_endpoints", "data_endpoints", "health", "replicas"},
-            {"freshness"});
+            {"name", "home", "regional_endpoints", "data_endpoints", "health", "replicas", "freshness"});
   policy::Registry g;
   YAML::Node nn = required(n, "name", path);
   g.name = str(nn, join(path, "name"));
@@ -556,7 +549,85 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   bool has_home = false;
   for (const auto& r : g.replicas) has_home = has_home || r.region == g.home;
   if (!has_home) fail(home, join(path, "home"), "home region '" + t.regions[g.home].name + "' has no replica");
+  if (auto f = n["freshness"]) g.freshness = loadFreshness(g, f, join(path, "freshness"));
   t.addRegistry(std::move(g));
+}
+
+namespace {
+
+// A repository path of the distribution spec: lowercase alphanumeric
+// components joined by '/', each possibly split by '.', '_', '__' or dashes.
+bool isRepository(const std::string& s) {
+  if (s.empty() || s.size() > 255) return false;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find('/', start);
+    if (end == std::string::npos) end = s.size();
+    if (end == start) return false;
+    for (size_t i = start; i < end; ++i) {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+      bool sep = c == '.' || c == '_' || c == '-';
+      if (!alnum && !sep) return false;
+      if (sep && (i == start || i + 1 == end)) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+bool isTag(const std::string& s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+policy::Freshness Loader::loadFreshness(const policy::Registry& g, const YAML::Node& n,
+                                        const std::string& path) const {
+  checkKeys(n, path, {"canaries", "max_staleness", "reference"});
+  if (g.health.scheme == policy::ProbeScheme::None)
+    fail(n, path, "needs the registry API: health.scheme must be http, https or tcp (the canary is read there)");
+  policy::Freshness f;
+  YAML::Node list = required(n, "canaries", path);
+  std::string lpath = join(path, "canaries");
+  requireSeq(list, lpath);
+  if (list.size() == 0) fail(list, lpath, "must list at least one image (repository:tag)");
+  for (size_t i = 0; i < list.size(); ++i) {
+    std::string text = str(list[i], at(lpath, i));
+    if (text.find('@') != std::string::npos)
+      fail(list[i], at(lpath, i), "a canary is a tag the operator re-pushes, not a digest: write repository:tag");
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos)
+      fail(list[i], at(lpath, i), "expected repository:tag (e.g. canary/heartbeat:latest), got '" + text + "'");
+    policy::Canary c{text.substr(0, colon), text.substr(colon + 1)};
+    if (!isRepository(c.repository))
+      fail(list[i], at(lpath, i), "'" + c.repository + "' is not a repository path (lowercase a-z 0-9 . _ - and '/')");
+    if (!isTag(c.tag)) fail(list[i], at(lpath, i), "'" + c.tag + "' is not a tag (A-Z a-z 0-9 _ . -, at most 128)");
+    for (const auto& seen : f.canaries)
+      if (seen == c) fail(list[i], at(lpath, i), "duplicate canary '" + text + "'");
+    f.canaries.push_back(std::move(c));
+  }
+  if (auto v = n["max_staleness"]) {
+    f.max_staleness = duration(v, join(path, "max_staleness"));
+    // Shorter than one probe interval would judge a replica on a single
+    // round, i.e. on the timing of the probe rather than on lag.
+    if (f.max_staleness < g.health.interval)
+      fail(v, join(path, "max_staleness"), "must be at least the registry's probe interval (" +
+                                               std::to_string(g.health.interval.count()) + "ms)");
+  }
+  if (auto v = n["reference"]) {
+    std::string r = str(v, join(path, "reference"));
+    if (r == "home") f.reference = policy::FreshnessReference::Home;
+    else if (r == "majority") f.reference = policy::FreshnessReference::Majority;
+    else fail(v, join(path, "reference"), "expected home or majority, got '" + r + "'");
+  }
+  return f;
 }
 
 TopologyPtr Loader::load(const YAML::Node& root) {

@@ -4,9 +4,9 @@
 // Every error names FILE:LINE:COLUMN (1-based), the key path and the broken
 // rule, e.g.
 //   switchyard.yaml:41:20: registries[0].replicas[1].addresses[0]: not an IP address: 'x'
-// Unknown keys are errors (a typo must not silently change behaviour); keys of
-// features not built yet (fleet, freshness) are refused with
-// "not supported yet" rather than ignored.
+// Unknown keys are errors (a typo must not silently change behaviour). Every
+// key of the reference file (shared/switchyard.example.yaml) is built; a
+// future feature's key must be refused with "not supported yet" until it is.
 // Thread safety: stateless functions; safe from any thread.
 #pragma once
 

@@ -84,12 +84,50 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
                            {"httpStatus", last->second.http_status},
                            {"seconds", last->second.seconds},
                            {"detail", last->second.detail}};
-  return {{"name", region},
-          {"region", region},
-          {"status", status},
-          {"globalEndpointRouting", state.global_endpoint_routing},
-          {"servingClients", serving},
-          {"health", health}};
+  json out{{"name", region},
+           {"region", region},
+           {"status", status},
+           {"globalEndpointRouting", state.global_endpoint_routing},
+           {"servingClients", serving},
+           {"health", health}};
+  if (reg.health.scheme != policy::ProbeScheme::None) {
+    // Where the replica's registry API is, so `switchyardctl wait-replicated`
+    // can ask the replica itself rather than go through DNS.
+    auto endpoint = health::endpointOf(health::targetOf(t, g, r));
+    out["endpoint"] = {{"url", endpoint.base_url}, {"connectTo", endpoint.connect_to}};
+  }
+  if (reg.freshness) out["freshness"] = freshness(g, r);
+  return out;
+}
+
+json AdminApi::freshness(uint32_t g, uint32_t r) const {
+  const auto& t = c_.router.topology();
+  const auto& reg = t.registries[g];
+  const std::string& region = t.regions[reg.replicas[r].region].name;
+  auto nullable = [](const std::string& v) { return v.empty() ? json(nullptr) : json(v); };
+  const health::FreshnessStatus* status = nullptr;
+  const health::FreshnessReport* report = nullptr;
+  if (auto it = c_.freshness.find(reg.name); it != c_.freshness.end()) {
+    report = &it->second;
+    for (size_t i = 0; i < report->regions.size(); ++i)
+      if (report->regions[i] == region) status = &report->replicas[i];
+  }
+  json canaries = json::array();
+  for (size_t c = 0; c < reg.freshness->canaries.size(); ++c) {
+    std::string image = reg.freshness->canaries[c].text(), served, reference;
+    if (status && report && c < report->canaries.size() && report->canaries[c] == image) {
+      served = status->served[c];
+      reference = report->references[c];
+    }
+    canaries.push_back({{"image", image}, {"served", nullable(served)}, {"reference", nullable(reference)}});
+  }
+  return {{"state", health::freshnessName(status ? status->state : health::FreshnessState::Unknown)},
+          {"lagging", c_.router.state(reg.name, region)->lagging},
+          {"secondsBehind", status ? status->seconds_behind : 0.0},
+          {"detail", status ? status->detail : ""},
+          {"maxStalenessSeconds", std::chrono::duration<double>(reg.freshness->max_staleness).count()},
+          {"reference", reg.freshness->reference == policy::FreshnessReference::Home ? "home" : "majority"},
+          {"canaries", canaries}};
 }
 
 ApiResponse AdminApi::replications(const std::string& registry) const {

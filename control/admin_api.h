@@ -12,6 +12,8 @@
 //   POST /v1/drills  start a failover drill (DrillManager); GET /v1/drills[/ID],
 //     POST /v1/drills/ID/abort.
 //   GET /v1/status   everything the status page shows, in one call.
+// Extensions of CONTRACTS.md (docs/api.md): a replication also has `endpoint`
+// (its registry API, for wait-replicated) and, with freshness, `freshness`.
 // Thread safety: every method runs on the control thread.
 #pragma once
 
@@ -24,6 +26,8 @@
 #include "control/event_log.h"
 #include "control/router.h"
 #include "control/state_store.h"
+#include "health/freshness_monitor.h"
+#include "health/manifest_head.h"
 #include "health/probe_result.h"
 
 namespace switchyard::control {
@@ -33,6 +37,7 @@ struct AdminContext {
   EventLog& events;
   Overrides& overrides;
   const std::map<std::string, health::ProbeReport>& last_probe;  // "registry/region"
+  const std::map<std::string, health::FreshnessReport>& freshness;  // by registry: its last freshness round
   // Persists `overrides` off the loop; calls done(error or "") on the control thread.
   std::function<void(std::function<void(std::string)> done)> persist_overrides;
   std::function<void(std::function<void(Result<bool>)> done)> reload;  // answers on the control loop
@@ -56,6 +61,8 @@ class AdminApi {
 
   // The replication object of CONTRACTS.md §4 (also used by the CLI's table).
   nlohmann::json replication(uint32_t registry, uint32_t replica) const;
+  // Its `freshness` object (registries with freshness only).
+  nlohmann::json freshness(uint32_t registry, uint32_t replica) const;
 
  private:
   ApiResponse registries() const;

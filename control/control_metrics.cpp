@@ -164,4 +164,27 @@ std::string ControlMetrics::renderFleet(const std::string& node, bool connected,
   return w.text();
 }
 
+std::string ControlMetrics::renderFreshness(const std::map<std::string, health::FreshnessReport>& reports) {
+  if (reports.empty()) return "";
+  metrics::TextWriter w, b;
+  w.family("switchyard_replica_freshness",
+           "Replication freshness of a replica's canaries: 1 for its current state (fresh, behind, lagging, unknown).",
+           "gauge");
+  b.family("switchyard_replica_seconds_behind",
+           "How long the replica has served a canary digest other than the reference (0 when fresh).", "gauge");
+  const health::FreshnessState states[] = {health::FreshnessState::Fresh, health::FreshnessState::Behind,
+                                           health::FreshnessState::Lagging, health::FreshnessState::Unknown};
+  for (const auto& [registry, report] : reports)
+    for (size_t r = 0; r < report.regions.size(); ++r) {
+      const auto& status = report.replicas[r];
+      for (auto state : states)
+        w.sample("switchyard_replica_freshness",
+                 {{"registry", registry}, {"replica", report.regions[r]}, {"state", health::freshnessName(state)}},
+                 status.state == state ? 1 : 0);
+      b.sample("switchyard_replica_seconds_behind", {{"registry", registry}, {"replica", report.regions[r]}},
+               status.seconds_behind);
+    }
+  return w.text() + b.text();
+}
+
 }  // namespace switchyard::control

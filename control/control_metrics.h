@@ -15,6 +15,7 @@
 
 #include "control/router.h"
 #include "dns/worker_stats.h"
+#include "health/freshness_monitor.h"
 #include "health/probe_result.h"
 #include "metrics/histogram.h"
 
@@ -30,6 +31,9 @@ class ControlMetrics {
   std::string render(const Router& router, const std::vector<const dns::WorkerStats*>& workers) const;
   // Fleet mode's families (switchyard_fleet_*).
   static std::string renderFleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision);
+  // Replication freshness (switchyard_replica_freshness, _seconds_behind) of
+  // the registries with freshness, from their last rounds.
+  static std::string renderFreshness(const std::map<std::string, health::FreshnessReport>& reports);
 
  private:
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> probes_;  // registry, replica, result

@@ -132,7 +132,7 @@ int ControlPlane::run() {
           a.address = *IpAddress::parse(a.address.isV4() ? "127.0.0.1" : "::1");
         return a;
       });
-  AdminContext context{*router_, events_, overrides_, last_probe_,
+  AdminContext context{*router_, events_, overrides_, last_probe_, freshness_,
                        [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
                        [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); }, *drills_, {}, {}, {}};
   if (topology_->fleet) {
@@ -196,6 +196,9 @@ int ControlPlane::run() {
       metrics_.probe(registry, region, r);
     });
   };
+  callbacks.on_freshness = [this](health::FreshnessReport report) {
+    tasks_.postBackground([this, report = std::move(report)] { onFreshness(report); });
+  };
   callbacks.on_first_round = [this] {
     tasks_.postBackground([this] {
       first_round_done_ = true;
@@ -210,6 +213,7 @@ int ControlPlane::run() {
   for (const auto& t : targets)
     if (t.spec.scheme != policy::ProbeScheme::None && !initial.count(t.key())) all_restored = false;
   monitor_->start(std::move(targets), initial);
+  monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
   computeStallLimit();
   returnFreedMemory();
   started_ms_ = nowMs();
@@ -337,6 +341,7 @@ std::string ControlPlane::renderMetricsFromHttpThread() {
   auto future = promise->get_future();
   if (!post([this, promise] {
         std::string text = metrics_.render(*router_, dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{});
+        text += ControlMetrics::renderFreshness(freshness_);
         if (fleet_)
           text += ControlMetrics::renderFleet(fleet_->node(), fleet_->connected(), fleet_->liveNodes(), fleet_->revision());
         promise->set_value(std::move(text));
@@ -344,6 +349,36 @@ std::string ControlPlane::renderMetricsFromHttpThread() {
     return "";
   if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return "";
   return future.get();
+}
+
+void ControlPlane::onFreshness(const health::FreshnessReport& report) {
+  auto g = topology_->registryIndex(report.registry);
+  if (!g || !topology_->registries[*g].freshness) return;  // a round from before a reload
+  auto previous = freshness_.find(report.registry);
+  for (size_t r = 0; r < report.regions.size(); ++r) {
+    const std::string& region = report.regions[r];
+    const health::FreshnessStatus& now = report.replicas[r];
+    health::FreshnessState before = health::FreshnessState::Unknown;
+    if (previous != freshness_.end() && r < previous->second.regions.size() &&
+        previous->second.regions[r] == region)
+      before = previous->second.replicas[r].state;
+    if (!router_->state(report.registry, region)) continue;  // not in this topology (any more)
+    if (before != now.state) {
+      spdlog::info("event=freshness registry={} replica={} from={} to={} seconds_behind={:.1f} detail=[{}]",
+                   report.registry, region, health::freshnessName(before), health::freshnessName(now.state),
+                   now.seconds_behind, now.detail);
+      event("freshness", {{"registry", report.registry},
+                          {"replica", region},
+                          {"from", health::freshnessName(before)},
+                          {"state", health::freshnessName(now.state)},
+                          {"secondsBehind", now.seconds_behind},
+                          {"detail", now.detail}});
+    }
+    // Per node, also in a fleet: each node reads the digests itself
+    // (docs/fleet.md), so nodes agree within about one round.
+    (void)router_->setLagging(report.registry, region, now.lagging(), now.detail);
+  }
+  freshness_[report.registry] = report;
 }
 
 void ControlPlane::onPairChange(const PairChange& c) {
@@ -354,11 +389,13 @@ void ControlPlane::onPairChange(const PairChange& c) {
                         {"replica", c.replica},
                         {"health", policy::healthName(c.state.health)},
                         {"globalEndpointRouting", c.state.global_endpoint_routing},
+                        {"lagging", c.state.lagging},
                         {"fault", faultName(c.fault)},
                         {"detail", c.detail},
                         {"routingChanged", c.routing_changed},
                         {"generation", c.generation}};
-  event(kType.count(c.cause) ? kType.at(c.cause) : c.cause, fields);
+  // A freshness change has its own event already (onFreshness, with the lag).
+  if (c.cause != "freshness") event(kType.count(c.cause) ? kType.at(c.cause) : c.cause, fields);
   if (c.routing_changed) {
     notifier_->notify(*topology_, router_->serial());
     event("routing", {{"registry", c.registry},
@@ -493,6 +530,11 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     (void)router_->setGlobalEndpointRouting(key.substr(0, slash), key.substr(slash + 1), enabled);
   }
   monitor_->setTargets(health::buildTargets(*topology_));
+  monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
+  for (auto it = freshness_.begin(); it != freshness_.end();) {
+    auto g = topology_->registryIndex(it->first);
+    it = g && topology_->registries[*g].freshness ? std::next(it) : freshness_.erase(it);
+  }
   computeStallLimit();
   returnFreedMemory();
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());

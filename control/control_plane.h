@@ -108,6 +108,7 @@ class ControlPlane {
   void startDns();
   void onHealthChange(const health::HealthChange& change);
   void onPairChange(const PairChange& change);
+  void onFreshness(const health::FreshnessReport& report);
   void startFleet();
   // Records an event, and sends it to the webhooks.
   void event(const std::string& type, nlohmann::json fields);
@@ -135,6 +136,7 @@ class ControlPlane {
   WebhookSender webhooks_;
   Overrides overrides_;
   std::map<std::string, health::ProbeReport> last_probe_;
+  std::map<std::string, health::FreshnessReport> freshness_;  // by registry: its last round
   std::unique_ptr<DrillManager> drills_;
   std::unique_ptr<AdminApi> api_;
   Readiness readiness_;

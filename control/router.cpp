@@ -165,6 +165,17 @@ Result<bool> Router::setFault(std::string_view registry, std::string_view region
   return true;
 }
 
+Result<bool> Router::setLagging(std::string_view registry, std::string_view region, bool lagging,
+                                std::string_view detail) {
+  auto p = find(registry, region);
+  if (!p) return Error{p.error()};
+  auto& s = states_[p->registry][p->replica];
+  if (s.lagging == lagging) return false;
+  s.lagging = lagging;
+  update(*p, "freshness", detail);
+  return true;
+}
+
 void Router::update(Pair pair, const char* cause, std::string_view detail) {
   auto started = std::chrono::steady_clock::now();
   auto part = policy::computeRegistryRouting(*topology_, *ranking_, pair.registry, effective(pair.registry));
@@ -201,10 +212,10 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
   // change_us: from the decision to every worker answering with it, i.e. the
   // recompute, the copy of the registry table, the compile and the purge.
   c.change_seconds = moved ? std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() : -1;
-  spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} fault={} cause={} "
+  spdlog::info("event=pair_state registry={} replica={} health={} global_endpoint_routing={} lagging={} fault={} cause={} "
                "detail=[{}] routing_changed={} generation={} purge_us={} change_us={} routing=[{}]",
                c.registry, c.replica, policy::healthName(c.state.health), c.state.global_endpoint_routing,
-               faultName(c.fault), c.cause, c.detail, moved, generation_,
+               c.state.lagging, faultName(c.fault), c.cause, c.detail, moved, generation_,
                purge ? purge->count() / 1000 : -1, moved ? static_cast<int64_t>(c.change_seconds * 1e6) : -1,
                c.routing);
   if (on_change_) on_change_(c);
@@ -229,6 +240,7 @@ void Router::applyTopology(config::TopologyPtr topology) {
       auto it = old.find(pairKey(*topology_, g, r));
       if (it == old.end()) continue;
       states_[g][r].health = it->second.state.health;
+      if (topology_->registries[g].freshness) states_[g][r].lagging = it->second.state.lagging;
       faults_[g][r] = it->second.fault;
       // A flag edited in the file wins; otherwise the run-time flag stays.
       if (topology_->registries[g].replicas[r].global_endpoint_routing == it->second.configured_flag)

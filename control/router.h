@@ -19,7 +19,8 @@
 //   2. Pairs that exist in both (same registry name, same region) keep their
 //      health and fault, and their run-time operator flag unless the file's
 //      global_endpoint_routing for that pair was edited (then the file wins);
-//      new pairs start from the file's flag and unknown health.
+//      new pairs start from the file's flag and unknown health. A lagging
+//      mark stays only while the registry still has `freshness`.
 //   3. Everything is recomputed, recompiled and published as one generation.
 #pragma once
 
@@ -48,7 +49,7 @@ std::optional<Fault> faultFromName(std::string_view name);
 struct PairChange {
   std::string registry;
   std::string replica;  // region name
-  std::string cause;    // health | operator | fault
+  std::string cause;    // health | operator | fault | freshness
   std::string detail;
   policy::ReplicaState state;
   Fault fault = Fault::None;
@@ -70,6 +71,9 @@ class Router final : public health::HealthSink {
                          std::string_view cause = {}) override;
   Result<bool> setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled);
   Result<bool> setFault(std::string_view registry, std::string_view region, Fault fault);
+  // Replication freshness (health/freshness_tracker.h): a lagging replica
+  // leaves global routing; `detail` says why, for the log and events.
+  Result<bool> setLagging(std::string_view registry, std::string_view region, bool lagging, std::string_view detail);
   void applyTopology(config::TopologyPtr topology);
 
   // Called after every pair change (also when routing did not move).

@@ -22,6 +22,9 @@ HealthMonitor::HealthMonitor(Callbacks callbacks, ProberOptions prober) : callba
   uv_loop_init(&loop_);
   tasks_.init(&loop_);
   prober_ = std::make_unique<Prober>(&loop_, [this](uint64_t id, const ProbeReport& r) { onResult(id, r); }, prober);
+  freshness_ = std::make_unique<FreshnessMonitor>(&loop_, [this](FreshnessReport report) {
+    if (callbacks_.on_freshness) callbacks_.on_freshness(std::move(report));
+  });
 }
 
 HealthMonitor::~HealthMonitor() {
@@ -45,12 +48,17 @@ void HealthMonitor::setTargets(std::vector<ProbeTarget> targets) {
   tasks_.post([this, targets = std::move(targets)]() mutable { apply(std::move(targets), {}); });
 }
 
+void HealthMonitor::setFreshness(std::vector<FreshnessTarget> targets) {
+  tasks_.post([this, targets = std::move(targets)]() mutable { freshness_->setTargets(std::move(targets)); });
+}
+
 void HealthMonitor::stop() {
   if (stopped_) return;
   stopped_ = true;
   auto close_all = [this] {
     while (!pairs_.empty()) removePair(pairs_.begin()->first);
     prober_->close();
+    freshness_->close();
     tasks_.close();
   };
   if (thread_.joinable()) {

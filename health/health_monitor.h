@@ -11,9 +11,11 @@
 //   3. A probe still in flight is never doubled: the next one is scheduled only
 //      when the previous one has reported.
 // Pairs with scheme `none` are never probed and never reported.
+// The same thread runs the replication-freshness rounds (FreshnessMonitor) of
+// the registries that have `freshness`.
 // Thread safety:
-//   - start(), setTargets() and stop() are called from the control thread;
-//     setTargets() posts to the health thread.
+//   - start(), setTargets(), setFreshness() and stop() are called from the
+//     control thread; setTargets() and setFreshness() post to the health thread.
 //   - Callbacks run on the health thread; they must only hand data over
 //     (e.g. post to the control loop).
 //   - lastResultMs() may be read from any thread (the control thread's
@@ -33,6 +35,7 @@
 #include <vector>
 
 #include "common/task_queue.h"
+#include "health/freshness_monitor.h"
 #include "health/prober.h"
 #include "health/health_tracker.h"
 #include "health/probe_target.h"
@@ -55,6 +58,8 @@ class HealthMonitor {
     std::function<void(const std::string& registry, const std::string& region, const ProbeReport&)> on_report;
     // Once, when every pair present at start() has reported at least once.
     std::function<void()> on_first_round;
+    // Every finished freshness round of a registry; may be empty.
+    std::function<void(FreshnessReport)> on_freshness;
   };
   using Restored = std::map<std::string, policy::Health>;  // ProbeTarget::key() -> state
 
@@ -64,6 +69,8 @@ class HealthMonitor {
   void start(std::vector<ProbeTarget> targets, const Restored& restored);
   // A reload: pairs gone stop, new pairs start; unchanged pairs keep their state.
   void setTargets(std::vector<ProbeTarget> targets);
+  // The registries with freshness (buildFreshnessTargets); replaces the last set.
+  void setFreshness(std::vector<FreshnessTarget> targets);
   void stop();
 
   // uv_hrtime() milliseconds of the newest report, 0 before any.
@@ -82,6 +89,7 @@ class HealthMonitor {
   TaskQueue tasks_;
   std::thread thread_;
   std::unique_ptr<Prober> prober_;
+  std::unique_ptr<FreshnessMonitor> freshness_;
   std::map<std::string, std::unique_ptr<Pair>> pairs_;
   std::map<uint64_t, Pair*> in_flight_;
   std::mt19937 rng_{std::random_device{}()};

@@ -20,25 +20,29 @@ std::string ProbeTarget::url() const {
          (spec.scheme == policy::ProbeScheme::Tcp ? "/" : spec.path);
 }
 
-std::vector<ProbeTarget> buildTargets(const policy::Topology& t) {
+ProbeTarget targetOf(const policy::Topology& t, uint32_t registry, uint32_t replica) {
+  const auto& g = t.registries[registry];
+  const auto& r = g.replicas[replica];
   std::string zone = t.zone.toString();
   zone.pop_back();  // no trailing dot in a Host header
+  ProbeTarget p;
+  p.registry = g.name;
+  p.region = t.regions[r.region].name;
+  p.spec = g.health;
+  if (r.probe_address) p.connect_host = r.probe_address->toString();
+  else if (!r.addresses.empty()) p.connect_host = r.addresses[0].toString();
+  else {
+    p.connect_host = r.target->toString();
+    p.connect_host.pop_back();
+  }
+  p.host = expand(g.health.host_header, g.name, p.region, zone);
+  return p;
+}
+
+std::vector<ProbeTarget> buildTargets(const policy::Topology& t) {
   std::vector<ProbeTarget> out;
-  for (const auto& g : t.registries)
-    for (const auto& r : g.replicas) {
-      ProbeTarget p;
-      p.registry = g.name;
-      p.region = t.regions[r.region].name;
-      p.spec = g.health;
-      if (r.probe_address) p.connect_host = r.probe_address->toString();
-      else if (!r.addresses.empty()) p.connect_host = r.addresses[0].toString();
-      else {
-        p.connect_host = r.target->toString();
-        p.connect_host.pop_back();
-      }
-      p.host = expand(g.health.host_header, g.name, p.region, zone);
-      out.push_back(std::move(p));
-    }
+  for (uint32_t g = 0; g < t.registries.size(); ++g)
+    for (uint32_t r = 0; r < t.registries[g].replicas.size(); ++r) out.push_back(targetOf(t, g, r));
   return out;
 }
 

@@ -24,5 +24,7 @@ struct ProbeTarget {
 };
 
 std::vector<ProbeTarget> buildTargets(const policy::Topology& topology);
+// The target of one pair (indices into the topology).
+ProbeTarget targetOf(const policy::Topology& topology, uint32_t registry, uint32_t replica);
 
 }  // namespace switchyard::health

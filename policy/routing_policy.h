@@ -2,11 +2,12 @@
 //
 // For each client region of a registry:
 //   1. The nearest replica (Ranking order) answers alone when it is eligible:
-//      its operator flag is on AND it is healthy for this registry.
+//      its operator flag is on AND it is healthy for this registry AND it is
+//      not lagging behind its registry's canary (replication freshness).
 //   2. Otherwise the next `failover_spread` nearest eligible replicas share the
 //      answer with equal weights ("failover-spread").
 //   3. Otherwise (none eligible): `fail-open` answers with every healthy replica
-//      ignoring operator flags, and when none is healthy with every replica;
+//      ignoring operator flags and lag, and when none is healthy with every replica;
 //      `servfail` answers SERVFAIL.
 // Health::Unknown counts as healthy: with no evidence against a replica we keep
 // it. (The prober decides when "unknown" may be served at all.)
@@ -30,6 +31,7 @@ const char* healthName(Health health);
 struct ReplicaState {
   Health health = Health::Unknown;
   bool global_endpoint_routing = true;
+  bool lagging = false;  // serves an older canary than the reference for too long
   friend bool operator==(const ReplicaState&, const ReplicaState&) = default;
 };
 

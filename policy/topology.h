@@ -75,6 +75,27 @@ struct Replica {
   bool global_endpoint_routing = true;    // operator flag at start-up
 };
 
+// An image the operator re-pushes on a schedule (to the home replica, for
+// reference: home) so replication lag shows as a digest difference.
+struct Canary {
+  std::string repository;  // e.g. "canary/heartbeat"
+  std::string tag;         // e.g. "latest"
+  std::string text() const { return repository + ":" + tag; }
+  friend bool operator==(const Canary&, const Canary&) = default;
+};
+
+enum class FreshnessReference { Home, Majority };
+
+// Replication freshness (registries[].freshness; health/freshness_tracker.h):
+// a replica serving a canary digest other than the reference for longer than
+// max_staleness leaves global routing until it catches up.
+struct Freshness {
+  std::vector<Canary> canaries;  // at least one
+  Millis max_staleness{120'000};
+  FreshnessReference reference = FreshnessReference::Home;
+  friend bool operator==(const Freshness&, const Freshness&) = default;
+};
+
 struct Registry {
   std::string name;
   uint32_t home = 0;
@@ -82,6 +103,7 @@ struct Registry {
   bool data_endpoints = false;
   ProbeSpec health;
   std::vector<Replica> replicas;
+  std::optional<Freshness> freshness;  // off unless configured
 };
 
 struct Nameserver {

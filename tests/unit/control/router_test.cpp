@@ -64,3 +64,28 @@ TEST_CASE("operator flags and health survive a reload for pairs that still exist
   router.applyTopology(load());
   CHECK(router.state("myregistry", "eastus")->global_endpoint_routing);
 }
+
+TEST_CASE("a lagging mark moves the global answer only, and lasts through a reload while freshness is configured") {
+  const std::string home = "    home: eastus\n";
+  const std::string fresh = home + "    health: { scheme: http }\n    freshness: { canaries: [\"canary/hb:latest\"] }\n";
+  dns::AnswerPublisher pub;
+  control::Router router(load(home, fresh), pub);
+  std::vector<control::PairChange> changes;
+  router.onChange([&](const control::PairChange& c) { changes.push_back(c); });
+
+  REQUIRE(router.setLagging("myregistry", "westus", true, "canary/hb:latest serves sha256:old").value());
+  CHECK_FALSE(router.setLagging("myregistry", "westus", true, "again").value());
+  REQUIRE(changes.size() == 1);
+  CHECK(changes[0].cause == "freshness");
+  CHECK(changes[0].state.lagging);
+  CHECK(changes[0].routing_changed);
+  CHECK_THAT(changes[0].routing, Catch::Contains("westus->eastus,westeurope"));
+  CHECK(router.state("myregistry", "westus")->health == Health::Unknown);  // health untouched
+
+  router.applyTopology(load(home, fresh));  // a reload that keeps freshness
+  CHECK(router.state("myregistry", "westus")->lagging);
+  // Freshness removed from the file: nothing can clear the mark any more, so it goes.
+  router.applyTopology(load());
+  CHECK_FALSE(router.state("myregistry", "westus")->lagging);
+  CHECK_THAT(router.describeRouting(0), Catch::Contains("westus->westus"));
+}

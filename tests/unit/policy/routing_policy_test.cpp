@@ -96,6 +96,19 @@ TEST_CASE("an operator exclusion takes the replica out of global routing like a 
   CHECK(names(*f.t, 0, f.route("westus")) == std::vector<std::string>{"eastus", "westeurope"});
 }
 
+TEST_CASE("a lagging replica leaves global routing, and fail-open ignores lag like exclusions") {
+  Fixture f;
+  f.at("westus").lagging = true;
+  CHECK(names(*f.t, 0, f.route("westus")) == std::vector<std::string>{"eastus", "westeurope"});
+  CHECK(names(*f.t, 0, f.route("eastus")) == std::vector<std::string>{"eastus"});
+  // Every replica lagging (a majority reference can do that): better a stale
+  // image than no answer.
+  for (auto& s : f.states[0]) s.lagging = true;
+  auto r = f.route("westus");
+  CHECK(names(*f.t, 0, r) == std::vector<std::string>{"westus", "eastus", "westeurope"});
+  CHECK(r.replicas[0].reason == Reason::FailOpen);
+}
+
 TEST_CASE("failover_spread bounds how many replicas share the answer") {
   Fixture f("failover_spread: 2", "failover_spread: 1");
   f.at("eastus").health = Health::Down;
