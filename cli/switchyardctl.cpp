@@ -1,7 +1,8 @@
 // switchyardctl: the operator's command line for a running switchyard
 // (CONTRACTS.md §5). Talks to the admin API; prints tables or JSON.
-// Exit status: 0 success, 1 the API refused (its message on stderr), 2 usage,
-// 3 the server could not be reached.
+// Exit status: 0 success, 1 the API refused (its message on stderr) or
+// wait-replicated timed out, 2 usage, 3 the server could not be reached.
+#include <curl/curl.h>
 #include <httplib.h>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,9 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+
+#include "cli/wait_replicated.h"
+#include "config/duration.h"
 
 using nlohmann::json;
 
@@ -258,9 +262,37 @@ int main(int argc, char** argv) {
   drill_show->add_option("id", drill_id)->required();
   auto* drill_abort = drill->add_subcommand("abort", "stop a running drill (it reverts)");
   drill_abort->add_option("id", drill_id)->required();
+  switchyard::cli::WaitRequest wait;
+  std::string wait_timeout = "10m";
+  std::vector<std::string> wait_headers;
+  auto* wait_cmd = app.add_subcommand(
+      "wait-replicated", "block until every replica in global routing serves an image (asks the replicas directly)");
+  wait_cmd->add_option("--registry", wait.registry)->required();
+  wait_cmd->add_option("--image", wait.image, "repository:tag")->required();
+  wait_cmd->add_option("--digest", wait.digest, "the digest to wait for (default: what the home replica serves now)");
+  wait_cmd->add_option("--timeout", wait_timeout, "give up after this long (e.g. 90s, 10m)")->capture_default_str();
+  wait_cmd->add_option("--registry-cacert", wait.registry_cacert, "CA bundle (PEM) for https replicas");
+  wait_cmd->add_option("--header", wait_headers, "extra request header for the replicas, 'Name: value' (repeatable)");
 
   CLI11_PARSE(app, argc, argv);
   try {
+    if (wait_cmd->parsed()) {
+      auto timeout = switchyard::config::parseDuration(wait_timeout);
+      if (!timeout) throw Failure{2, "--timeout: " + timeout.error()};
+      wait.timeout = *timeout;
+      for (const auto& h : wait_headers) {
+        auto colon = h.find(':');
+        if (colon == std::string::npos || colon == 0) throw Failure{2, "--header: expected 'Name: value', got '" + h + "'"};
+        std::string value = h.substr(colon + 1);
+        value.erase(0, std::min(value.size(), value.find_first_not_of(' ')));
+        wait.headers.emplace_back(h.substr(0, colon), value);
+      }
+      wait.json_output = o.output == "json";
+      curl_global_init(CURL_GLOBAL_DEFAULT);
+      int rc = switchyard::cli::waitReplicated(wait, [&o](const std::string& path) { return call(o, "GET", path); });
+      curl_global_cleanup();
+      return rc;
+    }
     if (list->parsed()) {
       printReplications(o, call(o, "GET", "/v1/registries/" + registry + "/replications"));
     } else if (update->parsed()) {

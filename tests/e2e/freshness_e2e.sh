@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# Replication freshness end to end, with real parts: three Debian
+# docker-registry replicas on loopback, each with its OWN storage (replication
+# is skopeo copying between them, as slow as we make it), Switchyard reading a
+# canary's digest from each, dig asking for the global and regional names,
+# and `switchyardctl wait-replicated` asking the replicas directly.
+#
+#   1. canary v1 on every replica: all fresh, global answers are the nearest.
+#   2. canary v2 pushed to home (eastus) only: the others are behind at once
+#      but stay in global routing until max_staleness; then they are lagging
+#      and the global name answers the fresh replica, while their regional
+#      names still answer themselves.
+#   3. v2 copied to westus, then westeurope: each returns to global routing on
+#      its next round; wait-replicated exits 0 only after the last copy.
+#   4. wait-replicated for a digest nobody serves times out non-zero, naming
+#      what each replica serves.
+# Usage: freshness_e2e.sh SWITCHYARD SWITCHYARDCTL
+set -euo pipefail
+bin=$1
+ctl=$2
+for tool in docker-registry skopeo umoci dig curl promtool; do
+  command -v "$tool" > /dev/null || { echo "FAIL: $tool is not installed (make test installs it)"; exit 1; }
+done
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "${KEEP_E2E_DIR:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+fails=0
+ok() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+expect() {  # expect DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then ok "$1"; else fail "$1: expected [$2] got [$3]"; fi
+}
+port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
+  ! ss -Hltun "( sport = :$2 )" | awk '{print $5}' | grep -q -E "^($1|0\.0\.0\.0|\*|\[::\]):$2$"
+}
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
+
+for attempt in $(seq 1 50); do
+  net="127.$((RANDOM % 200 + 20)).$((RANDOM % 254 + 1))"
+  dns_port=$((RANDOM % 12768 + 20000))  # below the ephemeral range
+  admin_port=$((dns_port + 1))
+  if port_free "$net.11" 5000 && port_free "$net.12" 5000 && port_free "$net.13" 5000 &&
+     port_free "$net.53" "$dns_port" && port_free "$net.53" "$admin_port"; then
+    break
+  fi
+done
+zone=cr.fresh.test
+echo "network $net.0/24: replicas .11 .12 .13:5000, switchyard $net.53:$dns_port"
+
+# 1. Three independent replicas.
+for r in eastus=11 westus=12 westeurope=13; do
+  region=${r%%=*} host=${r#*=}
+  mkdir -p "$work/$region"
+  cat > "$work/$region/config.yml" <<CFG
+version: 0.1
+log: { level: error }
+storage: { filesystem: { rootdirectory: $work/$region/data } }
+http: { addr: "$net.$host:5000" }
+CFG
+  docker-registry serve "$work/$region/config.yml" > "$work/$region/log" 2>&1 &
+  pids+=($!)
+done
+for host in 11 12 13; do
+  for i in $(seq 1 100); do
+    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$net.$host:5000/v2/" || true)
+    [ "$code" = 200 ] && break
+    sleep 0.1
+  done
+  [ "$code" = 200 ] || { echo "replica $net.$host:5000 did not start"; exit 1; }
+done
+
+# Two versions of the canary and an application image, built locally.
+umoci init --layout "$work/oci" > /dev/null
+umoci new --image "$work/oci:v1" > /dev/null
+umoci config --image "$work/oci:v1" --tag v2 --config.cmd /v2 > /dev/null
+umoci config --image "$work/oci:v1" --tag app --config.cmd /app > /dev/null
+push() {  # push TAG HOST REPO:TAG [DIGESTFILE]
+  local extra=()
+  [ -n "${4:-}" ] && extra=(--digestfile "$4")
+  timeout 60 skopeo --insecure-policy copy -q --dest-tls-verify=false "${extra[@]}" \
+    "oci:$work/oci:$1" "docker://$net.$2:5000/$3" > "$work/push.log" 2>&1 ||
+    { fail "skopeo push $1 to .$2"; cat "$work/push.log"; }
+}
+push v1 11 canary/heartbeat:latest "$work/v1.digest"
+push v1 12 canary/heartbeat:latest
+push v1 13 canary/heartbeat:latest
+v1=$(cat "$work/v1.digest")
+
+# 2. Switchyard: a round a second, lagging after 3 s of difference.
+cat > "$work/switchyard.yaml" <<CFG
+zone: $zone
+nameservers:
+  - name: ns1.$zone
+    addresses: [$net.53]
+ttl: { global: 1, regional: 1, data: 1, negative: 1, apex: 60 }
+listen:
+  dns: ["$net.53:$dns_port"]
+  admin: "$net.53:$admin_port"
+admin: { token_file: admin.token }
+regions:
+  eastus:     { location: [37.37, -79.82] }
+  westus:     { location: [37.78, -122.42] }
+  westeurope: { location: [52.37, 4.90] }
+clients:
+  trust_ecs: true
+  default_region: eastus
+  networks:
+    - { cidr: 198.51.100.0/26,   region: eastus }
+    - { cidr: 198.51.100.64/26,  region: westus }
+    - { cidr: 198.51.100.128/26, region: westeurope }
+routing:
+  failover_spread: 1
+health: { scheme: http, port: 5000, interval: 1s, timeout: 500ms, fall: 2, rise: 1 }
+registries:
+  - name: myregistry
+    home: eastus
+    regional_endpoints: enabled
+    replicas:
+      - { region: eastus,     addresses: [$net.11] }
+      - { region: westus,     addresses: [$net.12] }
+      - { region: westeurope, addresses: [$net.13] }
+    freshness:
+      canaries: ["canary/heartbeat:latest"]
+      max_staleness: 3s
+      reference: home
+CFG
+openssl rand -hex 24 > "$work/admin.token"
+"$bin" --config "$work/switchyard.yaml" --state-dir "$work/state" > "$work/switchyard.log" 2>&1 &
+pids+=($!)
+admin="http://$net.53:$admin_port"
+sy=("$ctl" --server "$admin" --token-file "$work/admin.token")
+api() { curl -sf -H "Authorization: Bearer $(cat "$work/admin.token")" "$admin$1"; }
+global() {  # global CLIENT_REGION_SUBNET
+  dig +time=1 +tries=1 -p "$dns_port" @"$net.53" "myregistry.$zone" A +subnet="$1" +short 2>/dev/null || true
+}
+westus_client=198.51.100.70/32
+westeurope_client=198.51.100.140/32
+# state REPLICA: its freshness state as the API shows it.
+state() {
+  api /v1/registries/myregistry/replications |
+    python3 -c "import json,sys; print({r['name']: r['freshness']['state'] for r in json.load(sys.stdin)}['$1'])" 2>/dev/null ||
+    echo none
+}
+wait_until() {  # wait_until SECONDS COMMAND... : polls every 100 ms
+  local limit=$(( $1 * 10 )); shift
+  for i in $(seq 1 "$limit"); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
+is() { [ "$($1 "$2")" = "$3" ]; }                  # is FUNCTION ARG VALUE
+answers() { [ "$(global "$1")" = "$2" ]; }          # answers SUBNET ADDRESS
+
+wait_until 15 sh -c "curl -sf -o /dev/null $admin/readyz" || { fail "switchyard ready"; cat "$work/switchyard.log"; exit 1; }
+wait_until 10 is state westeurope fresh || fail "the first round finds every replica fresh"
+expect "all fresh: eastus" fresh "$(state eastus)"
+expect "all fresh: westus" fresh "$(state westus)"
+expect "westus clients get westus" "$net.12" "$(global $westus_client)"
+expect "westeurope clients get westeurope" "$net.13" "$(global $westeurope_client)"
+
+# 3. A new canary digest at home only.
+pushed=$(now)
+push v2 11 canary/heartbeat:latest "$work/v2.digest"
+v2=$(cat "$work/v2.digest")
+wait_until 5 is state westus behind || fail "westus is behind within a round of the push"
+behind_at=$(now)
+expect "behind but within max_staleness: westus clients still get westus" "$net.12" "$(global $westus_client)"
+wait_until 10 answers $westus_client "$net.11" || fail "westus clients move to the fresh eastus"
+moved_at=$(now)
+echo "     push to home -> behind: $(elapsed "$pushed" "$behind_at")s, -> out of global routing: $(elapsed "$pushed" "$moved_at")s (max_staleness 3s, rounds of 1s)"
+expect "lagging: westus state" lagging "$(state westus)"
+wait_until 5 answers $westeurope_client "$net.11" || fail "westeurope clients move to eastus too"
+expect "lagging replicas keep their regional names" "$net.12" \
+  "$(dig +time=1 +tries=1 -p "$dns_port" @"$net.53" "myregistry.westus.geo.$zone" A +short)"
+metrics=$(curl -sf "$admin/metrics")
+expect "metric: westus lagging" 1 "$(echo "$metrics" | awk '/^switchyard_replica_freshness\{registry="myregistry",replica="westus",state="lagging"\}/ {print $2}')"
+behind_s=$(echo "$metrics" | awk '/^switchyard_replica_seconds_behind\{registry="myregistry",replica="westus"\}/ {print $2}')
+expect "metric: westus seconds behind >= max_staleness" yes "$(awk -v s="$behind_s" 'BEGIN { print (s >= 3 ? "yes" : "no") }')"
+if echo "$metrics" | promtool check metrics > "$work/promtool.txt" 2>&1; then ok "promtool accepts /metrics"; else fail "promtool"; cat "$work/promtool.txt"; fi
+events=$(api "/v1/events?since=0")
+expect "a freshness event says westus went lagging" 1 \
+  "$(echo "$events" | python3 -c "import json,sys; print(sum(1 for e in json.load(sys.stdin) if e['type']=='freshness' and e['replica']=='westus' and e['state']=='lagging'))")"
+
+# 4. Replication catches up, one replica at a time; wait-replicated follows.
+"${sy[@]}" wait-replicated --registry myregistry --image canary/heartbeat:latest --timeout 60s \
+  > "$work/wait.out" 2> "$work/wait.err" &
+wait_pid=$!
+sleep 1.5
+expect "wait-replicated waits while westus and westeurope lack the digest" running \
+  "$(kill -0 $wait_pid 2>/dev/null && echo running || echo exited)"
+push v2 12 canary/heartbeat:latest
+wait_until 5 answers $westus_client "$net.12" || fail "westus rejoins global routing after its copy"
+expect "westus fresh again" fresh "$(state westus)"
+expect "westeurope still lagging" lagging "$(state westeurope)"
+expect "wait-replicated still waits for westeurope" running \
+  "$(kill -0 $wait_pid 2>/dev/null && echo running || echo exited)"
+last_copy=$(now)
+push v2 13 canary/heartbeat:latest
+wait_rc=0
+wait_until 10 sh -c "! kill -0 $wait_pid 2>/dev/null" || fail "wait-replicated returns after the last copy"
+wait $wait_pid || wait_rc=$?
+echo "     last copy -> wait-replicated returned: $(elapsed "$last_copy" "$(now)")s"
+expect "wait-replicated exits 0" 0 "$wait_rc"
+expect "wait-replicated waited for the home digest" 1 "$(grep -c "canary/heartbeat:latest@$v2 on 3 replica" "$work/wait.out")"
+expect "wait-replicated reports completion" 1 "$(grep -c '^replicated: 3 replica' "$work/wait.out")"
+wait_until 5 answers $westeurope_client "$net.13" || fail "westeurope rejoins global routing"
+
+# 5. A digest nobody serves: a bounded wait that says what is missing.
+rc=0
+"${sy[@]}" wait-replicated --registry myregistry --image canary/heartbeat:latest --digest "$v1" --timeout 2s \
+  > "$work/timeout.out" 2> "$work/timeout.err" || rc=$?
+expect "wait-replicated times out with exit 1" 1 "$rc"
+expect "the timeout names each replica and what it serves" 1 \
+  "$(grep -c "timed out after .* eastus serves $v2; westus serves $v2; westeurope serves $v2" "$work/timeout.err")"
+rc=0
+push app 11 team/app:1
+"${sy[@]}" -o json wait-replicated --registry myregistry --image team/app:1 --timeout 2s > "$work/app.json" 2>/dev/null || rc=$?
+expect "an image only at home: exit 1" 1 "$rc"
+expect "json output lists the replicas still missing it" "absent absent" \
+  "$(python3 -c "import json; d=json.load(open('$work/app.json')); print(' '.join(r['served'] for r in d['replicas'] if not r['replicated']))")"
+rc=0
+"${sy[@]}" wait-replicated --registry myregistry --image team/none:1 --timeout 2s 2> "$work/none.err" || rc=$?
+expect "an image the home replica lacks is refused at once" "1 1" "$rc $(grep -c 'home replica (eastus) does not serve team/none:1 (absent)' "$work/none.err")"
+
+if [ "$fails" -gt 0 ]; then
+  echo "--- switchyard log"; grep -E "freshness|pair_state|error" "$work/switchyard.log" | tail -30
+  echo "--- wait-replicated"; cat "$work/wait.out" "$work/wait.err"
+  exit 1
+fi
+echo "all freshness checks passed"
