@@ -112,15 +112,30 @@ void printReplications(const Options& o, const json& list) {
     return;
   }
   std::vector<std::vector<std::string>> rows;
+  bool freshness = false;
+  for (const auto& r : list) freshness = freshness || r.contains("freshness");
   for (const auto& r : list) {
     std::string note;
     if (r["health"]["fault"] != "none") note = "FAULT INJECTED: " + r["health"]["fault"].get<std::string>();
     else if (r["health"].contains("lastProbe") && r["health"]["lastProbe"]["result"] != "ok")
       note = "last probe: " + r["health"]["lastProbe"]["result"].get<std::string>();
-    rows.push_back({r["name"], r["region"], r["status"], r["globalEndpointRouting"].get<bool>() ? "true" : "false",
-                    joined(r["servingClients"]), note});
+    std::vector<std::string> row{r["name"], r["region"], r["status"],
+                                 r["globalEndpointRouting"].get<bool>() ? "true" : "false", joined(r["servingClients"])};
+    if (freshness) {
+      std::string state = "-";
+      if (r.contains("freshness")) {
+        const auto& f = r["freshness"];
+        state = f["state"].get<std::string>();
+        if (f["secondsBehind"].get<double>() > 0) state += " " + std::to_string(f["secondsBehind"].get<int>()) + "s";
+        if (note.empty() && state != "fresh") note = f["detail"].get<std::string>();
+      }
+      row.push_back(state);
+    }
+    row.push_back(note);
+    rows.push_back(row);
   }
-  table({"NAME", "REGION", "STATUS", "GLOBAL ROUTING", "SERVING", "NOTE"}, rows);
+  if (freshness) table({"NAME", "REGION", "STATUS", "GLOBAL ROUTING", "SERVING", "FRESHNESS", "NOTE"}, rows);
+  else table({"NAME", "REGION", "STATUS", "GLOBAL ROUTING", "SERVING", "NOTE"}, rows);
 }
 
 void printEvent(const json& e) {

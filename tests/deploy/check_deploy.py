@@ -97,7 +97,7 @@ rc, out = run(["promtool", "test", "rules", "alerts_test.yml"], cwd=rules)
 check(rc == 0, "promtool test rules alerts_test.yml" + ("" if rc == 0 else ": " + out))
 alerts = {r["alert"] for g in load_all(os.path.join(rules, "alerts.yml"))[0]["groups"] for r in g["rules"]}
 for wanted in ["SwitchyardReplicaDown", "SwitchyardFailoverActive", "SwitchyardFailOpen", "SwitchyardProbesStalled",
-               "SwitchyardExclusionLeftOn"]:
+               "SwitchyardExclusionLeftOn", "SwitchyardReplicaLagging"]:
     check(wanted in alerts, f"alert rule {wanted} exists")
 
 # Metric names in the dashboard and the alerts are families the daemon writes.

@@ -178,6 +178,8 @@ wait_until 10 answers $westus_client "$net.11" || fail "westus clients move to t
 moved_at=$(now)
 echo "     push to home -> behind: $(elapsed "$pushed" "$behind_at")s, -> out of global routing: $(elapsed "$pushed" "$moved_at")s (max_staleness 3s, rounds of 1s)"
 expect "lagging: westus state" lagging "$(state westus)"
+expect "switchyardctl replication list shows the lag and why" 1 \
+  "$("${sy[@]}" replication list --registry myregistry | grep -c -E '^westus .* lagging [0-9]+s +canary/heartbeat:latest serves sha256:')"
 wait_until 5 answers $westeurope_client "$net.11" || fail "westeurope clients move to eastus too"
 expect "lagging replicas keep their regional names" "$net.12" \
   "$(dig +time=1 +tries=1 -p "$dns_port" @"$net.53" "myregistry.westus.geo.$zone" A +short)"
