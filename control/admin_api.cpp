@@ -121,10 +121,13 @@ json AdminApi::freshness(uint32_t g, uint32_t r) const {
     }
     canaries.push_back({{"image", image}, {"served", nullable(served)}, {"reference", nullable(reference)}});
   }
-  return {{"state", health::freshnessName(status ? status->state : health::FreshnessState::Unknown)},
-          {"lagging", c_.router.state(reg.name, region)->lagging},
+  bool lagging = c_.router.state(reg.name, region)->lagging;
+  // Before the first round after a restart the Router's restored mark is all there is.
+  auto state = status ? status->state : lagging ? health::FreshnessState::Lagging : health::FreshnessState::Unknown;
+  return {{"state", health::freshnessName(state)},
+          {"lagging", lagging},
           {"secondsBehind", status ? status->seconds_behind : 0.0},
-          {"detail", status ? status->detail : ""},
+          {"detail", status ? status->detail : lagging ? "lagging before the restart; re-checked at the next round" : ""},
           {"maxStalenessSeconds", std::chrono::duration<double>(reg.freshness->max_staleness).count()},
           {"reference", reg.freshness->reference == policy::FreshnessReference::Home ? "home" : "majority"},
           {"canaries", canaries}};

@@ -41,7 +41,7 @@ ControlPlane::ControlPlane(DaemonOptions options, config::TopologyPtr topology)
   uv_loop_init(&loop_);
   loop_.data = this;
   health_file_.path = store_.healthPath();
-  health_file_.render = [this] { return StateStore::encodeHealth(router_->healthStates()); };
+  health_file_.render = [this] { return StateStore::encodeHealth(router_->healthStates(), router_->laggingPairs()); };
   overrides_file_.path = store_.overridesPath();
   overrides_file_.render = [this] { return StateStore::encodeOverrides(overrides_); };
 }
@@ -104,8 +104,26 @@ int ControlPlane::run() {
   HealthStates initial;
   if (!restored) spdlog::warn("event=state_ignored {} (health will be re-learned by probing)", restored.error());
   else initial = *restored;
+  auto lagging = store_.loadLagging();
+  PairSet was_lagging;
+  if (lagging) was_lagging = *lagging;
   // 3. The router.
   router_ = std::make_unique<Router>(topology_, publisher_, initial);
+  // A replica that lagged before the restart stays out of global routing
+  // until a freshness round sees it serve the reference (the monitor's
+  // trackers are seeded the same way below).
+  for (auto it = was_lagging.begin(); it != was_lagging.end();) {
+    auto slash = it->find('/');
+    std::string registry = it->substr(0, slash), region = it->substr(slash + 1);
+    auto g = topology_->registryIndex(registry);
+    if (g && topology_->registries[*g].freshness &&
+        router_->setLagging(registry, region, true, "lagging before the restart (health.json)")) {
+      spdlog::info("event=freshness_restored pair={} lagging=true (re-checked at the next freshness round)", *it);
+      ++it;
+    } else {
+      it = was_lagging.erase(it);
+    }
+  }
   notifier_ = std::make_unique<Notifier>(&loop_);
   webhooks_.setUrls(topology_->announce.webhooks);
   router_->onChange([this](const PairChange& c) { onPairChange(c); });
@@ -213,7 +231,7 @@ int ControlPlane::run() {
   for (const auto& t : targets)
     if (t.spec.scheme != policy::ProbeScheme::None && !initial.count(t.key())) all_restored = false;
   monitor_->start(std::move(targets), initial);
-  monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
+  monitor_->setFreshness(health::buildFreshnessTargets(*topology_), was_lagging);
   computeStallLimit();
   returnFreedMemory();
   started_ms_ = nowMs();
@@ -376,7 +394,8 @@ void ControlPlane::onFreshness(const health::FreshnessReport& report) {
     }
     // Per node, also in a fleet: each node reads the digests itself
     // (docs/fleet.md), so nodes agree within about one round.
-    (void)router_->setLagging(report.registry, region, now.lagging(), now.detail);
+    auto changed = router_->setLagging(report.registry, region, now.lagging(), now.detail);
+    if (changed && *changed) write(health_file_);
   }
   freshness_[report.registry] = report;
 }

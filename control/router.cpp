@@ -83,6 +83,14 @@ std::map<std::string, policy::Health> Router::healthStates() const {
   return out;
 }
 
+std::set<std::string> Router::laggingPairs() const {
+  std::set<std::string> out;
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
+    for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
+      if (states_[g][r].lagging) out.insert(pairKey(*topology_, g, r));
+  return out;
+}
+
 std::vector<policy::ReplicaState> Router::effective(uint32_t g) const {
   std::vector<policy::ReplicaState> out = states_[g];
   for (size_t r = 0; r < out.size(); ++r) {

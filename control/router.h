@@ -29,6 +29,7 @@
 #include <memory>
 #include <string>
 #include <optional>
+#include <set>
 #include <string_view>
 #include <vector>
 
@@ -87,6 +88,8 @@ class Router final : public health::HealthSink {
   Result<Fault> fault(std::string_view registry, std::string_view region) const;
   // Every pair's observed health, keyed "registry/region".
   std::map<std::string, policy::Health> healthStates() const;
+  // Every pair marked lagging, keyed "registry/region".
+  std::set<std::string> laggingPairs() const;
   std::string describeRouting(uint32_t registry) const;
 
  private:

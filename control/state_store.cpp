@@ -51,11 +51,26 @@ Result<HealthStates> StateStore::loadHealth() const {
   return out;
 }
 
-std::string StateStore::encodeHealth(const HealthStates& states) {
+Result<PairSet> StateStore::loadLagging() const {
+  PairSet out;
+  if (!enabled()) return out;
+  auto file = readStateFile(healthPath());
+  if (!file) return Error{file.error()};
+  if (file->is_null() || !file->contains("lagging")) return out;
+  try {
+    for (const auto& key : file->at("lagging")) out.insert(key.get<std::string>());
+  } catch (const nlohmann::json::exception& e) {
+    return makeError(healthPath() + ": " + e.what());
+  }
+  return out;
+}
+
+std::string StateStore::encodeHealth(const HealthStates& states, const PairSet& lagging) {
   nlohmann::json pairs = nlohmann::json::object();
   for (const auto& [key, h] : states)
     if (h != policy::Health::Unknown) pairs[key] = policy::healthName(h);
-  return nlohmann::json{{"version", 1}, {"pairs", pairs}}.dump(1) + "\n";
+  // "lagging" is new in version 1 files: readers that predate it ignore it.
+  return nlohmann::json{{"version", 1}, {"pairs", pairs}, {"lagging", lagging}}.dump(1) + "\n";
 }
 
 Result<Overrides> StateStore::loadOverrides() const {

@@ -1,9 +1,11 @@
 // StateStore: what survives a restart, in the state directory.
 //
 //   - health.json: the last known health of every pair, so a restart can
-//     answer from it at once instead of waiting for a probe round. Health is a
-//     cache of observations: an unreadable file is reported and ignored (the
-//     probes rebuild it).
+//     answer from it at once instead of waiting for a probe round, and the
+//     pairs lagging behind their canary ("lagging", so a restart does not put
+//     a stale replica back into global routing for max_staleness). A cache of
+//     observations: an unreadable file is reported and ignored (the probes
+//     rebuild it).
 //   - overrides.json: operator decisions (globalEndpointRouting set through the
 //     API). These must never vanish silently: an unreadable file stops the
 //     start-up unless the operator says --reset-state.
@@ -13,6 +15,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 
 #include "common/result.h"
@@ -22,6 +25,7 @@ namespace switchyard::control {
 
 using HealthStates = std::map<std::string, policy::Health>;  // "registry/region" -> state
 using Overrides = std::map<std::string, bool>;                // "registry/region" -> globalEndpointRouting
+using PairSet = std::set<std::string>;                        // "registry/region"
 
 class StateStore {
  public:
@@ -32,7 +36,9 @@ class StateStore {
 
   // A missing file is an empty state; a corrupt one is an error naming the file.
   Result<HealthStates> loadHealth() const;
-  static std::string encodeHealth(const HealthStates& states);
+  // The pairs health.json says were lagging (an older file has none).
+  Result<PairSet> loadLagging() const;
+  static std::string encodeHealth(const HealthStates& states, const PairSet& lagging = {});
   Result<Overrides> loadOverrides() const;
   static std::string encodeOverrides(const Overrides& overrides);
   static Result<bool> writeAtomically(const std::string& path, const std::string& content);

@@ -51,7 +51,7 @@ void FreshnessMonitor::close() {
   fetcher_.close();
 }
 
-void FreshnessMonitor::setTargets(std::vector<FreshnessTarget> targets) {
+void FreshnessMonitor::setTargets(std::vector<FreshnessTarget> targets, const std::set<std::string>& lagging) {
   if (closed_) return;
   std::map<std::string, FreshnessTarget> wanted;
   for (auto& t : targets) wanted.emplace(t.registry, std::move(t));
@@ -69,7 +69,13 @@ void FreshnessMonitor::setTargets(std::vector<FreshnessTarget> targets) {
   }
   for (auto& [name, target] : wanted) {
     auto reg = std::make_unique<Registry>(std::move(target));
-    if (auto k = kept.find(name); k != kept.end()) reg->tracker.inherit(k->second);
+    if (auto k = kept.find(name); k != kept.end()) {
+      reg->tracker.inherit(k->second);
+    } else {
+      for (size_t r = 0; r < reg->target.regions.size(); ++r)
+        if (lagging.count(name + "/" + reg->target.regions[r]))
+          reg->tracker.assumeLagging(r, static_cast<int64_t>(uv_now(loop_)));
+    }
     reg->monitor = this;
     uv_timer_init(loop_, &reg->timer);
     reg->timer.data = reg.get();

@@ -21,6 +21,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -65,7 +66,9 @@ class FreshnessMonitor {
 
   // Registries gone stop; changed ones restart their rounds, keeping what
   // their tracker knew (FreshnessTracker::inherit); unchanged ones go on.
-  void setTargets(std::vector<FreshnessTarget> targets);
+  // New registries' replicas listed in `lagging` ("registry/region", e.g.
+  // from before a restart) start lagging (FreshnessTracker::assumeLagging).
+  void setTargets(std::vector<FreshnessTarget> targets, const std::set<std::string>& lagging = {});
   // Cancels everything; call before the loop ends.
   void close();
 

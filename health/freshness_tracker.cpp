@@ -83,7 +83,9 @@ void FreshnessTracker::summarize(size_t r, int64_t now_ms, const std::vector<Dig
     s.seconds_behind = static_cast<double>(behind_ms) / 1000.0;
     s.state = behind_ms >= config_.max_staleness.count() ? FreshnessState::Lagging : FreshnessState::Behind;
     std::string ref = references_[worst].empty() ? "(no reference this round)" : shortValue(references_[worst]);
-    s.detail = config_.canaries[worst].text() + " serves " + shortValue(cells_[r][worst].served) + ", reference " +
+    const std::string& served = cells_[r][worst].served;
+    s.detail = config_.canaries[worst].text() + " serves " + (served.empty() ? "(not read yet)" : shortValue(served)) +
+               ", reference " +
                ref + (config_.reference == policy::FreshnessReference::Home ? " (home " + replicas_[home_] + ")"
                                                                             : " (majority)");
   } else {
@@ -95,6 +97,16 @@ void FreshnessTracker::summarize(size_t r, int64_t now_ms, const std::vector<Dig
         s.detail = config_.canaries[c].text() + ": " + (*row)[c].detail;
         break;
       }
+}
+
+void FreshnessTracker::assumeLagging(size_t r, int64_t now_ms) {
+  for (Cell& cell : cells_[r]) {
+    cell.compared = true;
+    cell.behind_since = now_ms - config_.max_staleness.count();
+  }
+  now_ms_ = std::max(now_ms_, now_ms);
+  summarize(r, now_ms_, nullptr);
+  status_[r].detail = "lagging before the restart; re-checked at the next round";
 }
 
 void FreshnessTracker::inherit(const FreshnessTracker& older) {

@@ -52,6 +52,10 @@ class FreshnessTracker {
   // Keeps what `older` (the same registry before a reload) knew about
   // replicas and canaries that still exist.
   void inherit(const FreshnessTracker& older);
+  // Marks a replica lagging as if it had been behind on every canary for
+  // max_staleness (it was lagging before a restart): it stays out of global
+  // routing until a round sees it serve the reference.
+  void assumeLagging(size_t replica, int64_t now_ms);
 
   const FreshnessStatus& status(size_t replica) const { return status_[replica]; }
   // The last round's reference per canary ("" when there was none).

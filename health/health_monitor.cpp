@@ -48,8 +48,10 @@ void HealthMonitor::setTargets(std::vector<ProbeTarget> targets) {
   tasks_.post([this, targets = std::move(targets)]() mutable { apply(std::move(targets), {}); });
 }
 
-void HealthMonitor::setFreshness(std::vector<FreshnessTarget> targets) {
-  tasks_.post([this, targets = std::move(targets)]() mutable { freshness_->setTargets(std::move(targets)); });
+void HealthMonitor::setFreshness(std::vector<FreshnessTarget> targets, std::set<std::string> lagging) {
+  tasks_.post([this, targets = std::move(targets), lagging = std::move(lagging)]() mutable {
+    freshness_->setTargets(std::move(targets), lagging);
+  });
 }
 
 void HealthMonitor::stop() {

@@ -30,6 +30,7 @@
 #include <memory>
 #include <mutex>
 #include <random>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -69,8 +70,9 @@ class HealthMonitor {
   void start(std::vector<ProbeTarget> targets, const Restored& restored);
   // A reload: pairs gone stop, new pairs start; unchanged pairs keep their state.
   void setTargets(std::vector<ProbeTarget> targets);
-  // The registries with freshness (buildFreshnessTargets); replaces the last set.
-  void setFreshness(std::vector<FreshnessTarget> targets);
+  // The registries with freshness (buildFreshnessTargets); replaces the last
+  // set. `lagging` ("registry/region") seeds new trackers (a restart).
+  void setFreshness(std::vector<FreshnessTarget> targets, std::set<std::string> lagging = {});
   void stop();
 
   // uv_hrtime() milliseconds of the newest report, 0 before any.

@@ -133,8 +133,12 @@ registries:
       reference: home
 CFG
 openssl rand -hex 24 > "$work/admin.token"
-"$bin" --config "$work/switchyard.yaml" --state-dir "$work/state" > "$work/switchyard.log" 2>&1 &
-pids+=($!)
+start_switchyard() {
+  "$bin" --config "$work/switchyard.yaml" --state-dir "$work/state" >> "$work/switchyard.log" 2>&1 &
+  sy_pid=$!
+  pids+=($sy_pid)
+}
+start_switchyard
 admin="http://$net.53:$admin_port"
 sy=("$ctl" --server "$admin" --token-file "$work/admin.token")
 api() { curl -sf -H "Authorization: Bearer $(cat "$work/admin.token")" "$admin$1"; }
@@ -191,6 +195,18 @@ if echo "$metrics" | promtool check metrics > "$work/promtool.txt" 2>&1; then ok
 events=$(api "/v1/events?since=0")
 expect "a freshness event says westus went lagging" 1 \
   "$(echo "$events" | python3 -c "import json,sys; print(sum(1 for e in json.load(sys.stdin) if e['type']=='freshness' and e['replica']=='westus' and e['state']=='lagging'))")"
+
+# A restart does not put the stale replicas back into global routing: the lag
+# is kept in the state directory and re-checked by the next round.
+kill -TERM "$sy_pid"
+wait "$sy_pid" || true
+start_switchyard
+wait_until 15 sh -c "curl -sf -o /dev/null $admin/readyz" || { fail "switchyard ready after restart"; exit 1; }
+expect "after a restart westus clients still get eastus" "$net.11" "$(global $westus_client)"
+expect "after a restart westus is still lagging" lagging "$(state westus)"
+wait_until 5 sh -c "grep -q 'event=freshness registry=myregistry replica=westus from=unknown to=lagging' '$work/switchyard.log'" ||
+  fail "the first round after the restart confirms westus is lagging"
+expect "and keeps it out of global routing" "$net.11" "$(global $westus_client)"
 
 # 4. Replication catches up, one replica at a time; wait-replicated follows.
 "${sy[@]}" wait-replicated --registry myregistry --image canary/heartbeat:latest --timeout 60s \

@@ -22,6 +22,16 @@ TEST_CASE("health state round-trips through an atomically replaced file") {
   CHECK(back->at("myregistry/eastus") == Health::Down);
   CHECK(back->at("myregistry/westus") == Health::Up);
   CHECK_FALSE(std::ifstream(store.healthPath() + ".tmp"));  // renamed away
+  CHECK(store.loadLagging()->empty());
+
+  // Lagging pairs ride along; a file written before they existed has none.
+  REQUIRE(StateStore::writeAtomically(store.healthPath(),
+                                      StateStore::encodeHealth(states, {"myregistry/westus", "teamb/westeurope"})));
+  CHECK(*store.loadLagging() == PairSet{"myregistry/westus", "teamb/westeurope"});
+  CHECK(store.loadHealth()->size() == 2);
+  REQUIRE(StateStore::writeAtomically(store.healthPath(), R"({"version": 1, "pairs": {"myregistry/eastus": "up"}})"));
+  CHECK(store.loadLagging()->empty());
+  CHECK(store.loadHealth()->size() == 1);
   [[maybe_unused]] int rc = std::system(("rm -rf " + dir).c_str());
 }
 
