@@ -37,10 +37,14 @@ function showProblem(text) {
 }
 
 function replicaChip(r) {
-  const chip = el("span", { class: "chip " + r.status + (r.globalEndpointRouting ? "" : " excluded"),
-                            "data-replica": r.name, title: "health " + r.health.state });
+  const lag = r.freshness && r.freshness.state !== "fresh" && r.freshness.state !== "unknown" ? r.freshness : null;
+  const chip = el("span", { class: "chip " + r.status + (r.globalEndpointRouting ? "" : " excluded") +
+                                     (lag && lag.lagging ? " lagging" : ""),
+                            "data-replica": r.name,
+                            title: "health " + r.health.state + (lag ? "; " + lag.detail : "") });
   chip.append(r.name);
   if (!r.globalEndpointRouting) chip.append(el("span", { class: "badge" }, "excluded"));
+  if (lag) chip.append(el("span", { class: "badge" }, lag.state + " " + Math.round(lag.secondsBehind) + "s"));
   if (r.health.fault !== "none") chip.append(el("span", { class: "badge" }, "fault: " + r.health.fault));
   return chip;
 }
@@ -76,6 +80,8 @@ function drawDrills(s) {
     for (const r of reg.replicas) {
       if (r.health.fault !== "none") faults.push(`${reg.name}/${r.name}: injected ${r.health.fault}`);
       if (!r.globalEndpointRouting) faults.push(`${reg.name}/${r.name}: excluded from global routing`);
+      if (r.freshness && r.freshness.lagging)
+        faults.push(`${reg.name}/${r.name}: lagging behind the canary, out of global routing (${r.freshness.detail})`);
     }
   const f = document.getElementById("faults");
   f.replaceChildren(faults.length ? el("ul", {}, ...faults.map((x) => el("li", {}, x)))
