@@ -71,7 +71,12 @@ for target, items in seeds.items():
 d = os.path.join(here, "corpus", "config")
 os.makedirs(d, exist_ok=True)
 with open(os.path.join(root, "deploy", "examples", "switchyard.yaml")) as f:
-    open(os.path.join(d, "example.yaml"), "w").write(f.read())
+    example = f.read()
+open(os.path.join(d, "example.yaml"), "w").write(example)
+open(os.path.join(d, "freshness.yaml"), "w").write(example.replace(
+    "    home: eastus\n",
+    "    home: eastus\n    freshness:\n      canaries: [\"canary/heartbeat:latest\", \"team/app:v1\"]\n"
+    "      max_staleness: 2m\n      reference: majority\n", 1))
 for n, text in {
     "tab_indent.yaml": "zone: a.test\n\tregions: {}\n",
     "unknown_key.yaml": "zone: a.test\nnonsense: 1\n",
