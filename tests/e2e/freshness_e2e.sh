@@ -22,24 +22,7 @@ for tool in docker-registry skopeo umoci dig curl promtool; do
   command -v "$tool" > /dev/null || { echo "FAIL: $tool is not installed (make test installs it)"; exit 1; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "${KEEP_E2E_DIR:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-fails=0
-ok() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-expect() {  # expect DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then ok "$1"; else fail "$1: expected [$2] got [$3]"; fi
-}
-port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
-  ! ss -Hltun "( sport = :$2 )" | awk '{print $5}' | grep -q -E "^($1|0\.0\.0\.0|\*|\[::\]):$2$"
-}
+source "$(dirname "$0")/lib.sh"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
@@ -56,26 +39,10 @@ zone=cr.fresh.test
 echo "network $net.0/24: replicas .11 .12 .13:5000, switchyard $net.53:$dns_port"
 
 # 1. Three independent replicas.
-for r in eastus=11 westus=12 westeurope=13; do
-  region=${r%%=*} host=${r#*=}
-  mkdir -p "$work/$region"
-  cat > "$work/$region/config.yml" <<CFG
-version: 0.1
-log: { level: error }
-storage: { filesystem: { rootdirectory: $work/$region/data } }
-http: { addr: "$net.$host:5000" }
-CFG
-  docker-registry serve "$work/$region/config.yml" > "$work/$region/log" 2>&1 &
-  pids+=($!)
-done
-for host in 11 12 13; do
-  for i in $(seq 1 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$net.$host:5000/v2/" || true)
-    [ "$code" = 200 ] && break
-    sleep 0.1
-  done
-  [ "$code" = 200 ] || { echo "replica $net.$host:5000 did not start"; exit 1; }
-done
+start_replica eastus "$net.11" "$work/eastus/data"
+start_replica westus "$net.12" "$work/westus/data"
+start_replica westeurope "$net.13" "$work/westeurope/data"
+wait_replicas "$net.11" "$net.12" "$net.13"
 
 # Two versions of the canary and an application image, built locally.
 umoci init --layout "$work/oci" > /dev/null

@@ -17,24 +17,7 @@ for tool in docker-registry unbound skopeo umoci dig unshare; do
   command -v "$tool" > /dev/null || { echo "FAIL: $tool is not installed (make test installs it)"; exit 1; }
 done
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "${KEEP_E2E_DIR:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
-
-fails=0
-ok() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-expect() {  # expect DESCRIPTION EXPECTED ACTUAL
-  if [ "$2" == "$3" ]; then ok "$1"; else fail "$1: expected [$2] got [$3]"; fi
-}
-port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
-  ! ss -Hltun "( sport = :$2 )" | awk '{print $5}' | grep -q -E "^($1|0\.0\.0\.0|\*|\[::\]):$2$"
-}
+source "$(dirname "$0")/lib.sh"
 
 # A random 127.x.y.0/24 whose addresses we need are free.
 for attempt in $(seq 1 50); do
@@ -52,30 +35,10 @@ echo "network $net.0/24: replicas .11 .12 .13:5000, switchyard $net.53:$dns_port
 
 # 1. Three replicas sharing one storage (stands in for registry replication),
 #    each with its own access log.
-declare -A replica_pid
-for r in eastus=11 westus=12 westeurope=13; do
-  region=${r%%=*} host=${r#*=}
-  mkdir -p "$work/$region"
-  cat > "$work/$region/config.yml" <<CFG
-version: 0.1
-log: { level: info, accesslog: { disabled: false } }
-storage: { filesystem: { rootdirectory: $work/storage }, delete: { enabled: true } }
-http: { addr: "$net.$host:5000" }
-CFG
-  docker-registry serve "$work/$region/config.yml" > "$work/$region/log" 2>&1 &
-  pids+=($!)
-  replica_pid[$region]=$!
-done
-# Every replica must answer before Switchyard starts: its first probe round
-# would otherwise see a replica that is still starting as down.
-for host in 11 12 13; do
-  for i in $(seq 1 100); do
-    code=$(curl -s -o /dev/null -w '%{http_code}' "http://$net.$host:5000/v2/" || true)
-    [ "$code" = 200 ] && break
-    sleep 0.1
-  done
-  [ "$code" = 200 ] || { echo "replica $net.$host:5000 did not start"; exit 1; }
-done
+start_replica eastus "$net.11" "$work/storage"
+start_replica westus "$net.12" "$work/storage"
+start_replica westeurope "$net.13" "$work/storage"
+wait_replicas "$net.11" "$net.12" "$net.13"
 
 # 2. Switchyard. The resolver's own address maps to eastus (no ECS from Unbound
 #    here), a 1 s TTL keeps Unbound's cache from hiding a failover for long.

@@ -1,0 +1,53 @@
+# Sourced by the e2e scripts: a scratch directory, processes killed at exit,
+# ok/fail/expect bookkeeping, and Debian docker-registry replicas on loopback.
+# KEEP_E2E_DIR=1 keeps the scratch directory for a look afterwards.
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  if [ "${KEEP_E2E_DIR:-}" = 1 ]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+fails=0
+ok() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+expect() {  # expect DESCRIPTION EXPECTED ACTUAL
+  if [ "$2" == "$3" ]; then ok "$1"; else fail "$1: expected [$2] got [$3]"; fi
+}
+port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
+  ! ss -Hltun "( sport = :$2 )" | awk '{print $5}' | grep -q -E "^($1|0\.0\.0\.0|\*|\[::\]):$2$"
+}
+
+# start_replica REGION ADDRESS STORAGE_DIR: `docker-registry serve` on
+# ADDRESS:5000 with its access log in $work/REGION/log; its PID goes to
+# replica_pid[REGION]. Replicas given one STORAGE_DIR share their content.
+declare -A replica_pid
+start_replica() {
+  mkdir -p "$work/$1"
+  cat > "$work/$1/config.yml" <<CFG
+version: 0.1
+log: { level: info, accesslog: { disabled: false } }
+storage: { filesystem: { rootdirectory: $3 }, delete: { enabled: true } }
+http: { addr: "$2:5000" }
+CFG
+  docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 &
+  pids+=($!)
+  replica_pid[$1]=$!
+}
+
+# wait_replicas ADDRESS...: every replica answers /v2/ within 10 s, else exit 1
+# (Switchyard's first probe round would see a replica still starting as down).
+wait_replicas() {
+  local code
+  for address in "$@"; do
+    for i in $(seq 1 100); do
+      code=$(curl -s -o /dev/null -w '%{http_code}' "http://$address:5000/v2/" || true)
+      [ "$code" = 200 ] && break
+      sleep 0.1
+    done
+    [ "$code" = 200 ] || { echo "replica $address:5000 did not start"; exit 1; }
+  done
+}
