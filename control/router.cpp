@@ -142,25 +142,25 @@ Result<Fault> Router::fault(std::string_view registry, std::string_view region) 
   return faults_[p->registry][p->replica];
 }
 
-Result<bool> Router::setHealth(std::string_view registry, std::string_view region, policy::Health health,
-                               std::string_view cause) {
+template <typename T>
+Result<bool> Router::setState(std::string_view registry, std::string_view region, T policy::ReplicaState::*field,
+                              T value, const char* cause, std::string_view detail) {
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
-  auto& s = states_[p->registry][p->replica];
-  if (s.health == health) return false;
-  s.health = health;
-  update(*p, "health", cause);
+  T& current = states_[p->registry][p->replica].*field;
+  if (current == value) return false;
+  current = value;
+  update(*p, cause, detail);
   return true;
 }
 
+Result<bool> Router::setHealth(std::string_view registry, std::string_view region, policy::Health health,
+                               std::string_view cause) {
+  return setState(registry, region, &policy::ReplicaState::health, health, "health", cause);
+}
+
 Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled) {
-  auto p = find(registry, region);
-  if (!p) return Error{p.error()};
-  auto& s = states_[p->registry][p->replica];
-  if (s.global_endpoint_routing == enabled) return false;
-  s.global_endpoint_routing = enabled;
-  update(*p, "operator", {});
-  return true;
+  return setState(registry, region, &policy::ReplicaState::global_endpoint_routing, enabled, "operator", {});
 }
 
 Result<bool> Router::setFault(std::string_view registry, std::string_view region, Fault fault) {
@@ -175,13 +175,7 @@ Result<bool> Router::setFault(std::string_view registry, std::string_view region
 
 Result<bool> Router::setLagging(std::string_view registry, std::string_view region, bool lagging,
                                 std::string_view detail) {
-  auto p = find(registry, region);
-  if (!p) return Error{p.error()};
-  auto& s = states_[p->registry][p->replica];
-  if (s.lagging == lagging) return false;
-  s.lagging = lagging;
-  update(*p, "freshness", detail);
-  return true;
+  return setState(registry, region, &policy::ReplicaState::lagging, lagging, "freshness", detail);
 }
 
 void Router::update(Pair pair, const char* cause, std::string_view detail) {

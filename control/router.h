@@ -98,6 +98,10 @@ class Router final : public health::HealthSink {
     uint32_t replica;
   };
   Result<Pair> find(std::string_view registry, std::string_view region) const;
+  // Sets one field of a pair's state and recomputes when it changed.
+  template <typename T>
+  Result<bool> setState(std::string_view registry, std::string_view region, T policy::ReplicaState::*field, T value,
+                        const char* cause, std::string_view detail);
   std::vector<policy::ReplicaState> effective(uint32_t registry) const;
   void update(Pair pair, const char* cause, std::string_view detail);
   void rebuildAll();
