@@ -61,6 +61,12 @@ void TestHttpServer::setMode(Mode mode) {
   mode_ = mode;
 }
 
+void TestHttpServer::respondToManifests(int status, const std::string& digest) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  manifest_status_ = status;
+  manifest_digest_ = digest;
+}
+
 std::string TestHttpServer::lastHost() {
   std::lock_guard<std::mutex> lock(mutex_);
   return last_host_;
@@ -118,8 +124,18 @@ void TestHttpServer::run() {
       linger l{1, 0};
       setsockopt(c, SOL_SOCKET, SO_LINGER, &l, sizeof l);
     } else if (mode == Mode::Status) {
-      std::string resp = "HTTP/1.1 " + std::to_string(status_.load()) +
-                         " X\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      int status = status_.load();
+      std::string extra;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        size_t line_end = req.find("\r\n");
+        if (manifest_status_ && req.substr(0, line_end).find("/manifests/") != std::string::npos) {
+          status = manifest_status_;
+          if (!manifest_digest_.empty()) extra = "Docker-Content-Digest: " + manifest_digest_ + "\r\n";
+        }
+      }
+      std::string resp = "HTTP/1.1 " + std::to_string(status) + " X\r\n" + extra +
+                         "Content-Length: 0\r\nConnection: close\r\n\r\n";
       send(c, resp.data(), resp.size(), MSG_NOSIGNAL);
     } else if (mode == Mode::Garbage) {
       std::string resp = "SSH-2.0-OpenSSH_9.2\r\n";

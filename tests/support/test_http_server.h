@@ -2,6 +2,9 @@
 // answers every request with a chosen status, or misbehaves on purpose (hang,
 // reset, close without answer, refuse connections, answer with garbage). Mode changes apply to the
 // next connection. Runs on its own thread; every wait is bounded.
+// In Status mode, manifest requests (a path with "/manifests/") can get their
+// own answer: a status and a Docker-Content-Digest, as a registry replica
+// serving a canary would (respondToManifests).
 #pragma once
 
 #include <atomic>
@@ -28,6 +31,9 @@ class TestHttpServer {
     setMode(Mode::Status);
   }
   void setMode(Mode mode);
+  // Manifest requests get `status` and, when not empty, `digest` as
+  // Docker-Content-Digest; status 0 answers them like every other request.
+  void respondToManifests(int status, const std::string& digest = "");
   const SocketAddress& address() const { return address_; }
   int requests() const { return requests_.load(); }
   std::string lastHost();
@@ -47,6 +53,8 @@ class TestHttpServer {
   std::mutex mutex_;
   std::string last_host_;
   std::string last_request_;
+  int manifest_status_ = 0;  // guarded by mutex_, with manifest_digest_
+  std::string manifest_digest_;
   std::thread thread_;
 };
 
