@@ -7,6 +7,11 @@
 //     N pairs probed at the given interval by one health thread against the
 //     addresses in F (serve them with ../shared/bench/health_responder.py):
 //     achieved probes/s versus the schedule, outcomes, and CPU of this process.
+//   health_bench freshness --addr-file F --port P [--registries N] [--replicas 3] [--canaries 1]
+//                          [--interval-ms 10000] [--seconds 30]
+//     Replication-freshness rounds (manifest HEADs through libcurl) for N
+//     registries, against the same responder: digest reads per second versus
+//     the schedule, and CPU of this process per read.
 #include <curl/curl.h>
 #include <sys/resource.h>
 
@@ -158,13 +163,71 @@ int capacity(const std::map<std::string, std::string>& f) {
   return 0;
 }
 
+int freshness(const std::map<std::string, std::string>& f) {
+  int registries = num(f, "--registries", 1000), replicas = num(f, "--replicas", 3), canaries = num(f, "--canaries", 1);
+  int interval = num(f, "--interval-ms", 10000), seconds = num(f, "--seconds", 30), port = num(f, "--port", 18080);
+  std::vector<std::string> addrs;
+  std::ifstream in(f.count("--addr-file") ? f.at("--addr-file") : "");
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) addrs.push_back(line);
+  if (addrs.empty()) {
+    std::fprintf(stderr, "freshness needs --addr-file with loopback addresses\n");
+    return 2;
+  }
+  std::vector<FreshnessTarget> targets;
+  size_t next = 0;
+  for (int g = 0; g < registries; ++g) {
+    FreshnessTarget t;
+    t.registry = "bench" + std::to_string(g);
+    for (int c = 0; c < canaries; ++c) t.config.canaries.push_back({"canary/hb" + std::to_string(c), "latest"});
+    t.interval = std::chrono::milliseconds(interval);
+    t.timeout = std::chrono::milliseconds(std::min(interval, 2000));
+    for (int r = 0; r < replicas; ++r) {
+      t.regions.push_back("r" + std::to_string(r));
+      RegistryEndpoint e;
+      e.base_url = "http://" + t.registry + ".r" + std::to_string(r) + ".geo.cr.example.test:" + std::to_string(port);
+      e.connect_to = addrs[next++ % addrs.size()];
+      t.endpoints.push_back(e);
+    }
+    targets.push_back(std::move(t));
+  }
+  std::atomic<long> reads{0}, digests{0}, errors{0};
+  HealthMonitor::Callbacks cb;
+  cb.on_freshness = [&](FreshnessReport report) {
+    for (const auto& s : report.replicas)
+      for (const auto& served : s.served) {
+        ++reads;
+        ++(served.empty() ? errors : digests);
+      }
+  };
+  HealthMonitor monitor(cb);
+  monitor.start({}, {});
+  monitor.setFreshness(std::move(targets));
+  std::this_thread::sleep_for(std::chrono::milliseconds(2 * interval));  // past the first, spread-out round
+  long r0 = reads;
+  double c0 = cpuSeconds();
+  auto t0 = Clock::now();
+  std::this_thread::sleep_for(std::chrono::seconds(seconds));
+  double wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  long done = reads - r0;
+  double cpu = cpuSeconds() - c0;
+  monitor.stop();
+  double expected = registries * replicas * canaries * 1000.0 / interval;
+  std::printf("freshness registries=%d replicas=%d canaries=%d interval_ms=%d seconds=%.1f reads_per_s=%.0f "
+              "expected_per_s=%.0f ratio=%.3f cpu_pct_of_core=%.1f us_cpu_per_read=%.1f with_digest=%ld without=%ld\n",
+              registries, replicas, canaries, interval, wall, done / wall, expected, done / wall / expected,
+              100 * cpu / wall, done ? 1e6 * cpu / static_cast<double>(done) : 0.0, digests.load(), errors.load());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   std::string mode = argc > 1 ? argv[1] : "";
   auto f = flags(argc, argv);
-  int rc = mode == "detection" ? detection(f) : mode == "capacity" ? capacity(f) : 2;
-  if (rc == 2 && mode != "capacity") std::fprintf(stderr, "usage: health_bench detection|capacity [flags]\n");
+  int rc = mode == "detection" ? detection(f) : mode == "capacity" ? capacity(f) : mode == "freshness" ? freshness(f) : 2;
+  if (rc == 2 && mode != "capacity" && mode != "freshness")
+    std::fprintf(stderr, "usage: health_bench detection|capacity|freshness [flags]\n");
   return rc;
 }
