@@ -56,8 +56,8 @@ void FreshnessTracker::record(const std::vector<std::vector<DigestObservation>>&
       cell.served = o.value();
       if (references_[c].empty()) continue;  // rule 1: no verdict without a reference
       cell.compared = true;
-      if (cell.served == references_[c]) cell.behind_since = -1;
-      else if (cell.behind_since < 0) cell.behind_since = now_ms;
+      if (cell.served == references_[c]) cell.behind_since.reset();
+      else if (!cell.behind_since) cell.behind_since = now_ms;
     }
   }
   for (size_t r = 0; r < replicas_.size(); ++r) summarize(r, now_ms, &round[r]);
@@ -67,19 +67,19 @@ void FreshnessTracker::summarize(size_t r, int64_t now_ms, const std::vector<Dig
   FreshnessStatus& s = status_[r];
   s = FreshnessStatus{};
   bool compared = false;
-  int64_t oldest = -1;
+  std::optional<int64_t> oldest;
   size_t worst = 0;
   for (size_t c = 0; c < cells_[r].size(); ++c) {
     const Cell& cell = cells_[r][c];
     s.served.push_back(cell.served);
     compared = compared || cell.compared;
-    if (cell.behind_since >= 0 && (oldest < 0 || cell.behind_since < oldest)) {
+    if (cell.behind_since && (!oldest || *cell.behind_since < *oldest)) {
       oldest = cell.behind_since;
       worst = c;
     }
   }
-  if (oldest >= 0) {
-    int64_t behind_ms = std::max<int64_t>(0, now_ms - oldest);
+  if (oldest) {
+    int64_t behind_ms = std::max<int64_t>(0, now_ms - *oldest);
     s.seconds_behind = static_cast<double>(behind_ms) / 1000.0;
     s.state = behind_ms >= config_.max_staleness.count() ? FreshnessState::Lagging : FreshnessState::Behind;
     std::string ref = references_[worst].empty() ? "(no reference this round)" : shortValue(references_[worst]);

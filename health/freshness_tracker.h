@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,7 +67,7 @@ class FreshnessTracker {
  private:
   struct Cell {
     std::string served;        // last observed value, "" never
-    int64_t behind_since = -1; // ms; -1: not behind
+    std::optional<int64_t> behind_since;  // loop ms of the first differing round; empty: not behind
     bool compared = false;     // ever compared with a reference
   };
   std::string reference(const std::vector<std::vector<DigestObservation>>& round, size_t canary) const;
