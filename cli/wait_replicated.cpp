@@ -55,13 +55,12 @@ int refuse(const std::string& message) {
 }  // namespace
 
 int waitReplicated(const WaitRequest& w, const ApiGet& get) {
-  auto colon = w.image.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 == w.image.size() ||
-      w.image.find('@') != std::string::npos || w.image.find('/', colon) != std::string::npos) {
-    std::cerr << "switchyardctl: --image: expected repository:tag, got '" << w.image << "'\n";
+  auto parsed = policy::Canary::parse(w.image);
+  if (!parsed) {
+    std::cerr << "switchyardctl: --image: " << parsed.error() << "\n";
     return 2;
   }
-  policy::Canary image{w.image.substr(0, colon), w.image.substr(colon + 1)};
+  const policy::Canary& image = *parsed;
   if (!w.digest.empty() && !health::isDigest(w.digest)) {
     std::cerr << "switchyardctl: --digest: expected ALGORITHM:HEX (e.g. sha256:...), got '" << w.digest << "'\n";
     return 2;

@@ -553,41 +553,6 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   t.addRegistry(std::move(g));
 }
 
-namespace {
-
-// A repository path of the distribution spec: lowercase alphanumeric
-// components joined by '/', each possibly split by '.', '_', '__' or dashes.
-bool isRepository(const std::string& s) {
-  if (s.empty() || s.size() > 255) return false;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t end = s.find('/', start);
-    if (end == std::string::npos) end = s.size();
-    if (end == start) return false;
-    for (size_t i = start; i < end; ++i) {
-      char c = s[i];
-      bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-      bool sep = c == '.' || c == '_' || c == '-';
-      if (!alnum && !sep) return false;
-      if (sep && (i == start || i + 1 == end)) return false;
-    }
-    start = end + 1;
-  }
-  return true;
-}
-
-bool isTag(const std::string& s) {
-  if (s.empty() || s.size() > 128) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    char c = s[i];
-    bool word = std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-    if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 policy::Freshness Loader::loadFreshness(const policy::Registry& g, const YAML::Node& n,
                                         const std::string& path) const {
   checkKeys(n, path, {"canaries", "max_staleness", "reference"});
@@ -599,19 +564,11 @@ policy::Freshness Loader::loadFreshness(const policy::Registry& g, const YAML::N
   requireSeq(list, lpath);
   if (list.size() == 0) fail(list, lpath, "must list at least one image (repository:tag)");
   for (size_t i = 0; i < list.size(); ++i) {
-    std::string text = str(list[i], at(lpath, i));
-    if (text.find('@') != std::string::npos)
-      fail(list[i], at(lpath, i), "a canary is a tag the operator re-pushes, not a digest: write repository:tag");
-    auto colon = text.rfind(':');
-    if (colon == std::string::npos)
-      fail(list[i], at(lpath, i), "expected repository:tag (e.g. canary/heartbeat:latest), got '" + text + "'");
-    policy::Canary c{text.substr(0, colon), text.substr(colon + 1)};
-    if (!isRepository(c.repository))
-      fail(list[i], at(lpath, i), "'" + c.repository + "' is not a repository path (lowercase a-z 0-9 . _ - and '/')");
-    if (!isTag(c.tag)) fail(list[i], at(lpath, i), "'" + c.tag + "' is not a tag (A-Z a-z 0-9 _ . -, at most 128)");
+    auto c = policy::Canary::parse(str(list[i], at(lpath, i)));
+    if (!c) fail(list[i], at(lpath, i), c.error());
     for (const auto& seen : f.canaries)
-      if (seen == c) fail(list[i], at(lpath, i), "duplicate canary '" + text + "'");
-    f.canaries.push_back(std::move(c));
+      if (seen == *c) fail(list[i], at(lpath, i), "duplicate canary '" + c->text() + "'");
+    f.canaries.push_back(std::move(*c));
   }
   if (auto v = n["max_staleness"]) {
     f.max_staleness = duration(v, join(path, "max_staleness"));

@@ -2,6 +2,52 @@
 
 namespace switchyard::policy {
 
+namespace {
+
+bool isRepository(std::string_view s) {
+  if (s.empty() || s.size() > 255) return false;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t end = s.find('/', start);
+    if (end == std::string_view::npos) end = s.size();
+    if (end == start) return false;
+    for (size_t i = start; i < end; ++i) {
+      char c = s[i];
+      bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+      bool sep = c == '.' || c == '_' || c == '-';
+      if (!alnum && !sep) return false;
+      if (sep && (i == start || i + 1 == end)) return false;
+    }
+    start = end + 1;
+  }
+  return true;
+}
+
+bool isTag(std::string_view s) {
+  if (s.empty() || s.size() > 128) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    bool word = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+    if (!word && (i == 0 || (c != '.' && c != '-'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<Canary> Canary::parse(std::string_view text) {
+  if (text.find('@') != std::string_view::npos)
+    return makeError("'" + std::string(text) + "' is a digest reference; expected repository:tag");
+  auto colon = text.rfind(':');
+  if (colon == std::string_view::npos)
+    return makeError("expected repository:tag (e.g. canary/heartbeat:latest), got '" + std::string(text) + "'");
+  Canary c{std::string(text.substr(0, colon)), std::string(text.substr(colon + 1))};
+  if (!isRepository(c.repository))
+    return makeError("'" + c.repository + "' is not a repository path (lowercase a-z 0-9 . _ - and '/')");
+  if (!isTag(c.tag)) return makeError("'" + c.tag + "' is not a tag (A-Z a-z 0-9 _ . -, at most 128)");
+  return c;
+}
+
 std::optional<uint32_t> Topology::regionIndex(std::string_view name) const {
   for (uint32_t i = 0; i < regions.size(); ++i)
     if (regions[i].name == name) return i;

@@ -16,11 +16,13 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "common/dns_name.h"
+#include "common/result.h"
 #include "common/ip_address.h"
 
 namespace switchyard::policy {
@@ -81,6 +83,12 @@ struct Canary {
   std::string repository;  // e.g. "canary/heartbeat"
   std::string tag;         // e.g. "latest"
   std::string text() const { return repository + ":" + tag; }
+  // "repository:tag" by the distribution spec's grammar (lowercase path
+  // components; a tag of at most 128 word characters, '.' and '-'); a digest
+  // reference is refused (a canary is re-pushed; wait-replicated takes the
+  // digest apart). The error says what is wrong, for the config loader and
+  // the CLI alike.
+  static Result<Canary> parse(std::string_view text);
   friend bool operator==(const Canary&, const Canary&) = default;
 };
 

@@ -215,6 +215,9 @@ expect "json output lists the replicas still missing it" "absent absent" \
 rc=0
 "${sy[@]}" wait-replicated --registry myregistry --image team/none:1 --timeout 2s 2> "$work/none.err" || rc=$?
 expect "an image the home replica lacks is refused at once" "1 1" "$rc $(grep -c 'home replica (eastus) does not serve team/none:1 (absent)' "$work/none.err")"
+rc=0
+"${sy[@]}" wait-replicated --registry myregistry --image "Team/App@sha256:$(printf '0%.0s' $(seq 64))" 2> "$work/bad.err" || rc=$?
+expect "a malformed --image is a usage error (exit 2)" "2 1" "$rc $(grep -c -- '--image: .* is a digest reference' "$work/bad.err")"
 
 if [ "$fails" -gt 0 ]; then
   echo "--- switchyard log"; grep -E "freshness|pair_state|error" "$work/switchyard.log" | tail -30

@@ -193,7 +193,7 @@ TEST_CASE("freshness: canaries, max_staleness and reference are checked") {
   CHECK_THAT(errorOf(with("{ max_staleness: 2m }")), Catch::Contains("registries[0].freshness: missing required key 'canaries'"));
   CHECK_THAT(errorOf(with("{ canaries: [] }")), Catch::Contains("registries[0].freshness.canaries: must list at least one image"));
   CHECK_THAT(errorOf(with("{ canaries: [heartbeat] }")), Catch::Contains("freshness.canaries[0]: expected repository:tag"));
-  CHECK_THAT(errorOf(with("{ canaries: [\"hb@sha256:00\"] }")), Catch::Contains("not a digest"));
+  CHECK_THAT(errorOf(with("{ canaries: [\"hb@sha256:00\"] }")), Catch::Contains("is a digest reference; expected repository:tag"));
   CHECK_THAT(errorOf(with("{ canaries: [\"Canary/HB:latest\"] }")), Catch::Contains("'Canary/HB' is not a repository path"));
   CHECK_THAT(errorOf(with("{ canaries: [\"hb:-x\"] }")), Catch::Contains("'-x' is not a tag"));
   CHECK_THAT(errorOf(with("{ canaries: [\"a:b\", \"a:b\"] }")), Catch::Contains("freshness.canaries[1]: duplicate canary 'a:b'"));
