@@ -120,17 +120,22 @@ double cpuSeconds() {
          static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6;
 }
 
-int capacity(const std::map<std::string, std::string>& f) {
-  int pairs = num(f, "--pairs", 1000), interval = num(f, "--interval-ms", 1000), seconds = num(f, "--seconds", 10);
-  int port = num(f, "--port", 18080);
+// The --addr-file lines (loopback addresses the responder serves); empty,
+// with a message, when there are none.
+std::vector<std::string> addressFile(const std::map<std::string, std::string>& f, const char* mode) {
   std::vector<std::string> addrs;
   std::ifstream in(f.count("--addr-file") ? f.at("--addr-file") : "");
   for (std::string line; std::getline(in, line);)
     if (!line.empty()) addrs.push_back(line);
-  if (addrs.empty()) {
-    std::fprintf(stderr, "capacity needs --addr-file with loopback addresses\n");
-    return 2;
-  }
+  if (addrs.empty()) std::fprintf(stderr, "%s needs --addr-file with loopback addresses\n", mode);
+  return addrs;
+}
+
+int capacity(const std::map<std::string, std::string>& f) {
+  int pairs = num(f, "--pairs", 1000), interval = num(f, "--interval-ms", 1000), seconds = num(f, "--seconds", 10);
+  int port = num(f, "--port", 18080);
+  std::vector<std::string> addrs = addressFile(f, "capacity");
+  if (addrs.empty()) return 2;
   std::vector<ProbeTarget> targets;
   for (int i = 0; i < pairs; ++i)
     targets.push_back(makeTarget("r" + std::to_string(i), addrs[static_cast<size_t>(i) % addrs.size()], port, interval,
@@ -166,14 +171,8 @@ int capacity(const std::map<std::string, std::string>& f) {
 int freshness(const std::map<std::string, std::string>& f) {
   int registries = num(f, "--registries", 1000), replicas = num(f, "--replicas", 3), canaries = num(f, "--canaries", 1);
   int interval = num(f, "--interval-ms", 10000), seconds = num(f, "--seconds", 30), port = num(f, "--port", 18080);
-  std::vector<std::string> addrs;
-  std::ifstream in(f.count("--addr-file") ? f.at("--addr-file") : "");
-  for (std::string line; std::getline(in, line);)
-    if (!line.empty()) addrs.push_back(line);
-  if (addrs.empty()) {
-    std::fprintf(stderr, "freshness needs --addr-file with loopback addresses\n");
-    return 2;
-  }
+  std::vector<std::string> addrs = addressFile(f, "freshness");
+  if (addrs.empty()) return 2;
   std::vector<FreshnessTarget> targets;
   size_t next = 0;
   for (int g = 0; g < registries; ++g) {
