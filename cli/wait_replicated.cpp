@@ -8,7 +8,7 @@
 #include <optional>
 #include <thread>
 
-#include "health/manifest_head.h"
+#include "health/registry_token.h"
 
 namespace switchyard::cli {
 
@@ -30,17 +30,6 @@ std::string seconds(double s) {
   char b[32];
   std::snprintf(b, sizeof b, "%.1fs", s);
   return b;
-}
-
-health::DigestObservation head(const health::RegistryEndpoint& endpoint, const policy::Canary& image, long timeout_ms) {
-  CURL* easy = curl_easy_init();
-  health::DigestObservation o;
-  {
-    health::ManifestHead request(easy, endpoint, image, timeout_ms);
-    o = request.finish(curl_easy_perform(easy));
-  }
-  curl_easy_cleanup(easy);
-  return o;
 }
 
 std::string describe(const health::DigestObservation& o) {
@@ -99,7 +88,7 @@ int waitReplicated(const WaitRequest& w, const ApiGet& get) {
   std::string want = w.digest;
   if (want.empty()) {
     if (!home_endpoint) return refuse("the home replica (" + home + ") has no registry endpoint: pass --digest");
-    auto o = head(*home_endpoint, image, 10'000);
+    auto o = health::readDigestBlocking(*home_endpoint, image, 10'000);
     if (o.kind != health::DigestObservation::Kind::Digest)
       return refuse("the home replica (" + home + ") does not serve " + w.image + " (" + describe(o) +
                     "): push it there first, or pass --digest");
@@ -115,7 +104,7 @@ int waitReplicated(const WaitRequest& w, const ApiGet& get) {
     for (auto& r : replicas) {
       if (r.done_after >= 0) continue;
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-      auto o = head(r.endpoint, image, static_cast<long>(std::clamp<int64_t>(left, 100, 5'000)));
+      auto o = health::readDigestBlocking(r.endpoint, image, static_cast<long>(std::clamp<int64_t>(left, 100, 5'000)));
       std::string served = describe(o);
       bool done = o.kind == health::DigestObservation::Kind::Digest && o.digest == want;
       if (done) r.done_after = since(start);

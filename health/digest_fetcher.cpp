@@ -2,8 +2,24 @@
 
 namespace switchyard::health {
 
+struct DigestFetcher::Fetch {
+  uint64_t id = 0;
+  RegistryEndpoint endpoint;
+  policy::Canary canary;
+  long timeout_ms = 0;
+  bool with_token = false;  // the HEAD in flight carries a bearer token
+  DigestObservation challenged;  // the 401 that started the token flow
+  CURL* easy = nullptr;     // the transfer in flight
+  std::unique_ptr<ManifestHead> head;
+  std::unique_ptr<TokenRequest> token;
+
+  std::string resource() const { return endpoint.base_url + " " + canary.repository; }
+};
+
 DigestFetcher::DigestFetcher(uv_loop_t* loop, Callback callback)
-    : callback_(std::move(callback)), multi_(loop, [this](CURL* easy, CURLcode code) { done(easy, code); }) {}
+    : loop_(loop),
+      callback_(std::move(callback)),
+      multi_(loop, [this](CURL* easy, CURLcode code) { done(easy, code); }) {}
 
 DigestFetcher::~DigestFetcher() { close(); }
 
@@ -14,33 +30,98 @@ void DigestFetcher::close() {
   multi_.close();
 }
 
+const DigestFetcher::Token* DigestFetcher::cachedToken(const std::string& challenge_key) const {
+  auto it = tokens_.find(challenge_key);
+  return it != tokens_.end() && it->second.expires_ms > uv_now(loop_) ? &it->second : nullptr;
+}
+
 uint64_t DigestFetcher::start(const RegistryEndpoint& endpoint, const policy::Canary& canary, long timeout_ms) {
-  uint64_t id = next_id_++;
-  CURL* easy = curl_easy_init();
-  auto head = std::make_unique<ManifestHead>(easy, endpoint, canary, timeout_ms);
-  curl_easy_setopt(easy, CURLOPT_PRIVATE, reinterpret_cast<void*>(static_cast<uintptr_t>(id)));
-  fetches_.emplace(id, std::move(head));
-  multi_.add(easy);
-  return id;
+  auto fetch = std::make_unique<Fetch>();
+  Fetch& f = *fetch;
+  f.id = next_id_++;
+  f.endpoint = endpoint;
+  f.canary = canary;
+  f.timeout_ms = timeout_ms;
+  fetches_.emplace(f.id, std::move(fetch));
+  // A registry that challenged before: present its token at once.
+  const Token* token = nullptr;
+  if (auto c = challenges_.find(f.resource()); c != challenges_.end()) token = cachedToken(c->second);
+  if (token) startHead(f, withBearer(endpoint, token->value), true);
+  else startHead(f, endpoint, false);
+  return f.id;
+}
+
+void DigestFetcher::startHead(Fetch& f, const RegistryEndpoint& endpoint, bool with_token) {
+  f.with_token = with_token;
+  f.easy = curl_easy_init();
+  f.head = std::make_unique<ManifestHead>(f.easy, endpoint, f.canary, f.timeout_ms);
+  curl_easy_setopt(f.easy, CURLOPT_PRIVATE, reinterpret_cast<void*>(static_cast<uintptr_t>(f.id)));
+  multi_.add(f.easy);
+}
+
+void DigestFetcher::startToken(Fetch& f, const BearerChallenge& challenge) {
+  ++token_requests_;
+  f.easy = curl_easy_init();
+  f.token = std::make_unique<TokenRequest>(f.easy, challenge, f.endpoint, f.timeout_ms);
+  curl_easy_setopt(f.easy, CURLOPT_PRIVATE, reinterpret_cast<void*>(static_cast<uintptr_t>(f.id)));
+  multi_.add(f.easy);
 }
 
 void DigestFetcher::cancel(uint64_t id) {
   auto it = fetches_.find(id);
   if (it == fetches_.end()) return;
-  CURL* easy = it->second->easy();
-  multi_.remove(easy);
+  Fetch& f = *it->second;
+  if (f.easy) {
+    multi_.remove(f.easy);
+    curl_easy_cleanup(f.easy);
+  }
   fetches_.erase(it);  // frees the header lists the handle pointed to
-  curl_easy_cleanup(easy);
 }
 
 void DigestFetcher::done(CURL* easy, CURLcode code) {
   void* priv = nullptr;
   curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-  auto id = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(priv));
-  auto it = fetches_.find(id);
+  auto it = fetches_.find(static_cast<uint64_t>(reinterpret_cast<uintptr_t>(priv)));
   if (it == fetches_.end()) return;
-  DigestObservation observation = it->second->finish(code);
-  cancel(id);
+  Fetch& f = *it->second;
+  if (f.token) tokenDone(f, code);
+  else headDone(f, code);
+}
+
+void DigestFetcher::headDone(Fetch& f, CURLcode code) {
+  DigestObservation o = f.head->finish(code);
+  multi_.remove(f.easy);
+  curl_easy_cleanup(f.easy);
+  f.easy = nullptr;
+  f.head.reset();
+  auto challenge = o.http_status == 401 && !f.with_token ? parseBearerChallenge(o.challenge) : std::nullopt;
+  if (!challenge) return complete(f.id, o);
+  challenges_[f.resource()] = challenge->key();
+  f.challenged = o;
+  // Another read of the same resource may have fetched a token meanwhile.
+  if (const Token* token = cachedToken(challenge->key())) return startHead(f, withBearer(f.endpoint, token->value), true);
+  startToken(f, *challenge);
+}
+
+void DigestFetcher::tokenDone(Fetch& f, CURLcode code) {
+  auto token = f.token->finish(code);
+  multi_.remove(f.easy);
+  curl_easy_cleanup(f.easy);
+  f.easy = nullptr;
+  f.token.reset();
+  if (!token) {
+    DigestObservation o = f.challenged;
+    o.detail = "HTTP 401, and " + token.error();
+    return complete(f.id, o);
+  }
+  // Renew a little early: a token that expires in flight costs a round.
+  uint64_t life_ms = static_cast<uint64_t>(token->expires_in_s) * 1000;
+  tokens_[challenges_[f.resource()]] = {token->token, uv_now(loop_) + life_ms - std::min<uint64_t>(life_ms / 10, 10'000)};
+  startHead(f, withBearer(f.endpoint, token->token), true);
+}
+
+void DigestFetcher::complete(uint64_t id, const DigestObservation& observation) {
+  fetches_.erase(id);
   callback_(id, observation);
 }
 

@@ -1,11 +1,16 @@
 // DigestFetcher: reads manifest digests (health/manifest_head.h) on the
 // health thread's libuv loop, any number in flight, through the shared
-// curl-on-libuv glue (common/curl_multi.h).
+// curl-on-libuv glue (common/curl_multi.h). A registry that answers 401 with a
+// Bearer challenge gets the token flow (health/registry_token.h); tokens are
+// cached per challenge until they expire, so a steady state costs one HEAD
+// per read.
 //
 // Thread safety: every method and callback runs on the loop's thread.
 // Invariants:
 //   1. Every started fetch ends in exactly one callback unless cancelled
 //      (cancel() and close() never call back).
+//   2. A fetch has at most one transfer in flight (HEAD or token GET), and
+//      asks for at most one token.
 #pragma once
 
 #include <uv.h>
@@ -13,10 +18,12 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <string>
 #include <unordered_map>
 
 #include "common/curl_multi.h"
 #include "health/manifest_head.h"
+#include "health/registry_token.h"
 
 namespace switchyard::health {
 
@@ -36,15 +43,31 @@ class DigestFetcher {
   // Cancels everything and closes the loop handles; call before the loop ends.
   void close();
   size_t inFlight() const { return fetches_.size(); }
+  size_t tokenRequests() const { return token_requests_; }  // for tests and benchmarks
 
  private:
+  struct Fetch;
+  struct Token {
+    std::string value;
+    uint64_t expires_ms = 0;  // loop time
+  };
+  void startHead(Fetch& fetch, const RegistryEndpoint& endpoint, bool with_token);
+  void startToken(Fetch& fetch, const BearerChallenge& challenge);
   void done(CURL* easy, CURLcode code);
+  void headDone(Fetch& fetch, CURLcode code);
+  void tokenDone(Fetch& fetch, CURLcode code);
+  void complete(uint64_t id, const DigestObservation& observation);
+  const Token* cachedToken(const std::string& challenge_key) const;
 
+  uv_loop_t* loop_;
   Callback callback_;
   CurlMulti multi_;
   bool closed_ = false;
   uint64_t next_id_ = 1;
-  std::unordered_map<uint64_t, std::unique_ptr<ManifestHead>> fetches_;
+  size_t token_requests_ = 0;
+  std::unordered_map<uint64_t, std::unique_ptr<Fetch>> fetches_;
+  std::unordered_map<std::string, Token> tokens_;             // by BearerChallenge::key()
+  std::unordered_map<std::string, std::string> challenges_;  // "base_url repository" -> its challenge key
 };
 
 }  // namespace switchyard::health

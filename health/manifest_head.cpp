@@ -103,8 +103,12 @@ DigestObservation ManifestHead::finish(CURLcode code) const {
   }
   if (status != 200) {
     o.detail = "HTTP " + std::to_string(status);
+    curl_header* auth = nullptr;
+    if (status == 401 && curl_easy_header(easy_, "WWW-Authenticate", 0, CURLH_HEADER, -1, &auth) == CURLHE_OK && auth)
+      o.challenge = auth->value;
     if (status == 401 || status == 403)
-      o.detail += " (the canary must be readable anonymously, or with the registry's health.headers)";
+      o.detail += " (the canary must be readable anonymously, through the registry's token flow, or with the"
+                  " registry's health.headers)";
     return o;
   }
   curl_header* h = nullptr;

@@ -50,6 +50,7 @@ struct DigestObservation {
   std::string digest;  // Kind::Digest only, e.g. "sha256:3f5c..."
   int http_status = 0;
   std::string detail;  // for Error: what went wrong
+  std::string challenge;  // for a 401: its WWW-Authenticate (health/registry_token.h)
 
   // The value compared with the reference: the digest, or "absent".
   std::string value() const { return kind == Kind::Digest ? digest : kind == Kind::Absent ? "absent" : ""; }

@@ -31,6 +31,7 @@ for attempt in $(seq 1 50); do
   dns_port=$((RANDOM % 12768 + 20000))  # below the ephemeral range
   admin_port=$((dns_port + 1))
   if port_free "$net.11" 5000 && port_free "$net.12" 5000 && port_free "$net.13" 5000 &&
+     port_free "$net.21" 5000 && port_free "$net.22" 5000 &&
      port_free "$net.53" "$dns_port" && port_free "$net.53" "$admin_port"; then
     break
   fi
@@ -43,6 +44,19 @@ start_replica eastus "$net.11" "$work/eastus/data"
 start_replica westus "$net.12" "$work/westus/data"
 start_replica westeurope "$net.13" "$work/westeurope/data"
 wait_replicas "$net.11" "$net.12" "$net.13"
+# Two replicas behind the registry token flow (a 401 challenge, then a token).
+for host in 21 22; do
+  echo "sha256:$(printf 'a%.0s' $(seq 64))" > "$work/token$host.digest"
+  python3 "$(dirname "$0")/../support/token_registry.py" --addr "$net.$host" --port 5000 \
+    --digest-file "$work/token$host.digest" --count-file "$work/token$host.count" &
+  pids+=($!)
+done
+for host in 21 22; do
+  for i in $(seq 1 50); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "http://$net.$host:5000/v2/" || true)" = 401 ] && break
+    sleep 0.1
+  done
+done
 
 # Two versions of the canary and an application image, built locally.
 umoci init --layout "$work/oci" > /dev/null
@@ -98,6 +112,13 @@ registries:
       canaries: ["canary/heartbeat:latest"]
       max_staleness: 3s
       reference: home
+  # Replicas that demand the registry token flow (tests/support/token_registry.py).
+  - name: tokenreg
+    home: eastus
+    replicas:
+      - { region: eastus, addresses: [$net.21] }
+      - { region: westus, addresses: [$net.22] }
+    freshness: { canaries: ["canary/heartbeat:latest"], max_staleness: 3s }
 CFG
 openssl rand -hex 24 > "$work/admin.token"
 start_switchyard() {
@@ -114,9 +135,9 @@ global() {  # global CLIENT_REGION_SUBNET
 }
 westus_client=198.51.100.70/32
 westeurope_client=198.51.100.140/32
-# state REPLICA: its freshness state as the API shows it.
+# state REPLICA [REGISTRY]: its freshness state as the API shows it.
 state() {
-  api /v1/registries/myregistry/replications |
+  api "/v1/registries/${2:-myregistry}/replications" |
     python3 -c "import json,sys; print({r['name']: r['freshness']['state'] for r in json.load(sys.stdin)}['$1'])" 2>/dev/null ||
     echo none
 }
@@ -218,6 +239,29 @@ expect "an image the home replica lacks is refused at once" "1 1" "$rc $(grep -c
 rc=0
 "${sy[@]}" wait-replicated --registry myregistry --image "Team/App@sha256:$(printf '0%.0s' $(seq 64))" 2> "$work/bad.err" || rc=$?
 expect "a malformed --image is a usage error (exit 2)" "2 1" "$rc $(grep -c -- '--image: .* is a digest reference' "$work/bad.err")"
+
+# 6. Replicas behind the registry token flow: the prober and wait-replicated
+#    both answer the 401 challenge with a token; the prober keeps its token.
+token_state() { [ "$(state "$1" tokenreg)" = "$2" ]; }
+wait_until 10 token_state westus fresh || fail "token flow: the replicas' canaries are read (fresh)"
+expect "token flow: eastus fresh" fresh "$(state eastus tokenreg)"
+tokens() { echo "$(cat "$work/token21.count" 2>/dev/null | wc -l) $(cat "$work/token22.count" 2>/dev/null | wc -l)"; }
+before=$(tokens)
+sleep 2  # two more rounds
+expect "token flow: the prober reuses its tokens (no new token requests over 2 rounds)" "$before" "$(tokens)"
+expect "token flow: one token per replica and daemon process (it restarted once above)" "2 2" "$before"
+echo "sha256:$(printf 'b%.0s' $(seq 64))" > "$work/token21.digest"
+wait_until 5 token_state westus behind || fail "token flow: westus is behind home's new digest"
+rc=0
+"${sy[@]}" wait-replicated --registry tokenreg --image canary/heartbeat:latest --timeout 2s \
+  > "$work/token-wait.out" 2> "$work/token-wait.err" || rc=$?
+expect "token flow: wait-replicated reads and names what westus serves" "1 1" \
+  "$rc $(grep -c "westus serves sha256:aaaa" "$work/token-wait.err")"
+cp "$work/token21.digest" "$work/token22.digest"
+rc=0
+"${sy[@]}" wait-replicated --registry tokenreg --image canary/heartbeat:latest --timeout 10s \
+  > "$work/token-wait.out" 2>&1 || rc=$?
+expect "token flow: wait-replicated completes once westus has it" 0 "$rc"
 
 if [ "$fails" -gt 0 ]; then
   echo "--- switchyard log"; grep -E "freshness|pair_state|error" "$work/switchyard.log" | tail -30

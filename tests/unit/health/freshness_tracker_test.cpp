@@ -9,9 +9,9 @@ using Kind = DigestObservation::Kind;
 
 namespace {
 
-DigestObservation digest(const std::string& d) { return {Kind::Digest, d, 200, ""}; }
-DigestObservation absent() { return {Kind::Absent, "", 404, ""}; }
-DigestObservation error(const std::string& why = "timeout") { return {Kind::Error, "", 0, why}; }
+DigestObservation digest(const std::string& d) { return {Kind::Digest, d, 200, "", ""}; }
+DigestObservation absent() { return {Kind::Absent, "", 404, "", ""}; }
+DigestObservation error(const std::string& why = "timeout") { return {Kind::Error, "", 0, why, ""}; }
 
 policy::Freshness config(std::chrono::milliseconds stale = std::chrono::seconds(10),
                          policy::FreshnessReference ref = policy::FreshnessReference::Home, size_t canaries = 1) {
