@@ -70,12 +70,17 @@ void DigestFetcher::startToken(Fetch& f, const BearerChallenge& challenge) {
 void DigestFetcher::cancel(uint64_t id) {
   auto it = fetches_.find(id);
   if (it == fetches_.end()) return;
-  Fetch& f = *it->second;
-  if (f.easy) {
-    multi_.remove(f.easy);
-    curl_easy_cleanup(f.easy);
-  }
-  fetches_.erase(it);  // frees the header lists the handle pointed to
+  endTransfer(*it->second);
+  fetches_.erase(it);
+}
+
+void DigestFetcher::endTransfer(Fetch& f) {
+  if (!f.easy) return;
+  multi_.remove(f.easy);
+  curl_easy_cleanup(f.easy);
+  f.easy = nullptr;
+  f.head.reset();  // the header lists the handle pointed to
+  f.token.reset();
 }
 
 void DigestFetcher::done(CURL* easy, CURLcode code) {
@@ -90,10 +95,7 @@ void DigestFetcher::done(CURL* easy, CURLcode code) {
 
 void DigestFetcher::headDone(Fetch& f, CURLcode code) {
   DigestObservation o = f.head->finish(code);
-  multi_.remove(f.easy);
-  curl_easy_cleanup(f.easy);
-  f.easy = nullptr;
-  f.head.reset();
+  endTransfer(f);
   auto challenge = o.http_status == 401 && !f.with_token ? parseBearerChallenge(o.challenge) : std::nullopt;
   if (!challenge) return complete(f.id, o);
   challenges_[f.resource()] = challenge->key();
@@ -105,10 +107,7 @@ void DigestFetcher::headDone(Fetch& f, CURLcode code) {
 
 void DigestFetcher::tokenDone(Fetch& f, CURLcode code) {
   auto token = f.token->finish(code);
-  multi_.remove(f.easy);
-  curl_easy_cleanup(f.easy);
-  f.easy = nullptr;
-  f.token.reset();
+  endTransfer(f);
   if (!token) {
     DigestObservation o = f.challenged;
     o.detail = "HTTP 401, and " + token.error();

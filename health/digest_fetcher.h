@@ -57,6 +57,8 @@ class DigestFetcher {
   void headDone(Fetch& fetch, CURLcode code);
   void tokenDone(Fetch& fetch, CURLcode code);
   void complete(uint64_t id, const DigestObservation& observation);
+  // Removes and frees the fetch's transfer in flight, if any.
+  void endTransfer(Fetch& fetch);
   const Token* cachedToken(const std::string& challenge_key) const;
 
   uv_loop_t* loop_;
