@@ -26,16 +26,7 @@ source "$(dirname "$0")/lib.sh"
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
-for attempt in $(seq 1 50); do
-  net="127.$((RANDOM % 200 + 20)).$((RANDOM % 254 + 1))"
-  dns_port=$((RANDOM % 12768 + 20000))  # below the ephemeral range
-  admin_port=$((dns_port + 1))
-  if port_free "$net.11" 5000 && port_free "$net.12" 5000 && port_free "$net.13" 5000 &&
-     port_free "$net.21" 5000 && port_free "$net.22" 5000 &&
-     port_free "$net.53" "$dns_port" && port_free "$net.53" "$admin_port"; then
-    break
-  fi
-done
+pick_network 11:5000 12:5000 13:5000 21:5000 22:5000
 zone=cr.fresh.test
 echo "network $net.0/24: replicas .11 .12 .13:5000, switchyard $net.53:$dns_port"
 

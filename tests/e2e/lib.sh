@@ -51,3 +51,21 @@ wait_replicas() {
     [ "$code" = 200 ] || { echo "replica $address:5000 did not start"; exit 1; }
   done
 }
+
+# pick_network HOST:PORT...: sets net (a random 127.x.y), dns_port and
+# admin_port (below the ephemeral range) such that $net.HOST:PORT for each
+# argument, and $net.53 on dns_port and admin_port, are free.
+pick_network() {
+  local attempt free spec
+  for attempt in $(seq 1 50); do
+    net="127.$((RANDOM % 200 + 20)).$((RANDOM % 254 + 1))"
+    dns_port=$((RANDOM % 12768 + 20000))
+    admin_port=$((dns_port + 1))
+    free=yes
+    for spec in "$@" "53:$dns_port" "53:$admin_port"; do
+      port_free "$net.${spec%%:*}" "${spec#*:}" || { free=no; break; }
+    done
+    [ "$free" = yes ] && return 0
+  done
+  echo "no free loopback network found"; exit 1
+}
