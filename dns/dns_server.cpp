@@ -6,6 +6,44 @@
 
 namespace switchyard::dns {
 
+namespace {
+
+// The sockets of one listen address: per thread index, one UDP and one TCP.
+struct AddressSockets {
+  SocketAddress bound;
+  std::vector<int> udp, tcp;  // indexed by thread
+  void close() {
+    for (int fd : udp) ::close(fd);
+    for (int fd : tcp) ::close(fd);
+    udp.clear();
+    tcp.clear();
+  }
+};
+
+Result<AddressSockets> bindAddress(SocketAddress address, int threads) {
+  AddressSockets out;
+  for (int t = 0; t < threads; ++t) {
+    for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
+      auto fd = bindSocket(address, type);
+      if (!fd) {
+        out.close();
+        return Error{fd.error()};
+      }
+      if (address.port == 0) address.port = boundPort(*fd);
+      (type == SOCK_DGRAM ? out.udp : out.tcp).push_back(*fd);
+    }
+  }
+  out.bound = address;
+  return out;
+}
+
+// Port 0 lets the kernel choose the UDP port, which the TCP listener must then
+// share; that port may be a TCP client's local port already (a host busy with
+// outgoing connections), so a port-0 address tries again with a new choice.
+constexpr int kPortZeroAttempts = 32;
+
+}  // namespace
+
 Result<std::unique_ptr<DnsServer>> DnsServer::start(const std::vector<SocketAddress>& listen,
                                                     int threads, AnswerPublisher& publisher,
                                                     WorkerOptions options) {
@@ -17,19 +55,19 @@ Result<std::unique_ptr<DnsServer>> DnsServer::start(const std::vector<SocketAddr
     for (auto& v : tcp)
       for (int fd : v) close(fd);
   };
-  for (SocketAddress address : listen) {
-    for (int t = 0; t < threads; ++t) {
-      for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
-        auto fd = bindSocket(address, type);
-        if (!fd) {
-          closeAll();
-          return Error{fd.error()};
-        }
-        if (address.port == 0) address.port = boundPort(*fd);
-        (type == SOCK_DGRAM ? udp : tcp)[static_cast<size_t>(t)].push_back(*fd);
-      }
+  for (const SocketAddress& address : listen) {
+    auto sockets = bindAddress(address, threads);
+    for (int attempt = 1; !sockets && address.port == 0 && attempt < kPortZeroAttempts; ++attempt)
+      sockets = bindAddress(address, threads);
+    if (!sockets) {
+      closeAll();
+      return Error{sockets.error()};
     }
-    server->bound_.push_back(address);
+    for (size_t t = 0; t < static_cast<size_t>(threads); ++t) {
+      udp[t].push_back(sockets->udp[t]);
+      tcp[t].push_back(sockets->tcp[t]);
+    }
+    server->bound_.push_back(sockets->bound);
   }
   server->limiter_ = std::make_unique<RateLimiter>(options.rate_limit_buckets);
   for (auto& fds : udp)

@@ -3,7 +3,8 @@
 // Start-up order:
 //   1. For each listen address, bind `threads` UDP and `threads` TCP sockets
 //      with SO_REUSEPORT (port 0: the first socket's kernel-chosen port is used
-//      for all the others, so tests can bind without guessing).
+//      for all the others, so tests can bind without guessing; if TCP cannot
+//      have that port, a new one is chosen, a bounded number of times).
 //   2. One UdpThread per UDP socket; one DnsWorker (libuv loop) per thread
 //      index serving that index's TCP sockets. Each registers as a reader.
 //   3. Start them all.
