@@ -7,6 +7,7 @@
 //   1. Exactly one of value() / error() is meaningful; ok() says which.
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <variant>
@@ -26,10 +27,11 @@ class [[nodiscard]] Result {
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  // REQUIRES: ok()
-  T& value() & { return std::get<0>(v_); }
-  const T& value() const& { return std::get<0>(v_); }
-  T&& value() && { return std::get<0>(std::move(v_)); }
+  // REQUIRES: ok(). Broken, it throws with the error's own message rather
+  // than std::variant's "wrong index", so a failed test or start says why.
+  T& value() & { return get(*this); }
+  const T& value() const& { return get(*this); }
+  T&& value() && { return std::move(get(*this)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() { return value(); }
@@ -39,6 +41,11 @@ class [[nodiscard]] Result {
   const std::string& error() const { return std::get<1>(v_).message; }
 
  private:
+  template <typename Self>
+  static auto& get(Self& self) {
+    if (!self.ok()) throw std::runtime_error("Result::value() on an error: " + self.error());
+    return std::get<0>(self.v_);
+  }
   std::variant<T, Error> v_;
 };
 
