@@ -140,7 +140,7 @@ TEST_CASE("a flood of slow TCP connections holds at most the cap, and real clien
   REQUIRE(nofile.rlim_cur >= 1200);
 
   constexpr size_t kCap = 32;
-  Server s({.tcp_idle = std::chrono::milliseconds(3000), .max_tcp = kCap});
+  Server s({.tcp_idle = std::chrono::milliseconds(60'000), .max_tcp = kCap});
   int baseline = openFds();
   std::atomic<bool> done{false};
   std::atomic<int> opened{0};
@@ -192,10 +192,14 @@ TEST_CASE("a flood of slow TCP connections holds at most the cap, and real clien
     still_open += !closed;
   }
   CHECK(still_open <= static_cast<int>(kCap));
-  CHECK(s.server->stats().back()->tcp_evicted.load() >= static_cast<uint64_t>(opened.load()) - kCap);
+  // The sockets the attacker still holds were closed by the server, and only
+  // eviction closes them: the idle timeout is far away. (Not opened - cap: the
+  // attacker closed 2,000 itself, and a slow server, e.g. under ASan, may only
+  // accept those after they were closed, and sees an ordinary EOF.)
+  CHECK(s.server->stats().back()->tcp_evicted.load() >= flood.size() - static_cast<size_t>(still_open));
 
   // Nothing leaks: once the client side is gone, the server's descriptors
-  // return to where they were (its connections close at once or at the idle timeout).
+  // return to where they were (each sees the EOF and closes at once).
   for (int fd : flood) close(fd);
   int now = openFds();
   for (int i = 0; i < 100 && now > baseline; ++i) {
