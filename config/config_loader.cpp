@@ -382,7 +382,7 @@ void Loader::loadClients(Topology& t, const YAML::Node& n) const {
 }
 
 void Loader::loadRouting(Topology& t, const YAML::Node& n) const {
-  checkKeys(n, "routing", {"failover_spread", "when_none_eligible"});
+  checkKeys(n, "routing", {"failover_spread", "when_none_eligible", "spread", "sticky_prefix"});
   if (auto v = n["failover_spread"])
     t.failover_spread = static_cast<int>(integer(v, "routing.failover_spread", 1, 64));
   if (auto v = n["when_none_eligible"]) {
@@ -390,6 +390,17 @@ void Loader::loadRouting(Topology& t, const YAML::Node& n) const {
     if (s == "fail-open") t.when_none_eligible = policy::WhenNoneEligible::FailOpen;
     else if (s == "servfail") t.when_none_eligible = policy::WhenNoneEligible::Servfail;
     else fail(v, "routing.when_none_eligible", "expected 'fail-open' or 'servfail', got '" + s + "'");
+  }
+  if (auto v = n["spread"]) {
+    std::string s = str(v, "routing.spread");
+    if (s == "sticky") t.spread = policy::Spread::Sticky;
+    else if (s == "all") t.spread = policy::Spread::All;
+    else fail(v, "routing.spread", "expected 'sticky' or 'all', got '" + s + "'");
+  }
+  if (auto v = n["sticky_prefix"]) {
+    checkKeys(v, "routing.sticky_prefix", {"ipv4", "ipv6"});
+    if (auto b = v["ipv4"]) t.sticky_prefix.ipv4 = static_cast<uint8_t>(integer(b, "routing.sticky_prefix.ipv4", 8, 32));
+    if (auto b = v["ipv6"]) t.sticky_prefix.ipv6 = static_cast<uint8_t>(integer(b, "routing.sticky_prefix.ipv6", 16, 128));
   }
 }
 

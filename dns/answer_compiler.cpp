@@ -152,7 +152,8 @@ void buildTable(ZoneAnswers& z) {
 
 std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t serial) {
   auto z = std::make_shared<ZoneAnswers>(ZoneAnswers{
-      t.zone, t.trust_ecs, serial, policy::ClientMap(t.networks, t.default_region), {}, {}, {}, {}, {}, {}});
+      t.zone, t.trust_ecs, t.sticky_prefix, serial, policy::ClientMap(t.networks, t.default_region), {}, {}, {}, {},
+      {}, {}});
   z->rate_limit = t.rate_limit;
   ViewBuilder b(t, z->answers, z->views, serial);
   std::unordered_set<std::string> known;
@@ -199,26 +200,45 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const Topology& t, const 
   ViewBuilder b(t, ra->answers, ra->views, zone.serial);
   const auto& reg = t.registries[g];
   std::string owner = child(t.zone, reg.name).wire();
-  std::map<std::vector<uint32_t>, uint32_t> seen;  // replica set -> view (servfail = empty set)
+  // Views by replica set (servfail = the empty set), so client regions with
+  // the same choice share one answer.
+  std::map<std::vector<uint32_t>, uint32_t> views;
+  auto viewOf = [&](const std::vector<uint32_t>& key) {
+    auto it = views.find(key);
+    if (it != views.end()) return it->second;
+    uint32_t view = 0;
+    if (key.empty()) {
+      view = b.servfail();
+    } else {
+      std::vector<IpAddress> ips;
+      const DnsName* cname = nullptr;
+      for (uint32_t r : key) {
+        const auto& rep = reg.replicas[r];
+        ips.insert(ips.end(), rep.addresses.begin(), rep.addresses.end());
+        if (rep.target && !cname) cname = &*rep.target;
+      }
+      view = b.addresses(owner, t.ttl.global, ips, ips.empty() ? cname : nullptr);
+    }
+    return views.emplace(key, view).first->second;
+  };
+  std::map<std::vector<uint32_t>, uint32_t> shares;  // share set -> kShared | its index
   for (const auto& route : routing.clients) {
     std::vector<uint32_t> key;
-    for (const auto& c : route.replicas) key.push_back(c.replica);
-    auto it = seen.find(key);
-    if (it == seen.end()) {
-      uint32_t view = 0;
-      if (route.servfail || key.empty()) {
-        view = b.servfail();
-      } else {
-        std::vector<IpAddress> ips;
-        const DnsName* cname = nullptr;
-        for (uint32_t r : key) {
-          const auto& rep = reg.replicas[r];
-          ips.insert(ips.end(), rep.addresses.begin(), rep.addresses.end());
-          if (rep.target && !cname) cname = &*rep.target;
-        }
-        view = b.addresses(owner, t.ttl.global, ips, ips.empty() ? cname : nullptr);
+    if (!route.servfail)
+      for (const auto& c : route.replicas) key.push_back(c.replica);
+    if (key.size() < 2 || t.spread == policy::Spread::All) {
+      ra->client_view.push_back(viewOf(key));
+      continue;
+    }
+    auto it = shares.find(key);
+    if (it == shares.end()) {
+      ra->share_sets.push_back({static_cast<uint32_t>(ra->share_seeds.size()), static_cast<uint32_t>(key.size())});
+      for (uint32_t r : key) {
+        ra->share_seeds.push_back(policy::replicaSeed(reg.name, t.regions[reg.replicas[r].region].name));
+        ra->share_views.push_back(viewOf({r}));
+        ra->share_replicas.push_back(r);
       }
-      it = seen.emplace(key, view).first;
+      it = shares.emplace(key, RegistryAnswers::kShared | static_cast<uint32_t>(ra->share_sets.size() - 1)).first;
     }
     ra->client_view.push_back(it->second);
   }

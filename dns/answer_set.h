@@ -14,7 +14,9 @@
 // Thread safety: immutable once published.
 // Invariants:
 //   1. Every View holds valid indices into the answers of the same object.
-//   2. RegistryAnswers::client_view has one entry per topology region.
+//   2. RegistryAnswers::client_view has one entry per topology region; a
+//      shared entry's ShareSet [first, first + count) lies inside share_seeds,
+//      share_views and share_replicas (parallel vectors); views < kShared.
 //   3. The name table's capacity is a power of two and at least twice the
 //      number of names, so probing always ends at an empty slot.
 #pragma once
@@ -28,6 +30,7 @@
 #include "common/dns_name.h"
 #include "common/shared_chunks.h"
 #include "policy/client_map.h"
+#include "policy/sticky.h"
 #include "policy/topology.h"
 
 namespace switchyard::dns {
@@ -63,6 +66,7 @@ struct NameEntry {
 struct ZoneAnswers {
   DnsName zone;
   bool trust_ecs = true;
+  policy::StickyPrefix sticky_prefix;  // the client subnet of a shared answer
   uint32_t serial = 0;
   policy::ClientMap clients;
   std::vector<NameEntry> names;
@@ -78,10 +82,25 @@ struct ZoneAnswers {
   bool inZone(const uint8_t* wire, size_t len) const;
 };
 
+// Several replicas sharing a client region (routing.spread sticky): each
+// member has a one-replica view, and the responder picks a member by the
+// client subnet (policy/sticky.h).
+struct ShareSet {
+  uint32_t first = 0;  // into RegistryAnswers::share_seeds / share_views / share_replicas
+  uint32_t count = 0;  // at least 2
+};
+
 struct RegistryAnswers {
+  // Per client region: a view index, or kShared | an index into share_sets.
+  // One word, so the unshared (nearest) path costs what it did before sharing.
+  static constexpr uint32_t kShared = 0x80000000u;
   std::vector<Answer> answers;
   std::vector<View> views;
-  std::vector<uint32_t> client_view;  // per client region
+  std::vector<uint32_t> client_view;
+  std::vector<ShareSet> share_sets;
+  std::vector<uint64_t> share_seeds;     // policy::replicaSeed of each member
+  std::vector<uint32_t> share_views;     // each member's view
+  std::vector<uint32_t> share_replicas;  // each member's replica index (explanations, tests)
 };
 
 struct AnswerSet {

@@ -20,6 +20,16 @@ struct Reply {
   bool truncate = false;  // TC and no records whatever the size
 };
 
+// The source address's bytes, with an IPv4-mapped IPv6 source as its IPv4
+// part (IpAddress::unmapped() without the copy).
+const uint8_t* clientAddress(const IpAddress& a, bool& v4) {
+  static constexpr uint8_t kMapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  v4 = a.isV4();
+  if (v4 || std::memcmp(a.bytes.data(), kMapped, 12) != 0) return a.bytes.data();
+  v4 = true;
+  return a.bytes.data() + 12;
+}
+
 size_t optLength(const Query& q, const Reply& r) {
   if (!q.edns) return 0;
   return 11u + (r.ecs ? 4u + 4u + q.ecs.address_len : 0u);
@@ -131,15 +141,32 @@ size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const
     const std::vector<Answer>* answers;
     if (e->kind == NameKind::Global) {
       const RegistryAnswers& ra = *set.registries[e->registry];
-      policy::ClientRegion client;
-      if (use_ecs && q.ecs.source > 0) {
-        client = zone.clients.lookup(q.ecs.family == 1, q.ecs.address);
-        r.scope = client.scope;
+      // The client: the trusted ECS address, else the query's source.
+      bool v4;
+      const uint8_t* addr;
+      bool ecs_scoped = use_ecs && q.ecs.source > 0;
+      if (ecs_scoped) {
+        v4 = q.ecs.family == 1;
+        addr = q.ecs.address;
       } else {
-        IpAddress src = source.unmapped();
-        client = zone.clients.lookup(src.isV4(), src.bytes.data());
+        addr = clientAddress(source, v4);
       }
-      view = &ra.views[ra.client_view[client.region]];
+      policy::ClientRegion client = zone.clients.lookup(v4, addr);
+      uint32_t v = ra.client_view[client.region];
+      uint8_t scope = client.scope;
+      if (v & RegistryAnswers::kShared) {
+        // Shared region: the client subnet's one replica (policy/sticky.h).
+        // Every address under the sticky prefix gets it, so the scope covers
+        // no more than that prefix (nor more than the region does).
+        const ShareSet& share = ra.share_sets[v & ~RegistryAnswers::kShared];
+        uint8_t prefix = zone.sticky_prefix.of(v4);
+        size_t pick = policy::stickyPick({&ra.share_seeds[share.first], share.count},
+                                         policy::subnetKey(v4, addr, prefix));
+        v = ra.share_views[share.first + pick];
+        scope = std::max(scope, prefix);
+      }
+      if (ecs_scoped) r.scope = scope;
+      view = &ra.views[v];
       answers = &ra.answers;
     } else {
       view = &zone.views[e->view];

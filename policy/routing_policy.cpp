@@ -52,6 +52,22 @@ std::shared_ptr<const RegistryRouting> computeRegistryRouting(
   return part;
 }
 
+ClientPick pickForClient(const Topology& topology, uint32_t registry, const ClientRoute& route,
+                         const IpAddress& client) {
+  ClientPick pick;
+  IpAddress addr = client.unmapped();
+  pick.subnet = stickySubnet(addr, topology.sticky_prefix);
+  for (const auto& c : route.replicas) pick.replicas.push_back(c.replica);
+  if (pick.replicas.size() < 2 || topology.spread != Spread::Sticky) return pick;
+  const Registry& reg = topology.registries[registry];
+  std::vector<uint64_t> seeds;
+  for (uint32_t r : pick.replicas) seeds.push_back(replicaSeed(reg.name, topology.regions[reg.replicas[r].region].name));
+  size_t i = stickyPick(seeds, subnetKey(addr.isV4(), addr.bytes.data(), topology.sticky_prefix.of(addr.isV4())));
+  pick.replicas = {pick.replicas[i]};
+  pick.sticky = true;
+  return pick;
+}
+
 std::shared_ptr<const RoutingTable> computeRoutingTable(
     const Topology& topology, const Ranking& ranking,
     const std::vector<std::vector<ReplicaState>>& states, uint64_t generation) {

@@ -40,6 +40,19 @@ std::shared_ptr<const RegistryRouting> computeRegistryRouting(
     const Topology& topology, const Ranking& ranking, uint32_t registry,
     const std::vector<ReplicaState>& states);
 
+// The replicas that the global name's answer holds for one client address
+// whose client region got `route`: every replica of the route, except that a
+// shared route under routing.spread sticky holds the one replica of the
+// client's subnet (policy/sticky.h; the DNS path picks with the same
+// functions). Empty for a servfail route.
+struct ClientPick {
+  std::vector<uint32_t> replicas;  // replica indices of the registry
+  IpPrefix subnet;                 // the client's sticky subnet
+  bool sticky = false;             // chosen by subnet from a share set
+};
+ClientPick pickForClient(const Topology& topology, uint32_t registry, const ClientRoute& route,
+                         const IpAddress& client);
+
 // REQUIRES: states[g] as above for every registry g.
 std::shared_ptr<const RoutingTable> computeRoutingTable(
     const Topology& topology, const Ranking& ranking,

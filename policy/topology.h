@@ -24,6 +24,7 @@
 #include "common/dns_name.h"
 #include "common/result.h"
 #include "common/ip_address.h"
+#include "policy/sticky.h"
 
 namespace switchyard::policy {
 
@@ -189,6 +190,8 @@ struct Topology {
   uint32_t default_region = 0;
   std::vector<ClientNetwork> networks;
   int failover_spread = 2;
+  Spread spread = Spread::Sticky;  // routing.spread: one replica per client subnet, or all
+  StickyPrefix sticky_prefix;      // routing.sticky_prefix
   WhenNoneEligible when_none_eligible = WhenNoneEligible::FailOpen;
   ProbeSpec health_defaults;
   Announce announce;

@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <map>
+#include <random>
+#include <set>
+
 #include "config/config_loader.h"
 #include "dns/answer_compiler.h"
 #include "dns/responder.h"
@@ -223,11 +227,122 @@ TEST_CASE("when_none_eligible servfail answers SERVFAIL for the global name only
   CHECK(test::answers(z.ask("myregistry.eastus.geo.cr.example.test", rrtype::A).get()) == Strings{"A 127.0.0.11"});
 }
 
-TEST_CASE("failover spread answers with every chosen replica") {
-  Zone z;
+TEST_CASE("routing.spread all: a failover spread answers with every chosen replica") {
+  Zone z("  spread: all\n");
   z.states[0][0].health = policy::Health::Down;  // eastus
   z.rebuild();
   CHECK(test::answers(z.ask(kGlobal, rrtype::A).get()) == Strings{"A 127.0.0.12", "A 127.0.0.13"});
+}
+
+namespace {
+
+// eastus down: its clients (the default region: every unmatched address)
+// share westus (127.0.0.12) and westeurope (127.0.0.13, 2001:db8::13).
+Zone sharedZone(const std::string& extra = "") {
+  Zone z(extra);
+  z.states[0][0].health = policy::Health::Down;
+  z.rebuild();
+  return z;
+}
+
+std::string ecsA(const Zone& z, const std::string& subnet, std::pair<int, int>* ecs = nullptr) {
+  auto p = z.ask(kGlobal, rrtype::A, {.ecs = prefix(subnet.c_str())});
+  auto a = test::answers(p.get());
+  if (ecs) *ecs = test::ecsOf(p.get()).value_or(std::make_pair(-1, -1));
+  return a.size() == 1 ? a[0] : "not one record: " + std::to_string(a.size());
+}
+
+}  // namespace
+
+TEST_CASE("routing.spread sticky: a shared region's answer holds one replica, per client subnet") {
+  Zone z = sharedZone();
+  std::map<std::string, int> split;
+  for (int i = 0; i < 2000; ++i) {
+    std::string subnet = "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".0/24";
+    std::string a = ecsA(z, subnet);
+    ++split[a];
+    // Asked again, and from another address of the same /24: the same replica.
+    CHECK(ecsA(z, subnet) == a);
+    CHECK(ecsA(z, "10." + std::to_string(i / 256) + "." + std::to_string(i % 256) + ".77/32") == a);
+  }
+  REQUIRE(split.size() == 2);
+  CHECK(std::abs(split["A 127.0.0.12"] - 1000) < 100);
+  CHECK(std::abs(split["A 127.0.0.13"] - 1000) < 100);
+  // Without ECS the query's source subnet decides, the same way.
+  std::map<std::string, int> by_source;
+  for (int i = 0; i < 200; ++i) {
+    std::string src = "10.1." + std::to_string(i) + ".9";
+    auto a = test::answers(z.ask(kGlobal, rrtype::A, {.edns = false}, src.c_str()).get());
+    REQUIRE(a.size() == 1);
+    ++by_source[a[0]];
+    std::string other = "10.1." + std::to_string(i) + ".200";
+    CHECK(test::answers(z.ask(kGlobal, rrtype::A, {.edns = false}, other.c_str()).get()) == a);
+    CHECK(ecsA(z, "10.1." + std::to_string(i) + ".0/24") == a[0]);  // ECS and source agree
+  }
+  CHECK(by_source.size() == 2);
+}
+
+TEST_CASE("routing.spread sticky: A and AAAA for one client subnet name the same replica") {
+  Zone z = sharedZone();
+  int v6 = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string subnet = "10." + std::to_string(2 + i / 256) + "." + std::to_string(i % 256) + ".0/24";
+    std::string a = ecsA(z, subnet);
+    auto aaaa = test::answers(z.ask(kGlobal, rrtype::AAAA, {.ecs = prefix(subnet.c_str())}).get());
+    // westeurope has an IPv6 address, westus none (NODATA): never westeurope's AAAA with westus's A.
+    if (a == "A 127.0.0.13") {
+      CHECK(aaaa == Strings{"AAAA 2001:db8::13"});
+      ++v6;
+    } else {
+      CHECK(a == "A 127.0.0.12");
+      CHECK(aaaa.empty());
+    }
+  }
+  CHECK(v6 > 100);
+  CHECK(v6 < 200);
+}
+
+TEST_CASE("routing.spread sticky: the ECS scope never covers a client that gets another replica") {
+  Zone z = sharedZone();
+  std::mt19937 rng(2026);
+  auto random_address = [&](uint32_t base, int len) {
+    uint32_t host = len == 0 ? rng() : (rng() & ((len == 32) ? 0 : (0xffffffffu >> len)));
+    uint32_t a = (len == 0 ? 0 : base) | host;
+    return std::to_string(a >> 24) + "." + std::to_string((a >> 16) & 255) + "." + std::to_string((a >> 8) & 255) +
+           "." + std::to_string(a & 255);
+  };
+  for (int i = 0; i < 300; ++i) {
+    int source = 20 + static_cast<int>(rng() % 13);  // /20 .. /32
+    uint32_t addr = rng() & ~(source == 32 ? 0u : (0xffffffffu >> source));
+    std::string subnet = random_address(addr, 32) + "/" + std::to_string(source);
+    std::pair<int, int> ecs;
+    std::string a = ecsA(z, subnet, &ecs);
+    INFO(subnet << " -> " << a << " scope /" << ecs.second);
+    // The default region answers this address: a shared answer, so the scope
+    // is at least the sticky prefix (every address under /24 gets the same).
+    auto region = policy::ClientMap(z.topology->networks, z.topology->default_region).lookup(
+        IpAddress::parse(random_address(addr, 32)).value());
+    if (region.region != 0) continue;  // a test network's region: not shared
+    CHECK(ecs.second >= 24);
+    uint32_t base = ecs.second == 0 ? 0 : addr & ~(ecs.second >= 32 ? 0u : (0xffffffffu >> ecs.second));
+    for (int k = 0; k < 20; ++k)
+      CHECK(ecsA(z, random_address(base, ecs.second) + "/32") == a);
+  }
+  // An unshared answer keeps the region map's scope (a /8 here).
+  std::pair<int, int> ecs;
+  ecsA(z, "127.1.2.0/24", &ecs);
+  CHECK(ecs.second == 8);
+}
+
+TEST_CASE("routing.sticky_prefix sets the subnet that keeps one replica") {
+  Zone z = sharedZone("  sticky_prefix: { ipv4: 16, ipv6: 48 }\n");
+  std::pair<int, int> ecs;
+  std::string a = ecsA(z, "10.9.1.0/24", &ecs);
+  CHECK(ecs.second == 16);
+  for (int i = 0; i < 50; ++i) CHECK(ecsA(z, "10.9." + std::to_string(i * 5) + ".0/24") == a);
+  std::set<std::string> seen;
+  for (int i = 0; i < 40; ++i) seen.insert(ecsA(z, "10." + std::to_string(i) + ".0.0/16"));
+  CHECK(seen.size() == 2);
 }
 
 TEST_CASE("the SOA serial of a published set is patched into every SOA it serves") {
