@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -100,6 +101,21 @@ void table(const std::vector<std::string>& head, const std::vector<std::vector<s
   for (const auto& r : rows) line(r);
 }
 
+// For a query parameter: an IPv6 address has ':' (fine) but never '%' or '&'
+// unescaped from a user.
+std::string urlEncode(const std::string& v) {
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '.' || c == ':' || c == '-' || c == '_') out += static_cast<char>(c);
+    else {
+      char hex[4];
+      std::snprintf(hex, sizeof hex, "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
 std::string joined(const json& list, const std::string& sep = ",") {
   std::string out;
   for (const auto& v : list) out += (out.empty() ? "" : sep) + v.get<std::string>();
@@ -170,6 +186,18 @@ void printDrill(const Options& o, const json& d) {
       rows.push_back({client, joined(v), a.contains("during") ? cell(a["during"], client) : "-",
                       a.contains("after") ? cell(a["after"], client) : "-"});
   table({"CLIENT REGION", "BEFORE", "DURING", "AFTER"}, rows);
+  if (a.contains("split") && !a["split"].empty()) {
+    // routing.spread sticky: how the probed client subnets split while applied.
+    std::cout << "\nclient subnets while applied (each asked 3 times):\n";
+    rows.clear();
+    for (const auto& [client, replicas] : a["split"].items()) {
+      std::string cells;
+      for (const auto& [replica, n] : replicas.items())
+        cells += (cells.empty() ? "" : ", ") + replica + " " + std::to_string(n.get<int>());
+      rows.push_back({client, cells});
+    }
+    table({"CLIENT REGION", "SUBNETS PER REPLICA"}, rows);
+  }
   std::cout << "\n";
   rows.clear();
   for (const auto& e : d["expectations"])
@@ -255,6 +283,8 @@ int main(int argc, char** argv) {
   routing->require_subcommand(1);
   auto* show = routing->add_subcommand("show", "which replicas answer each client region, and why");
   show->add_option("--registry", registry)->required();
+  std::string client;
+  show->add_option("--client", client, "a client address: which replica its subnet gets, and why");
   auto* events = app.add_subcommand("events", "routing and health events, oldest first");
   events->add_option("--since", since, "only events after this id");
   events->add_flag("--follow,-f", follow, "keep printing new events");
@@ -329,23 +359,35 @@ int main(int argc, char** argv) {
         table({"ENDPOINT", "REGION", "NAME"}, rows);
       }
     } else if (show->parsed()) {
-      auto r = call(o, "GET", "/v1/registries/" + registry + "/routing");
+      auto r = call(o, "GET", "/v1/registries/" + registry + "/routing" +
+                                  (client.empty() ? "" : "?client=" + urlEncode(client)));
       if (o.output == "json") {
         std::cout << r.dump(2) << "\n";
+      } else if (!client.empty()) {
+        std::string answer = r["replicas"].empty() ? "SERVFAIL" : joined(r["replicas"], ", ");
+        table({"CLIENT", "CLIENT REGION", "SUBNET", "ANSWER", "REASON"},
+              {{r["client"], r["clientRegion"], r["subnet"], answer, r["reason"]}});
+        std::cout << "why: " << r["why"].get<std::string>() << "\n";
       } else {
+        bool sticky = r.value("spread", "all") == "sticky";
         std::cout << "generation " << r["generation"] << ", SOA serial " << r["serial"] << "\n";
         std::vector<std::vector<std::string>> rows;
         for (const auto& [client, choices] : r["clients"].items()) {
-          std::string replicas, reason = "-";
+          std::string replicas, reason = "-", answer = "-";
           for (const auto& c : choices) {
             char w[16];
-            std::snprintf(w, sizeof w, "%.2f", c["weight"].get<double>());
+            std::snprintf(w, sizeof w, sticky ? "%.0f%%" : "%.2f", c["weight"].get<double>() * (sticky ? 100 : 1));
             replicas += (replicas.empty() ? "" : ", ") + c["replica"].get<std::string>() + " (" + w + ")";
             reason = c["reason"];
           }
-          rows.push_back({client, replicas.empty() ? "SERVFAIL" : replicas, reason});
+          if (choices.size() == 1) answer = "all clients";
+          else if (choices.size() > 1)
+            answer = sticky ? "one replica per /" + std::to_string(r["stickyPrefix"]["ipv4"].get<int>()) + " (IPv6 /" +
+                                  std::to_string(r["stickyPrefix"]["ipv6"].get<int>()) + ")"
+                            : "every replica";
+          rows.push_back({client, replicas.empty() ? "SERVFAIL" : replicas, answer, reason});
         }
-        table({"CLIENT REGION", "REPLICAS (WEIGHT)", "REASON"}, rows);
+        table({"CLIENT REGION", sticky ? "REPLICAS (SHARE OF SUBNETS)" : "REPLICAS (WEIGHT)", "ANSWER", "REASON"}, rows);
       }
     } else if (events->parsed()) {
       do {

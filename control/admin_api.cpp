@@ -1,5 +1,8 @@
 #include "control/admin_api.h"
 
+#include "policy/client_map.h"
+#include "policy/routing_policy.h"
+
 namespace switchyard::control {
 
 namespace {
@@ -40,7 +43,8 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
   if (!c_.router.topology().registryIndex(reg)) return reply(apiError(404, "no registry named '" + reg + "'"));
   if (r.method == "GET" && p.ends_with("/replications")) return reply(replications(reg));
   if (r.method == "GET" && p.ends_with("/endpoints")) return reply(endpoints(reg));
-  if (r.method == "GET" && p.ends_with("/routing")) return reply(routing(reg));
+  if (r.method == "GET" && p.ends_with("/routing"))
+    return reply(r.params.count("client") ? routingFor(reg, r.params.at("client")) : routing(reg));
   if (r.method == "POST" && p.ends_with("/fault")) return fault(r, reply);
   if (r.method == "PATCH") return patchReplication(r, reply);
   reply(apiError(404, "no such API call: " + r.method + " " + p));
@@ -166,8 +170,72 @@ ApiResponse AdminApi::routing(const std::string& registry) const {
                       {"reason", policy::reasonName(choice.reason)}});
     clients[t.regions[client].name] = list;
   }
-  json body{{"generation", table.generation}, {"serial", c_.router.serial()}, {"clients", clients}};
+  json body{{"generation", table.generation},
+            {"serial", c_.router.serial()},
+            {"spread", t.spread == policy::Spread::Sticky ? "sticky" : "all"},
+            {"stickyPrefix", {{"ipv4", t.sticky_prefix.ipv4}, {"ipv6", t.sticky_prefix.ipv6}}},
+            {"clients", clients}};
   if (c_.fleet_revision) body["revision"] = c_.fleet_revision();
+  return {200, body};
+}
+
+ApiResponse AdminApi::routingFor(const std::string& registry, const std::string& client) const {
+  auto addr = IpAddress::parse(client);
+  if (!addr) return apiError(400, "client must be an IP address (IPv4 or IPv6), got '" + client + "'");
+  const auto& t = c_.router.topology();
+  uint32_t g = *t.registryIndex(registry);
+  const auto& reg = t.registries[g];
+  const auto& table = *c_.router.table();
+  auto regionName = [&](uint32_t replica) { return t.regions[reg.replicas[replica].region].name; };
+  // The same lookup as the DNS path: the client map, then the route, then the pick.
+  auto region = policy::ClientMap(t.networks, t.default_region).lookup(addr->unmapped());
+  const std::string& client_region = t.regions[region.region].name;
+  const auto& route = table.registries[g]->clients[region.region];
+  auto pick = policy::pickForClient(t, g, route, *addr);
+  json share = json::array(), replicas = json::array();
+  for (const auto& c : route.replicas)
+    share.push_back({{"replica", regionName(c.replica)}, {"weight", c.weight}});
+  for (uint32_t r : pick.replicas) replicas.push_back(regionName(r));
+
+  std::string why;
+  std::string names;
+  for (const auto& c : route.replicas) names += (names.empty() ? "" : ", ") + regionName(c.replica);
+  uint32_t nearest = c_.router.ranking().order(g, region.region)[0];
+  auto notEligible = [&](uint32_t r) {
+    auto state = *c_.router.state(reg.name, regionName(r));
+    auto fault = *c_.router.fault(reg.name, regionName(r));
+    if (fault == Fault::Down) return std::string("failed by an injected fault");
+    if (state.health == policy::Health::Down) return std::string("down (its probes fail)");
+    if (!state.global_endpoint_routing) return std::string("out of global routing (operator)");
+    if (state.lagging) return std::string("lagging behind its canary");
+    return std::string("not eligible");
+  };
+  std::string reason = route.servfail || route.replicas.empty() ? "servfail" : policy::reasonName(route.replicas[0].reason);
+  if (reason == "servfail") {
+    why = "no replica is eligible for " + client_region + " clients and routing.when_none_eligible is servfail";
+  } else if (route.replicas[0].reason == policy::Reason::Nearest) {
+    why = regionName(route.replicas[0].replica) + " is the nearest replica to " + client_region + " and is eligible";
+  } else {
+    why = route.replicas[0].reason == policy::Reason::FailOpen
+              ? "no replica is eligible, so " + client_region + " clients fail open to " + names
+              : "the nearest replica " + regionName(nearest) + " is " + notEligible(nearest) + ", so " +
+                    client_region + " clients share the next nearest eligible: " + names;
+    if (pick.sticky)
+      why += "; each /" + std::to_string(pick.subnet.length) + " client subnet gets one of them (rendezvous hash), and " +
+             pick.subnet.toString() + " gets " + regionName(pick.replicas[0]);
+    else if (route.replicas.size() > 1)
+      why += "; routing.spread is all: the answer holds every one of them";
+  }
+  json body{{"generation", table.generation},
+            {"client", addr->toString()},
+            {"clientRegion", client_region},
+            {"subnet", pick.subnet.toString()},
+            {"replica", replicas.size() == 1 ? json(replicas[0]) : json(nullptr)},
+            {"replicas", replicas},
+            {"reason", reason},
+            {"sticky", pick.sticky},
+            {"shareSet", share},
+            {"why", why}};
   return {200, body};
 }
 
@@ -278,6 +346,8 @@ ApiResponse AdminApi::status(const ApiRequest& r) const {
            {"generation", c_.router.table()->generation},
            {"serial", c_.router.serial()},
            {"clientRegions", client_regions},
+           {"spread", t.spread == policy::Spread::Sticky ? "sticky" : "all"},
+           {"stickyPrefix", {{"ipv4", t.sticky_prefix.ipv4}, {"ipv6", t.sticky_prefix.ipv6}}},
            {"registryCount", t.registries.size()},
            {"registries", registries},
            {"drills", recent},

@@ -12,6 +12,8 @@
 //   POST /v1/drills  start a failover drill (DrillManager); GET /v1/drills[/ID],
 //     POST /v1/drills/ID/abort.
 //   GET /v1/status   everything the status page shows, in one call.
+//   GET .../routing?client=ADDR  which replica that client's subnet gets, and why
+//     (computed with policy::pickForClient, the DNS path's own rule).
 // Extensions of CONTRACTS.md (docs/api.md): a replication also has `endpoint`
 // (its registry API, for wait-replicated) and, with freshness, `freshness`.
 // Thread safety: every method runs on the control thread.
@@ -69,6 +71,8 @@ class AdminApi {
   ApiResponse replications(const std::string& registry) const;
   ApiResponse endpoints(const std::string& registry) const;
   ApiResponse routing(const std::string& registry) const;
+  // GET .../routing?client=ADDR: that client's answer and why.
+  ApiResponse routingFor(const std::string& registry, const std::string& client) const;
   ApiResponse events(const ApiRequest& request) const;
   void patchReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   void fault(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);

@@ -157,6 +157,34 @@ double Drill::pollUntil(std::chrono::milliseconds bound, Done done, Observation&
   return -1;
 }
 
+void Drill::checkSticky() {
+  constexpr int kAsks = 3;
+  json split = json::object();
+  std::string unstable;
+  for (const auto& probe : plan_.sticky_probes) {
+    std::vector<std::string> first;
+    for (int i = 0; i < kAsks; ++i) {
+      auto got = replicasOf(ask(plan_.dns, plan_.global_name, plan_.qtype, probe.subnet));
+      if (i == 0) first = got;
+      if (unstable.empty() && (got.size() != 1 || got != first || got[0].starts_with("!") || got[0].starts_with("?")))
+        unstable = "subnet " + probe.subnet.toString() + " (" + probe.region + ") got " + list(got) +
+                   (i == 0 ? "" : " after " + list(first));
+    }
+    if (first.size() == 1) {
+      json& n = split[probe.region][first[0]];
+      n = n.is_null() ? 1 : n.get<int>() + 1;
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    report_["answers"]["split"] = split;
+  }
+  expect("every client subnet keeps one replica", unstable.empty(),
+         unstable.empty() ? std::to_string(plan_.sticky_probes.size()) + " subnets asked " + std::to_string(kAsks) +
+                                " times each while applied: one stable replica each"
+                          : unstable);
+}
+
 void Drill::run(DrillControl& control) {
   const std::string& replica = plan_.replica;
   auto finish = [&] {
@@ -242,6 +270,7 @@ void Drill::run(DrillControl& control) {
     }
   }
   record("during", during.clients);
+  if (plan_.sticky && !aborted_) checkSticky();
 
   // 5. Revert and watch the baseline come back.
   setPhase("reverting");

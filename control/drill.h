@@ -7,7 +7,9 @@
 //      `down`, or injected `throttled`, which must NOT move traffic);
 //   3. poll the answers until the control plane's new routing is observed
 //      (exclude, fail), or for the whole hold time (throttle), timing it;
-//   4. at every poll, check that regional and data names did not move;
+//   4. at every poll, check that regional and data names did not move; with
+//      routing.spread sticky, ask more subnets per client region several
+//      times each: every subnet keeps one replica; report the split;
 //   5. revert, and poll until the baseline answers are back, timing it;
 //   6. fill the report: expectations with pass/fail, timings, answers, and
 //      the events recorded meanwhile.
@@ -56,6 +58,12 @@ struct DrillPlan {
     IpPrefix subnet;  // sent as EDNS Client Subnet
   };
   std::vector<Client> clients;
+  // routing.spread sticky: more client subnets per client region, each asked
+  // several times while the drill's change is applied: every one must keep
+  // ONE replica (a push from it never bounces), and the report gives the
+  // split ("answers.split": region -> replica -> subnets).
+  bool sticky = false;
+  std::vector<Client> sticky_probes;
   struct Fixed {
     std::string label;  // "regional westus", "data westus"
     std::string name;
@@ -103,6 +111,8 @@ class Drill {
   void expect(std::string name, bool passed, std::string detail);
   void setPhase(const char* phase);
   void fixedMoved(const Observation& o);
+  // Step 4's sticky check, while the scenario is applied.
+  void checkSticky();
 
   const uint64_t id_;
   const DrillPlan plan_;

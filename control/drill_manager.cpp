@@ -5,8 +5,11 @@
 #include <spdlog/spdlog.h>
 
 #include <future>
+#include <random>
+#include <set>
 
 #include "policy/client_map.h"
+#include "policy/routing_policy.h"
 
 namespace switchyard::control {
 
@@ -30,6 +33,36 @@ Result<std::chrono::milliseconds> seconds(const json& body, const char* key, dou
     return makeError(std::string(key) + " must be a number of seconds from " + std::to_string(static_cast<int>(low)) +
                      " to " + std::to_string(static_cast<int>(high)));
   return std::chrono::milliseconds(static_cast<int64_t>(v.get<double>() * 1000));
+}
+
+// Up to kProbesPerRegion distinct sticky subnets per client region (an
+// address inside each, so the server cuts it to the subnet itself), drawn
+// from the region's networks, and for the default region from anywhere, each
+// checked against the map DNS uses. Seeded by the registry: the same drill
+// asks the same subnets.
+constexpr size_t kProbesPerRegion = 16;
+std::vector<DrillPlan::Client> stickyProbes(const policy::Topology& t, const policy::ClientMap& map,
+                                            const std::string& registry) {
+  std::vector<DrillPlan::Client> out;
+  std::mt19937_64 rng(std::hash<std::string>{}(registry));
+  for (uint32_t region = 0; region < t.regions.size(); ++region) {
+    std::vector<IpPrefix> nets;
+    for (const auto& n : t.networks)
+      if (n.region == region) nets.push_back(n.prefix);
+    if (region == t.default_region) nets.push_back(IpPrefix::parse("0.0.0.0/0").value());
+    std::set<std::string> seen;
+    for (int attempt = 0; attempt < 256 && seen.size() < kProbesPerRegion && !nets.empty(); ++attempt) {
+      IpPrefix net = nets[static_cast<size_t>(attempt) % nets.size()];
+      IpAddress a = net.address;
+      uint64_t bits = rng();
+      for (int i = net.length; i < a.bitLength(); ++i, bits = bits >> 1 | bits << 63)
+        if (bits & 1) a.bytes[i / 8] |= static_cast<uint8_t>(0x80u >> (i % 8));
+      if (map.lookup(a).region != region) continue;
+      if (!seen.insert(policy::stickySubnet(a, t.sticky_prefix).toString()).second) continue;
+      out.push_back({t.regions[region].name, IpPrefix{a, a.bitLength()}});
+    }
+  }
+  return out;
 }
 
 }  // namespace
@@ -173,6 +206,8 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
         break;
       }
   if (p.clients.empty()) return apiError(409, "clients.networks is empty: there is no client region to ask as");
+  p.sticky = t.spread == policy::Spread::Sticky;
+  if (p.sticky) p.sticky_probes = stickyProbes(t, map, reg.name);
   for (const auto& rep : reg.replicas) {
     const std::string& region = t.regions[rep.region].name;
     if (reg.regional_endpoints)
@@ -262,9 +297,11 @@ Result<ClientAnswers> DrillManager::routing(uint64_t id) const {
   for (const auto& c : p.clients) {
     auto region = t.regionIndex(c.region);
     if (!region) return makeError("region " + c.region + " was removed by a reload");
+    // The replicas this client's answer holds: under routing.spread sticky,
+    // the one its subnet gets (the DNS path's own rule).
     std::vector<std::string> replicas;
-    for (const auto& choice : routing.clients[*region].replicas)
-      replicas.push_back(t.regions[t.registries[*g].replicas[choice.replica].region].name);
+    for (uint32_t r : policy::pickForClient(t, *g, routing.clients[*region], c.subnet.address).replicas)
+      replicas.push_back(t.regions[t.registries[*g].replicas[r].region].name);
     std::sort(replicas.begin(), replicas.end());
     out[c.region] = std::move(replicas);
   }

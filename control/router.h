@@ -83,6 +83,7 @@ class Router final : public health::HealthSink {
   const policy::Topology& topology() const { return *topology_; }
   config::TopologyPtr topologyPtr() const { return topology_; }
   std::shared_ptr<const policy::RoutingTable> table() const { return table_; }
+  const policy::Ranking& ranking() const { return *ranking_; }
   uint32_t serial() const { return serial_; }
   Result<policy::ReplicaState> state(std::string_view registry, std::string_view region) const;
   Result<Fault> fault(std::string_view registry, std::string_view region) const;

@@ -62,10 +62,17 @@ function drawRouting(s) {
       const reason = choices.length ? choices[0].reason : "servfail";
       const td = el("td", { class: "cell " + reason, "data-registry": reg.name, "data-client": client });
       if (!choices.length) td.append("SERVFAIL");
-      for (const c of choices) td.append(replicaChip(byName[c.replica] || { name: c.replica, status: "unknown",
-                                                                           globalEndpointRouting: true,
-                                                                           health: { state: "?", fault: "none" } }));
+      const sticky = s.spread === "sticky" && choices.length > 1;
+      for (const c of choices) {
+        td.append(replicaChip(byName[c.replica] || { name: c.replica, status: "unknown",
+                                                   globalEndpointRouting: true,
+                                                   health: { state: "?", fault: "none" } }));
+        // Sticky sharing: each client subnet gets one replica; this is its share of them.
+        if (sticky) td.append(el("small", { class: "share" }, Math.round(c.weight * 100) + "% of subnets"));
+      }
       if (choices.length && reason !== "nearest") td.append(el("div", { class: "cell-note " + reason }, reason));
+      if (sticky) td.append(el("div", { class: "cell-note" },
+                               `one replica per /${s.stickyPrefix.ipv4} (IPv6 /${s.stickyPrefix.ipv6}) client subnet`));
       cells.push(td);
     }
     table.append(row(cells));

@@ -71,7 +71,7 @@ TEST_CASE("drill run proves exclude, fail and throttle against the running daemo
       REQUIRE(run.exit_code == 0);
       json report = json::parse(run.output);
       CHECK(report["state"] == "passed");
-      CHECK(report["expectations"].size() == 5);
+      CHECK(report["expectations"].size() == 6);  // with "every client subnet keeps one replica" (sticky)
       for (const auto& e : report["expectations"]) CHECK(e["passed"] == true);
       CHECK(report["answers"]["baseline"]["eastus"] == json::array({"eastus"}));
       CHECK(report["answers"]["after"]["eastus"] == json::array({"eastus"}));
@@ -80,11 +80,23 @@ TEST_CASE("drill run proves exclude, fail and throttle against the running daemo
         CHECK(report["answers"]["during"]["eastus"] == json::array({"eastus"}));
         CHECK(report["timings"]["heldMs"].get<double>() >= 1000);
       } else {
-        // Failover spread 2: the two nearest eligible replicas.
-        CHECK(report["answers"]["during"]["eastus"] == json::array({"westeurope", "westus"}));
+        // Failover spread 2: the two nearest eligible replicas share eastus;
+        // its probe subnet (198.51.100.0/24) gets westus of the two.
+        CHECK(report["answers"]["during"]["eastus"] == json::array({"westus"}));
         CHECK(report["timings"]["leftMs"].get<double>() >= 0);
         CHECK(report["timings"]["backMs"].get<double>() >= 0);
       }
+      // The split over eastus's probed subnets: both sharing replicas, every subnet counted once.
+      const json& split = report["answers"]["split"]["eastus"];
+      if (scenario == "throttle") {
+        CHECK(split == json{{"eastus", 16}});
+      } else {
+        CHECK(split.size() == 2);
+        CHECK(split.value("westus", 0) + split.value("westeurope", 0) == 16);
+        CHECK(split.value("westus", 0) >= 2);
+        CHECK(split.value("westeurope", 0) >= 2);
+      }
+      CHECK(report["answers"]["split"]["westus"] == json{{"westus", 16}});
       std::vector<std::string> phases;
       for (const auto& e : report["events"])
         if (e["type"] == "drill") phases.push_back(e["phase"]);
