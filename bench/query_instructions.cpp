@@ -4,6 +4,8 @@
 // count with set-up cost cancelled:
 //   bench/query_instructions.sh          (does exactly that for every case)
 // usage: query_instructions CASE N    CASE: global-ecs global-source regional nxdomain refused,
+//        shared-ecs shared-source (the client region's nearest replica down, so two
+//        replicas share it: routing.spread sticky picks one per subnet),
 //        each optionally with "+rrl": the rate limiter's check as well (rate_limit on,
 //        sources spread over 4,096 prefixes so the buckets are not all one cache line)
 #include <cstdio>
@@ -33,12 +35,19 @@ int main(int argc, char** argv) {
   if (which == "global-ecs")
     q = test::buildQuery("myregistry.cr.example.test", 1, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
   else if (which == "global-source") q = test::buildQuery("MyRegistry.cr.example.test", 1, {.edns = false});
+  else if (which == "shared-ecs")
+    q = test::buildQuery("myregistry.cr.example.test", 1, {.ecs = IpPrefix::parse("198.51.100.0/26").value()});
+  else if (which == "shared-source") q = test::buildQuery("MyRegistry.cr.example.test", 1, {.edns = false});
   else if (which == "regional") q = test::buildQuery("myregistry.westus.geo.cr.example.test", 1);
   else if (which == "nxdomain") q = test::buildQuery("missing.cr.example.test", 1);
   else if (which == "refused") q = test::buildQuery("example.org", 1);
   else return 2;
 
-  const test::Zone zone;
+  test::Zone zone;
+  if (which.starts_with("shared-")) {
+    zone.states[0][0].health = policy::Health::Down;  // eastus: its clients share westus + westeurope
+    zone.rebuild();
+  }
   const auto& set = zone.set;
 
   IpAddress source = IpAddress::v4(192, 0, 2, 1);

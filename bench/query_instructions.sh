@@ -17,7 +17,7 @@ count() {  # count CASE N -> total instructions
   grep -oE 'Collected : [0-9]+' "$work/err" | grep -oE '[0-9]+' || grep -E '^summary:' "$work/out" | awk '{print $2}'
 }
 printf '%-14s %12s\n' case instr/query
-for c in global-ecs global-source regional nxdomain refused global-ecs+rrl nxdomain+rrl; do
+for c in global-ecs global-source shared-ecs shared-source regional nxdomain refused global-ecs+rrl nxdomain+rrl; do
   a=$(count "$c" "$n")
   b=$(count "$c" $((2 * n)))
   printf '%-14s %12d\n' "$c" $(( (b - a) / n ))
