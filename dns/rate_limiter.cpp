@@ -6,21 +6,15 @@
 #include <new>
 
 #include "dns/wire.h"
+#include "policy/sticky.h"
 
 namespace switchyard::dns {
 
 namespace {
 
-// splitmix64's finaliser: every input bit moves every output bit, so prefixes
-// that differ in one byte land far apart.
-uint64_t mix(uint64_t x) {
-  x ^= x >> 30;
-  x *= 0xbf58476d1ce4e5b9ULL;
-  x ^= x >> 27;
-  x *= 0x94d049bb133111ebULL;
-  x ^= x >> 31;
-  return x;
-}
+// splitmix64's finaliser (shared with the sticky pick): every input bit moves
+// every output bit, so prefixes that differ in one byte land far apart.
+uint64_t mix(uint64_t x) { return policy::mix64(x); }
 
 uint64_t loadBytes(const uint8_t* p, int n) {
   uint64_t v = 0;

@@ -69,3 +69,46 @@ pick_network() {
   done
   echo "no free loopback network found"; exit 1
 }
+
+# start_unbound: Unbound as the clients' caching resolver on $net.2:53 (a
+# resolv.conf has no port), the zone $zone delegated to Switchyard at
+# $net.53:$dns_port (stub-zone), a 1 s cache so a routing change shows within
+# a second; its log in $work/unbound.log, and $work/resolv.conf pointing at it
+# for in_resolver_ns. Debian's defaults otherwise: rrset-roundrobin is on.
+start_unbound() {
+  cat > "$work/unbound.conf" <<CFG
+server:
+  interface: $net.2
+  port: 53
+  outgoing-interface: $net.2
+  do-daemonize: no
+  username: ""
+  chroot: ""
+  directory: "$work"
+  pidfile: "$work/unbound.pid"
+  use-syslog: no
+  logfile: ""
+  verbosity: 1
+  access-control: 127.0.0.0/8 allow
+  do-not-query-localhost: no
+  module-config: "iterator"
+  cache-max-ttl: 1
+  cache-max-negative-ttl: 1
+  prefetch: no
+  # .test is special-use (RFC 6761): Unbound answers it NXDOMAIN itself unless told not to.
+  local-zone: "test." nodefault
+stub-zone:
+  name: "$zone"
+  stub-addr: $net.53@$dns_port
+CFG
+  unbound-checkconf "$work/unbound.conf" > /dev/null
+  unbound -d -c "$work/unbound.conf" > "$work/unbound.log" 2>&1 &
+  pids+=($!)
+  echo "nameserver $net.2" > "$work/resolv.conf"
+}
+
+# in_resolver_ns CMD...: runs CMD (bounded) in a private mount namespace whose
+# /etc/resolv.conf is $work/resolv.conf, so its lookups go through Unbound.
+in_resolver_ns() {
+  timeout 120 unshare -m sh -c "mount --bind '$work/resolv.conf' /etc/resolv.conf && exec \"\$@\"" sh "$@"
+}

@@ -98,35 +98,8 @@ reload() {  # reload SPREAD
 
 # 3. Unbound with Debian's defaults for what matters here: rrset-roundrobin
 #    is on (every cached answer is rotated), and no ECS.
-cat > "$work/unbound.conf" <<CFG
-server:
-  interface: $net.2
-  port: 53
-  outgoing-interface: $net.2
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "$work"
-  pidfile: "$work/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 1
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  module-config: "iterator"
-  cache-max-ttl: 1
-  cache-max-negative-ttl: 1
-  prefetch: no
-  local-zone: "test." nodefault
-stub-zone:
-  name: "$zone"
-  stub-addr: $net.53@$dns_port
-CFG
-unbound-checkconf "$work/unbound.conf" > /dev/null
+start_unbound
 expect "Unbound rotates RRsets (its default)" yes "$(unbound-checkconf -o rrset-roundrobin "$work/unbound.conf")"
-unbound -d -c "$work/unbound.conf" > "$work/unbound.log" 2>&1 &
-pids+=($!)
-echo "nameserver $net.2" > "$work/resolv.conf"
 
 # 4. The Docker engine, in its own mount namespace that sees that resolv.conf;
 #    no networking of its own is needed to push.
@@ -171,9 +144,6 @@ fresh_image() {
   done
   rm -rf "$b"
 }
-in_ns() {  # in_ns CMD...: with /etc/resolv.conf pointing at Unbound
-  timeout 120 unshare -m sh -c "mount --bind '$work/resolv.conf' /etc/resolv.conf && exec \"\$@\"" sh "$@"
-}
 # Replicas whose access log shows the manifest PUT of REPO:TAG.
 landed_on() {
   local out="" r
@@ -190,7 +160,7 @@ push_skopeo() {
   local tag="s$push_count"
   last_skopeo_tag=$tag
   fresh_image "$tag"
-  if in_ns skopeo --insecure-policy copy --dest-tls-verify=false "oci:$work/oci:$tag" \
+  if in_resolver_ns skopeo --insecure-policy copy --dest-tls-verify=false "oci:$work/oci:$tag" \
        "docker://$global:5000/e2e/skopeo:$tag" > "$work/push-$tag.log" 2>&1; then
     result="ok $(landed_on e2e/skopeo "$tag")"
   else
@@ -266,7 +236,7 @@ expect "sticky: every push landed whole on $sticky_region" \
   "$(printf '%s\n' "${results[@]}" | grep '^sticky' | grep -c "ok $sticky_region$")" \
   "$(printf '%s\n' "${results[@]}" | grep -c '^sticky')"
 # And what was pushed pulls back through the global name.
-if in_ns skopeo --insecure-policy copy --src-tls-verify=false "docker://$global:5000/e2e/skopeo:$last_skopeo_tag" \
+if in_resolver_ns skopeo --insecure-policy copy --src-tls-verify=false "docker://$global:5000/e2e/skopeo:$last_skopeo_tag" \
      "dir:$work/pulled" > "$work/pull.log" 2>&1; then
   ok "sticky: a pushed image pulls back through the global name"
 else
@@ -323,8 +293,9 @@ threads=1
 CFG
 pdns_recursor --config-dir="$work/pdns" > "$work/pdns/log" 2>&1 &
 pids+=($!)
-for i in $(seq 1 50); do
-  [ -n "$(dig +time=1 +tries=1 @"$net.3" "$global" A +short 2>/dev/null || true)" ] && break
+# Ready when it answers with an address (dig prints its errors to stdout even with +short).
+for i in $(seq 1 100); do
+  [[ $(dig +time=1 +tries=1 @"$net.3" "$global" A +short 2>/dev/null || true) =~ ^127\. ]] && break
   sleep 0.2
 done
 declare -A first

@@ -78,34 +78,7 @@ pids+=($!)
 sy=(timeout 30 "$ctl" --server "http://$net.53:$admin_port" --token-file "$work/admin.token")
 
 # 3. Unbound, the caching resolver, with the zone delegated to Switchyard.
-cat > "$work/unbound.conf" <<CFG
-server:
-  interface: $net.2
-  port: 53
-  outgoing-interface: $net.2
-  do-daemonize: no
-  username: ""
-  chroot: ""
-  directory: "$work"
-  pidfile: "$work/unbound.pid"
-  use-syslog: no
-  logfile: ""
-  verbosity: 1
-  access-control: 127.0.0.0/8 allow
-  do-not-query-localhost: no
-  module-config: "iterator"
-  cache-max-ttl: 1
-  cache-max-negative-ttl: 1
-  prefetch: no
-  # .test is special-use (RFC 6761): Unbound answers it NXDOMAIN itself unless told not to.
-  local-zone: "test." nodefault
-stub-zone:
-  name: "$zone"
-  stub-addr: $net.53@$dns_port
-CFG
-unbound-checkconf "$work/unbound.conf" > /dev/null
-unbound -d -c "$work/unbound.conf" > "$work/unbound.log" 2>&1 &
-pids+=($!)
+start_unbound
 
 # Everything answers (bounded).
 for i in $(seq 1 100); do
@@ -126,11 +99,7 @@ umoci repack --image "$work/oci:hello" "$work/bundle" > /dev/null
 umoci config --image "$work/oci:hello" --config.cmd /hello.txt > /dev/null
 
 # skopeo with /etc/resolv.conf pointing at Unbound, in its own mount namespace.
-echo "nameserver $net.2" > "$work/resolv.conf"
-skopeo_via_unbound() {
-  timeout 60 unshare -m sh -c "mount --bind '$work/resolv.conf' /etc/resolv.conf && exec skopeo --insecure-policy \"\$@\"" \
-    skopeo "$@"
-}
+skopeo_via_unbound() { in_resolver_ns skopeo --insecure-policy "$@"; }
 # Requests for manifests seen by each replica so far.
 manifests() { grep -c 'GET /v2/e2e/hello/manifests/' "$work/$1/log" || true; }
 # Pulls through NAME and prints which replica served the manifest.
