@@ -66,6 +66,10 @@ TEST_CASE("status page in headless Chromium shows routing, and the new routing a
   CHECK(hasChip(east, "westus"));
   CHECK(hasChip(east, "westeurope"));
   CHECK(east.find("failover-spread") != std::string::npos);
+  // Sticky sharing: each sharing replica's share of the region's client subnets.
+  CHECK(east.find("50% of subnets") != std::string::npos);
+  CHECK(east.find("one replica per /24 (IPv6 /56) client subnet") != std::string::npos);
+  CHECK(cell(after.output, "myregistry", "westus").find("% of subnets") == std::string::npos);
   CHECK(after.output.find("myregistry/eastus: excluded from global routing") != std::string::npos);
   CHECK(after.output.find("teamb/westeurope: injected down") != std::string::npos);
   CHECK(!hasChip(cell(after.output, "teamb", "westeurope"), "westeurope"));

@@ -50,6 +50,8 @@ TEST_CASE("the test topology loads with every documented meaning") {
   CHECK(topo.trust_ecs);
   CHECK(topo.networks.size() == 6);
   CHECK(topo.failover_spread == 2);
+  CHECK(topo.spread == policy::Spread::Sticky);  // the default: one replica per client subnet
+  CHECK(topo.sticky_prefix == policy::StickyPrefix{24, 56});
   REQUIRE(topo.registries.size() == 2);
   const auto& g = topo.registries[0];
   CHECK(g.name == "myregistry");
@@ -95,6 +97,14 @@ TEST_CASE("the demo config and the reference file load with their meaning") {
   CHECK_FALSE((*ref)->registries[1].freshness);
 }
 
+TEST_CASE("routing.spread and routing.sticky_prefix are read") {
+  auto t = config::loadTopologyText(
+      edit("failover_spread: 2", "failover_spread: 2\n  spread: all\n  sticky_prefix: { ipv4: 20, ipv6: 48 }"), "sy.yaml");
+  REQUIRE(t);
+  CHECK((*t)->spread == policy::Spread::All);
+  CHECK((*t)->sticky_prefix == policy::StickyPrefix{20, 48});
+}
+
 TEST_CASE("errors name file:line:column, the key path and the rule") {
   CHECK(errorOf(edit("trust_ecs: true", "trust_ecs: true\n  trust_ecss: true")) ==
         "sy.yaml:16:3: clients.trust_ecss: unknown key (expected one of: trust_ecs, default_region, networks)");
@@ -115,6 +125,16 @@ TEST_CASE("errors name file:line:column, the key path and the rule") {
              Catch::Contains("registries[0].replicas[1].addresses[0]: not an IP address: '127.0.0.x'"));
   CHECK_THAT(errorOf(edit("failover_spread: 2", "failover_spread: 2\n  when_none_eligible: fail-closed")),
              Catch::Contains("routing.when_none_eligible: expected 'fail-open' or 'servfail'"));
+  CHECK_THAT(errorOf(edit("failover_spread: 2", "failover_spread: 2\n  spread: some")),
+             Catch::Matches("sy\\.yaml:[0-9]+:11: routing\\.spread: expected 'sticky' or 'all', got 'some'"));
+  CHECK_THAT(errorOf(edit("failover_spread: 2", "failover_spread: 2\n  sticky_prefix: { ipv4: 33 }")),
+             Catch::Matches("sy\\.yaml:[0-9]+:[0-9]+: routing\\.sticky_prefix\\.ipv4: .*32.*"));
+  CHECK_THAT(errorOf(edit("failover_spread: 2", "failover_spread: 2\n  sticky_prefix: { ipv6: 8 }")),
+             Catch::Contains("routing.sticky_prefix.ipv6:"));
+  CHECK_THAT(errorOf(edit("failover_spread: 2", "failover_spread: 2\n  sticky_prefix: { ipv5: 24 }")),
+             Catch::Contains("routing.sticky_prefix.ipv5: unknown key (expected one of: ipv4, ipv6)"));
+  CHECK_THAT(errorOf(edit("failover_spread: 2", "failover_spread: 2\n  sticky_prefix: 24")),
+             Catch::Contains("routing.sticky_prefix: expected a mapping"));
   CHECK_THAT(errorOf(edit("global: 30", "global: thirty")),
              Catch::Contains("sy.yaml:6:16: ttl.global: expected a whole number, got 'thirty'"));
   CHECK_THAT(errorOf(edit("home: eastus", "home: southeastasia")),
