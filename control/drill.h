@@ -56,6 +56,7 @@ struct DrillPlan {
   struct Client {
     std::string region;
     IpPrefix subnet;  // sent as EDNS Client Subnet
+    uint16_t qtype = 0;  // sticky probes: asked with this type (the subnet's family); 0 = the plan's
   };
   std::vector<Client> clients;
   // routing.spread sticky: more client subnets per client region, each asked

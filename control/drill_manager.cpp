@@ -42,9 +42,17 @@ Result<std::chrono::milliseconds> seconds(const json& body, const char* key, dou
 // asks the same subnets.
 constexpr size_t kProbesPerRegion = 16;
 std::vector<DrillPlan::Client> stickyProbes(const policy::Topology& t, const policy::ClientMap& map,
-                                            const std::string& registry) {
+                                            const policy::Registry& reg) {
   std::vector<DrillPlan::Client> out;
-  std::mt19937_64 rng(std::hash<std::string>{}(registry));
+  // Each probe asks with its own family's type where a replica has such
+  // addresses (sticky picks among those for that family), else the other.
+  bool any_v4 = false, any_v6 = false;
+  for (const auto& rep : reg.replicas) {
+    for (const auto& a : rep.addresses) (a.isV4() ? any_v4 : any_v6) = true;
+    if (rep.target) any_v4 = any_v6 = true;
+  }
+  auto qtypeFor = [&](bool v4) -> uint16_t { return (v4 ? any_v4 || !any_v6 : !any_v6) ? 1 : 28; };
+  std::mt19937_64 rng(policy::replicaSeed(reg.name, "drill probes"));  // the same on every node and build
   for (uint32_t region = 0; region < t.regions.size(); ++region) {
     std::vector<IpPrefix> nets;
     for (const auto& n : t.networks)
@@ -59,7 +67,7 @@ std::vector<DrillPlan::Client> stickyProbes(const policy::Topology& t, const pol
         if (bits & 1) a.bytes[i / 8] |= static_cast<uint8_t>(0x80u >> (i % 8));
       if (map.lookup(a).region != region) continue;
       if (!seen.insert(policy::stickySubnet(a, t.sticky_prefix).toString()).second) continue;
-      out.push_back({t.regions[region].name, IpPrefix{a, a.bitLength()}});
+      out.push_back({t.regions[region].name, IpPrefix{a, a.bitLength()}, qtypeFor(a.isV4())});
     }
   }
   return out;
@@ -207,7 +215,7 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
       }
   if (p.clients.empty()) return apiError(409, "clients.networks is empty: there is no client region to ask as");
   p.sticky = t.spread == policy::Spread::Sticky;
-  if (p.sticky) p.sticky_probes = stickyProbes(t, map, reg.name);
+  if (p.sticky) p.sticky_probes = stickyProbes(t, map, reg);
   for (const auto& rep : reg.replicas) {
     const std::string& region = t.regions[rep.region].name;
     if (reg.regional_endpoints)

@@ -5,6 +5,7 @@
 
 #include "dns/body_writer.h"
 #include "dns/wire.h"
+#include "policy/routing_policy.h"
 
 namespace switchyard::dns {
 
@@ -232,12 +233,17 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const Topology& t, const 
     }
     auto it = shares.find(key);
     if (it == shares.end()) {
-      ra->share_sets.push_back({static_cast<uint32_t>(ra->share_seeds.size()), static_cast<uint32_t>(key.size())});
-      for (uint32_t r : key) {
-        ra->share_seeds.push_back(policy::replicaSeed(reg.name, t.regions[reg.replicas[r].region].name));
-        ra->share_views.push_back(viewOf({r}));
-        ra->share_replicas.push_back(r);
+      ShareSet set;
+      for (int family = 0; family < 2; ++family) {
+        set.first[family] = static_cast<uint32_t>(ra->share_seeds.size());
+        for (uint32_t r : policy::reachableFrom(reg, key, family == 0)) {
+          ra->share_seeds.push_back(policy::replicaSeed(reg.name, t.regions[reg.replicas[r].region].name));
+          ra->share_views.push_back(viewOf({r}));
+          ra->share_replicas.push_back(r);
+        }
+        set.count[family] = static_cast<uint32_t>(ra->share_seeds.size()) - set.first[family];
       }
+      ra->share_sets.push_back(set);
       it = shares.emplace(key, RegistryAnswers::kShared | static_cast<uint32_t>(ra->share_sets.size() - 1)).first;
     }
     ra->client_view.push_back(it->second);

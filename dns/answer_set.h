@@ -15,7 +15,7 @@
 // Invariants:
 //   1. Every View holds valid indices into the answers of the same object.
 //   2. RegistryAnswers::client_view has one entry per topology region; a
-//      shared entry's ShareSet [first, first + count) lies inside share_seeds,
+//      shared entry's ShareSet ranges [first[f], first[f] + count[f]) lie inside share_seeds,
 //      share_views and share_replicas (parallel vectors); views < kShared.
 //   3. The name table's capacity is a power of two and at least twice the
 //      number of names, so probing always ends at an empty slot.
@@ -84,10 +84,14 @@ struct ZoneAnswers {
 
 // Several replicas sharing a client region (routing.spread sticky): each
 // member has a one-replica view, and the responder picks a member by the
-// client subnet (policy/sticky.h).
+// client subnet (policy/sticky.h). There is one member list per family of the
+// client subnet ([0] IPv4, [1] IPv6): the members with addresses of that
+// family (or a target), so a single-stack client never gets a replica it
+// cannot reach; all members when none has. A and AAAA for one subnet use the
+// same list, so a dual-stack client is never split.
 struct ShareSet {
-  uint32_t first = 0;  // into RegistryAnswers::share_seeds / share_views / share_replicas
-  uint32_t count = 0;  // at least 2
+  uint32_t first[2] = {0, 0};  // into RegistryAnswers::share_seeds / share_views / share_replicas
+  uint32_t count[2] = {0, 0};  // at least 1 each
 };
 
 struct RegistryAnswers {

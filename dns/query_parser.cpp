@@ -1,5 +1,7 @@
 #include "dns/query_parser.h"
 
+#include <cstring>
+
 #include "dns/wire.h"
 
 namespace switchyard::dns {
@@ -37,6 +39,10 @@ ParseStatus parseEcs(const uint8_t* d, uint16_t len, EcsOption& ecs) {
   ecs.source = source;
   ecs.scope = d[3];
   ecs.address_len = static_cast<uint8_t>(want);
+  // The Query is reused for every packet: bytes past the source prefix must be
+  // zero, not the previous query's (the region walk and the sticky subnet key
+  // read the full address). A fixed-size memset is two stores.
+  std::memset(ecs.address, 0, sizeof ecs.address);
   for (size_t i = 0; i < want; ++i) ecs.address[i] = addr[i];
   return ParseStatus::Ok;
 }

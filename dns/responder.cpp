@@ -160,9 +160,10 @@ size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const
         // no more than that prefix (nor more than the region does).
         const ShareSet& share = ra.share_sets[v & ~RegistryAnswers::kShared];
         uint8_t prefix = zone.sticky_prefix.of(v4);
-        size_t pick = policy::stickyPick({&ra.share_seeds[share.first], share.count},
+        uint32_t first = share.first[v4 ? 0 : 1];
+        size_t pick = policy::stickyPick({&ra.share_seeds[first], share.count[v4 ? 0 : 1]},
                                          policy::subnetKey(v4, addr, prefix));
-        v = ra.share_views[share.first + pick];
+        v = ra.share_views[first + pick];
         scope = std::max(scope, prefix);
       }
       if (ecs_scoped) r.scope = scope;

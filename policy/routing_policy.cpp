@@ -52,6 +52,17 @@ std::shared_ptr<const RegistryRouting> computeRegistryRouting(
   return part;
 }
 
+std::vector<uint32_t> reachableFrom(const Registry& registry, const std::vector<uint32_t>& share, bool v4) {
+  std::vector<uint32_t> out;
+  for (uint32_t r : share) {
+    const Replica& rep = registry.replicas[r];
+    bool reachable = rep.target.has_value();
+    for (const auto& a : rep.addresses) reachable = reachable || a.isV4() == v4;
+    if (reachable) out.push_back(r);
+  }
+  return out.empty() ? share : out;
+}
+
 ClientPick pickForClient(const Topology& topology, uint32_t registry, const ClientRoute& route,
                          const IpAddress& client) {
   ClientPick pick;
@@ -60,10 +71,11 @@ ClientPick pickForClient(const Topology& topology, uint32_t registry, const Clie
   for (const auto& c : route.replicas) pick.replicas.push_back(c.replica);
   if (pick.replicas.size() < 2 || topology.spread != Spread::Sticky) return pick;
   const Registry& reg = topology.registries[registry];
+  auto candidates = reachableFrom(reg, pick.replicas, addr.isV4());
   std::vector<uint64_t> seeds;
-  for (uint32_t r : pick.replicas) seeds.push_back(replicaSeed(reg.name, topology.regions[reg.replicas[r].region].name));
+  for (uint32_t r : candidates) seeds.push_back(replicaSeed(reg.name, topology.regions[reg.replicas[r].region].name));
   size_t i = stickyPick(seeds, subnetKey(addr.isV4(), addr.bytes.data(), topology.sticky_prefix.of(addr.isV4())));
-  pick.replicas = {pick.replicas[i]};
+  pick.replicas = {candidates[i]};
   pick.sticky = true;
   return pick;
 }

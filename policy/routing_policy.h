@@ -43,8 +43,13 @@ std::shared_ptr<const RegistryRouting> computeRegistryRouting(
 // The replicas that the global name's answer holds for one client address
 // whose client region got `route`: every replica of the route, except that a
 // shared route under routing.spread sticky holds the one replica of the
-// client's subnet (policy/sticky.h; the DNS path picks with the same
-// functions). Empty for a servfail route.
+// client's subnet among those reachable from its family (policy/sticky.h;
+// the DNS path picks with the same functions). Empty for a servfail route.
+// The replicas of `share` a client of one family can reach: those with
+// addresses of that family, or a target (a CNAME resolves either way); all of
+// `share` when none can. Sticky sharing picks among these, for A and AAAA alike.
+std::vector<uint32_t> reachableFrom(const Registry& registry, const std::vector<uint32_t>& share, bool v4);
+
 struct ClientPick {
   std::vector<uint32_t> replicas;  // replica indices of the registry
   IpPrefix subnet;                 // the client's sticky subnet

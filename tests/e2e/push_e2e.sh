@@ -20,7 +20,7 @@
 # Needs root: resolvers on port 53 (resolv.conf has no port), mount namespaces,
 # dockerd. Usage: push_e2e.sh SWITCHYARD SWITCHYARDCTL
 # PUSHES=N sets the pushes per client and phase (default 3).
-set -euo pipefail
+set -Eeuo pipefail  # -E: the ERR trap below also fires inside functions
 bin=$1
 ctl=$2
 pushes=${PUSHES:-3}
@@ -30,8 +30,18 @@ for tool in docker-registry unbound skopeo umoci dig unshare dockerd docker pdns
 done
 
 source "$(dirname "$0")/lib.sh"
+# A command that fails outside a check ends the run (set -e): say where, and
+# show the logs, so the failure is never silent.
+dump_logs() {
+  echo "--- switchyard log"; tail -30 "$work/switchyard.log" 2>/dev/null || true
+  echo "--- unbound log"; tail -10 "$work/unbound.log" 2>/dev/null || true
+  echo "--- dockerd log"; tail -10 "$work/docker/log" 2>/dev/null || true
+  echo "--- pdns log"; tail -10 "$work/pdns/log" 2>/dev/null || true
+}
+trap 'echo "FAIL: command failed at line $LINENO: $BASH_COMMAND"; dump_logs' ERR
 
 pick_network 2:53 3:53 11:5000 12:5000 13:5000
+net_re=${net//./\\.}  # $net as a regular expression
 zone=cr.e2e.test
 global=myregistry.$zone
 echo "network $net.0/24: replicas .11 .12 .13:5000, switchyard $net.53:$dns_port, unbound $net.2:53, pdns $net.3:53"
@@ -164,7 +174,7 @@ push_skopeo() {
        "docker://$global:5000/e2e/skopeo:$tag" > "$work/push-$tag.log" 2>&1; then
     result="ok $(landed_on e2e/skopeo "$tag")"
   else
-    result="failed: $(grep -o 'blob upload [a-z]*\|manifest blob unknown\|[A-Z_]*UNKNOWN[A-Z_]*' "$work/push-$tag.log" | head -1)"
+    result="failed: $({ grep -o 'blob upload [a-z]*\|manifest blob unknown\|[A-Z_]*UNKNOWN[A-Z_]*' "$work/push-$tag.log" || echo "see push-$tag.log"; } | head -1)"
   fi
 }
 # push_docker: the same with the Docker engine: load a fresh image, push it.
@@ -179,7 +189,7 @@ push_docker() {
   if "${dk[@]}" push "$ref" > "$work/push-$tag.log" 2>&1; then
     result="ok $(landed_on e2e/docker "$tag")"
   else
-    result="failed: $(grep -io 'blob upload [a-z]*\|manifest blob unknown\|unknown blob' "$work/push-$tag.log" | head -1)"
+    result="failed: $({ grep -io 'blob upload [a-z]*\|manifest blob unknown\|unknown blob' "$work/push-$tag.log" || echo "see push-$tag.log"; } | head -1)"
   fi
 }
 # run_pushes LABEL CLIENT: $pushes pushes; sets failed_pushes, records results.
@@ -213,10 +223,10 @@ reload sticky
 sticky_addr=""
 for i in $(seq 1 80); do
   sticky_addr=$(dig +time=1 +tries=1 @"$net.2" "$global" A +short 2>/dev/null | xargs || true)
-  [[ $sticky_addr =~ ^$net\.1[23]$ ]] && break
+  [[ $sticky_addr =~ ^$net_re\.1[23]$ ]] && break
   sleep 0.25
 done
-[[ $sticky_addr =~ ^$net\.1[23]$ ]] && ok "sticky: Unbound's subnet gets one replica ($sticky_addr)" ||
+[[ $sticky_addr =~ ^$net_re\.1[23]$ ]] && ok "sticky: Unbound's subnet gets one replica ($sticky_addr)" ||
   fail "sticky: one record, got [$sticky_addr]"
 sticky_region=$([ "$sticky_addr" = "$net.12" ] && echo westus || echo westeurope)
 explain=$("${sy[@]}" --output json routing show --registry myregistry --client "$net.2" || true)
@@ -313,7 +323,7 @@ for s in $(seq 1 16); do
     got=$(dig +time=2 +tries=1 -b "127.99.$s.$host" @"$net.3" "$global" A +short | xargs || true)
     [ "$got" = "${first[$s]}" ] || { agree=no; echo "     127.99.$s.$host got [$got], its /24 first got [${first[$s]}]"; }
   done
-  [[ ${first[$s]} =~ ^$net\.1[23]$ ]] || cached=no
+  [[ ${first[$s]} =~ ^$net_re\.1[23]$ ]] || cached=no
   want=$("${sy[@]}" --output json routing show --registry myregistry --client "127.99.$s.7" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["replica"])' || true)
   [ "${first[$s]}" = "$(address_of "$want")" ] || { agree=no; echo "     127.99.$s.0/24: [${first[$s]}], routing show says $want"; }
@@ -332,10 +342,7 @@ distinct=$(printf '%s\n' $seen | sort -u | wc -l)
 echo "--- push results"
 printf '     %s\n' "${results[@]}"
 if [ "$fails" -gt 0 ]; then
-  echo "--- switchyard log"; tail -30 "$work/switchyard.log"
-  echo "--- unbound log"; tail -10 "$work/unbound.log"
-  echo "--- dockerd log"; tail -10 "$work/docker/log"
-  echo "--- pdns log"; tail -10 "$work/pdns/log"
+  dump_logs
   echo "$fails failed"
   exit 1
 fi

@@ -358,3 +358,47 @@ TEST_CASE("the SOA serial of a published set is patched into every SOA it serves
   auto nodata = z.ask(kGlobal, 15);
   CHECK(serialOf(ldns_rr_list_rr(ldns_pkt_authority(nodata.get()), 0)) == 2026112899u);
 }
+
+TEST_CASE("a reused Query never lets one query's ECS address bytes leak into the next") {
+  // A serving thread reuses one Query for every packet. ECS carries only the
+  // source prefix's bytes; the rest must read as zero, or a /16 after a /26
+  // is looked up (region) and hashed (sticky subnet) with the /26's bytes.
+  Zone z = sharedZone();
+  std::vector<uint8_t> out(65535);
+  auto answer = [&](Query& scratch, const char* subnet) {
+    auto q = test::buildQuery(kGlobal, rrtype::A, {.ecs = prefix(subnet)});
+    size_t n = respond(*z.set, q.data(), q.size(), IpAddress::parse("192.0.2.1").value(), Transport::Udp, scratch,
+                       out.data(), out.size());
+    return test::answers(test::parse({out.begin(), out.begin() + static_cast<long>(n)}).get());
+  };
+  for (const char* first : {"198.51.100.64/26", "198.51.100.130/32", "10.77.201.0/24"}) {
+    for (const char* second : {"198.51.0.0/16", "10.0.0.0/8", "10.77.0.0/20"}) {
+      Query fresh, reused;
+      answer(reused, first);
+      INFO(first << " then " << second);
+      CHECK(answer(reused, second) == answer(fresh, second));
+    }
+  }
+  // IPv6: a /48 after a /56 of another network.
+  Query fresh, reused;
+  answer(reused, "2001:db8:aaaa:bb00::/56");
+  CHECK(answer(reused, "2001:db8:cccc::/48") == answer(fresh, "2001:db8:cccc::/48"));
+}
+
+TEST_CASE("routing.spread sticky: a client subnet of one family only gets replicas it can reach") {
+  // westus has only an IPv4 address, westeurope both: IPv6 client subnets
+  // pick among the replicas with IPv6 addresses, for A and AAAA alike (so a
+  // dual-stack client is not split), and never get NODATA for AAAA.
+  Zone z = sharedZone();
+  for (int i = 0; i < 64; ++i) {
+    std::string subnet = "2001:db8:" + std::to_string(100 + i) + "::/56";
+    auto aaaa = test::answers(z.ask(kGlobal, rrtype::AAAA, {.ecs = prefix(subnet.c_str())}).get());
+    CHECK(aaaa == Strings{"AAAA 2001:db8::13"});
+    CHECK(ecsA(z, subnet) == "A 127.0.0.13");
+  }
+  // The control plane's explanation applies the same rule.
+  auto part = policy::computeRegistryRouting(*z.topology, policy::Ranking(*z.topology), 0, z.states[0]);
+  auto pick = policy::pickForClient(*z.topology, 0, part->clients[0], IpAddress::parse("2001:db8:7::1").value());
+  CHECK(pick.replicas == std::vector<uint32_t>{2});
+  CHECK(pick.sticky);
+}
