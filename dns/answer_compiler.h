@@ -4,9 +4,12 @@
 // Answers per name (CONTRACTS.md §1):
 //   - ZONE: SOA; NS with A/AAAA glue for nameservers inside the zone.
 //   - REG.ZONE: the replicas the routing table chose for each client region
-//     (A/AAAA, TTL ttl.global). A route whose replicas are all `target`s is
-//     answered with a CNAME to the first; in a mixed route the address
-//     replicas answer (a CNAME cannot share its owner with A records).
+//     (A/AAAA, TTL ttl.global). A region several replicas share is compiled,
+//     under routing.spread sticky, as a share set of one-replica answers (the
+//     responder picks one by client subnet; answer_set.h ShareSet); under
+//     `all` as one answer with every replica. A route whose replicas are all
+//     `target`s is answered with a CNAME to the first; in a mixed route the
+//     address replicas answer (a CNAME cannot share its owner with A records).
 //     An empty route (when_none_eligible: servfail) is SERVFAIL.
 //   - REG.REGION.geo.ZONE / REG.REGION.data.ZONE: that region's replica /
 //     data addresses, whatever health or flags say.

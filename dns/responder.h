@@ -2,7 +2,8 @@
 //
 // Steps: parse (query_parser.h) -> class IN and zone check -> name lookup ->
 // client region (trusted ECS, else the source address) for global names ->
-// pick the precompiled answer -> write header, the question as sent, the body,
+// pick the precompiled answer (in a shared region, the client subnet's one
+// replica: policy/sticky.h) -> write header, the question as sent, the body,
 // and an OPT (with ECS and its scope) when the query had EDNS.
 // UDP answers that exceed the client's payload size (512 without EDNS, at most
 // our 1232 with it) are sent truncated (TC, no records) so the client retries
