@@ -133,8 +133,13 @@ void printReplications(const Options& o, const json& list) {
   for (const auto& r : list) {
     std::string note;
     if (r["health"]["fault"] != "none") note = "FAULT INJECTED: " + r["health"]["fault"].get<std::string>();
-    else if (r["health"].contains("lastProbe") && r["health"]["lastProbe"]["result"] != "ok")
-      note = "last probe: " + r["health"]["lastProbe"]["result"].get<std::string>();
+    else if (r["health"].contains("lastProbe") && r["health"]["lastProbe"]["result"] != "ok") {
+      const auto& last = r["health"]["lastProbe"];
+      note = "last probe: " + last["result"].get<std::string>();
+      // Content checks say which step failed and how: "manifest GET URL: HTTP 500".
+      if (last.contains("step") && !last["step"].get<std::string>().empty())
+        note += " (" + last["detail"].get<std::string>() + ")";
+    }
     std::vector<std::string> row{r["name"], r["region"], r["status"],
                                  r["globalEndpointRouting"].get<bool>() ? "true" : "false", joined(r["servingClients"])};
     if (freshness) {
@@ -173,7 +178,9 @@ void printDrill(const Options& o, const json& d) {
   }
   std::string state = d["state"];
   for (auto& c : state) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  std::cout << "drill " << d["id"] << ": " << d["scenario"].get<std::string>() << " "
+  std::string scenario = d["scenario"];
+  if (d.value("fault", "") == "content_error") scenario += " (content_error)";
+  std::cout << "drill " << d["id"] << ": " << scenario << " "
             << d["replica"].get<std::string>() << " of " << d["registry"].get<std::string>() << ", asking "
             << d["dns"].get<std::string>() << " for " << d["globalName"].get<std::string>() << ": " << state << "\n";
   std::cout << "started " << d["startedAt"].get<std::string>();
@@ -291,12 +298,16 @@ int main(int argc, char** argv) {
   auto* reload = app.add_subcommand("reload", "reload the daemon's config file");
   auto* drill = app.add_subcommand("drill", "failover drills, proven with real DNS queries");
   drill->require_subcommand(1);
-  std::string replica, scenario, dns, drill_id;
+  std::string replica, scenario, dns, drill_id, drill_fault;
   double timeout_s = 15, hold_s = 3;
   auto* drill_run = drill->add_subcommand("run", "take a replica out, watch DNS move, put it back, report");
   drill_run->add_option("--registry", registry)->required();
   drill_run->add_option("--replica", replica, "replica (region) name")->required();
   drill_run->add_option("--scenario", scenario)->required()->check(CLI::IsMember({"exclude", "fail", "throttle"}));
+  drill_run->add_option("--fault", drill_fault,
+                        "fail: what to inject, down (the replica stops answering) or content_error (it answers, its "
+                        "storage does not)")
+      ->check(CLI::IsMember({"down", "content_error"}));
   drill_run->add_option("--dns", dns, "DNS server to query, HOST:PORT (default: the daemon's own)");
   drill_run->add_option("--timeout", timeout_s, "seconds to wait for traffic to leave and to come back")
       ->capture_default_str()->check(CLI::Range(1.0, 600.0));
@@ -404,6 +415,7 @@ int main(int argc, char** argv) {
       json request{{"registry", registry}, {"replica", replica}, {"scenario", scenario},
                    {"timeoutSeconds", timeout_s}, {"holdSeconds", hold_s}};
       if (!dns.empty()) request["dns"] = dns;
+      if (!drill_fault.empty()) request["fault"] = drill_fault;
       return runDrill(o, request, 2 * timeout_s + hold_s + 30);
     } else if (drill_list->parsed()) {
       auto l = call(o, "GET", "/v1/drills");

@@ -94,6 +94,9 @@ class Loader {
   void loadAnnounce(Topology& t, const YAML::Node& n) const;
   void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
   policy::Freshness loadFreshness(const policy::Registry& g, const YAML::Node& n, const std::string& path) const;
+  // health.check: content needs http(s) and a canary (health.canary, else the
+  // first freshness canary); write_check needs content.
+  void checkContent(policy::Registry& g, const YAML::Node& n, const std::string& path) const;
   policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const YAML::Node& n,
                               const std::string& path) const;
 
@@ -214,7 +217,7 @@ std::vector<policy::StatusRange> Loader::statusList(const YAML::Node& n,
 ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec p) const {
   checkKeys(n, path,
             {"scheme", "port", "path", "interval", "timeout", "fall", "rise", "healthy_status",
-             "throttled_status", "host_header", "tls", "headers"});
+             "throttled_status", "host_header", "tls", "headers", "check", "canary", "write_check"});
   if (auto s = n["scheme"]) {
     std::string v = str(s, join(path, "scheme"));
     if (v == "http") p.scheme = policy::ProbeScheme::Http;
@@ -263,6 +266,29 @@ ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec 
         fail(kv.second, join(hp, key), "header value must be one line");
       p.headers.emplace_back(key, value);
     }
+  }
+  if (auto s = n["check"]) {
+    std::string v = str(s, join(path, "check"));
+    if (v == "api") p.check = policy::HealthCheck::Api;
+    else if (v == "content") p.check = policy::HealthCheck::Content;
+    else fail(s, join(path, "check"), "expected api or content, got '" + v + "'");
+  }
+  if (auto s = n["canary"]) {
+    auto c = policy::Canary::parse(str(s, join(path, "canary")));
+    if (!c) fail(s, join(path, "canary"), c.error());
+    p.canary = std::move(*c);
+  }
+  if (auto s = n["write_check"]) {
+    std::string wp = join(path, "write_check");
+    checkKeys(s, wp, {"repository", "every"});
+    policy::WriteCheck w;
+    YAML::Node repo = required(s, "repository", wp);
+    w.repository = str(repo, join(wp, "repository"));
+    if (!policy::Canary::isRepository(w.repository))
+      fail(repo, join(wp, "repository"),
+           "'" + w.repository + "' is not a repository path (lowercase a-z 0-9 . _ - and '/')");
+    if (auto e = s["every"]) w.every = static_cast<int>(integer(e, join(wp, "every"), 1, 1000000));
+    p.write_check = std::move(w);
   }
   if (p.timeout.count() <= 0) fail(n, path, "timeout must be greater than 0");
   if (p.interval < p.timeout)
@@ -561,7 +587,28 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   for (const auto& r : g.replicas) has_home = has_home || r.region == g.home;
   if (!has_home) fail(home, join(path, "home"), "home region '" + t.regions[g.home].name + "' has no replica");
   if (auto f = n["freshness"]) g.freshness = loadFreshness(g, f, join(path, "freshness"));
+  checkContent(g, n, path);
   t.addRegistry(std::move(g));
+}
+
+void Loader::checkContent(policy::Registry& g, const YAML::Node& n, const std::string& path) const {
+  // The node to blame: the registry's own health map when it has one, else
+  // the registry (the setting came from the top-level defaults).
+  YAML::Node at = n["health"] ? n["health"] : n;
+  std::string at_path = n["health"] ? join(path, "health") : path;
+  if (g.health.check != policy::HealthCheck::Content) {
+    if (g.health.write_check)
+      fail(at, at_path, "health.write_check needs health.check: content (it runs as a step of the content probe)");
+    return;
+  }
+  if (g.health.scheme != policy::ProbeScheme::Http && g.health.scheme != policy::ProbeScheme::Https)
+    fail(at, at_path, "health.check: content reads images over the registry API: health.scheme must be http or https");
+  if (!g.health.canary) {
+    if (!g.freshness)
+      fail(at, at_path,
+           "health.check: content needs an image to read: set health.canary (repository:tag) or freshness.canaries");
+    g.health.canary = g.freshness->canaries.front();
+  }
 }
 
 policy::Freshness Loader::loadFreshness(const policy::Registry& g, const YAML::Node& n,

@@ -72,7 +72,7 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
   bool throttled = fault == Fault::Throttled ||
                    (last != c_.last_probe.end() && last->second.result == health::ProbeResult::Throttled);
   std::string status = "unknown";
-  if (fault == Fault::Down || state.health == policy::Health::Down) status = "offline";
+  if (failsHealth(fault) || state.health == policy::Health::Down) status = "offline";
   else if (throttled) status = "degraded";
   else if (state.health == policy::Health::Up) status = "online";
   json serving = json::array();
@@ -82,12 +82,15 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
       if (choice.replica == r) serving.push_back(t.regions[client].name);
   json health{{"state", policy::healthName(state.health)},
               {"fault", faultName(fault)},
-              {"probe", reg.health.scheme == policy::ProbeScheme::None ? "none" : "active"}};
+              {"probe", reg.health.scheme == policy::ProbeScheme::None ? "none" : "active"},
+              {"check", reg.health.check == policy::HealthCheck::Content ? "content" : "api"}};
+  if (reg.health.canary) health["canary"] = reg.health.canary->text();
   if (last != c_.last_probe.end())
     health["lastProbe"] = {{"result", health::resultName(last->second.result)},
                            {"httpStatus", last->second.http_status},
                            {"seconds", last->second.seconds},
-                           {"detail", last->second.detail}};
+                           {"detail", last->second.detail},
+                           {"step", last->second.step}};
   json out{{"name", region},
            {"region", region},
            {"status", status},
@@ -204,7 +207,7 @@ ApiResponse AdminApi::routingFor(const std::string& registry, const std::string&
   auto notEligible = [&](uint32_t r) {
     auto state = *c_.router.state(reg.name, regionName(r));
     auto fault = *c_.router.fault(reg.name, regionName(r));
-    if (fault == Fault::Down) return std::string("failed by an injected fault");
+    if (failsHealth(fault)) return std::string("failed by an injected fault (") + faultName(fault) + ")";
     if (state.health == policy::Health::Down) return std::string("down (its probes fail)");
     if (!state.global_endpoint_routing) return std::string("out of global routing (operator)");
     if (state.lagging) return std::string("lagging behind its canary");
@@ -291,10 +294,11 @@ void AdminApi::fault(const ApiRequest& r, const std::function<void(ApiResponse)>
   auto body = parseBody(r.body);
   if (!body) return reply(apiError(400, body.error()));
   auto h = body->value("health", json());
-  if (!h.is_string()) return reply(apiError(400, "health must be \"down\", \"throttled\" or \"none\""));
+  const char* allowed = "health must be \"down\", \"content_error\", \"throttled\" or \"none\"";
+  if (!h.is_string()) return reply(apiError(400, allowed));
   std::string v = h.get<std::string>();
   auto parsed = faultFromName(v);
-  if (!parsed) return reply(apiError(400, "health must be \"down\", \"throttled\" or \"none\", got '" + v + "'"));
+  if (!parsed) return reply(apiError(400, std::string(allowed) + ", got '" + v + "'"));
   Fault f = *parsed;
   auto g = c_.router.topology().registryIndex(registry);
   auto rep = g ? c_.router.topology().replicaIndex(*g, region) : std::nullopt;

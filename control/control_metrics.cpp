@@ -87,7 +87,7 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
       Labels l{{"registry", reg.name}, {"replica", region}};
       auto s = *router.state(reg.name, region);
       Fault f = *router.fault(reg.name, region);
-      bool healthy = f == Fault::Down ? false : f == Fault::Throttled ? true : s.health != policy::Health::Down;
+      bool healthy = failsHealth(f) ? false : f == Fault::Throttled ? true : s.health != policy::Health::Down;
       w.sample("switchyard_replica_up", l, healthy ? 1 : 0);
       gr.sample("switchyard_replica_global_routing", l, s.global_endpoint_routing ? 1 : 0);
       int clients = 0;

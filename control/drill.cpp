@@ -88,6 +88,8 @@ Drill::Drill(uint64_t id, DrillPlan plan) : id_(id), plan_(std::move(plan)) {
              {"registry", plan_.registry},
              {"replica", plan_.replica},
              {"scenario", scenarioName(plan_.scenario)},
+             {"fault", plan_.scenario == DrillScenario::Fail ? (plan_.content_fault ? "content_error" : "down")
+                       : plan_.scenario == DrillScenario::Throttle ? "throttled" : "none"},
              {"dns", plan_.dns.toString()},
              {"globalName", plan_.global_name},
              {"state", "running"},

@@ -48,6 +48,7 @@ struct DrillPlan {
   std::string registry;
   std::string replica;  // region name of the drilled replica
   DrillScenario scenario = DrillScenario::Exclude;
+  bool content_fault = false;  // fail: inject content_error (storage broken) rather than down
   SocketAddress dns;
   std::chrono::milliseconds timeout{15'000};  // bound for leaving and for coming back
   std::chrono::milliseconds hold{3'000};      // throttle: how long traffic must stay

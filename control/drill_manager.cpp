@@ -128,7 +128,7 @@ DrillManager::~DrillManager() { joinAll(); }
 std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) const {
   for (const auto& [key, value] : body.items())
     if (key != "registry" && key != "replica" && key != "scenario" && key != "dns" && key != "timeoutSeconds" &&
-        key != "holdSeconds")
+        key != "holdSeconds" && key != "fault")
       return apiError(400, "unknown field '" + key + "'");
   for (const char* key : {"registry", "replica", "scenario"})
     if (!body.contains(key) || !body[key].is_string()) return apiError(400, std::string(key) + " must be a string");
@@ -141,6 +141,15 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
   else if (scenario == "fail") p.scenario = DrillScenario::Fail;
   else if (scenario == "throttle") p.scenario = DrillScenario::Throttle;
   else return apiError(400, "scenario must be exclude, fail or throttle, got '" + scenario + "'");
+  if (body.contains("fault")) {
+    // What the fail scenario rehearses: the replica down, or up with broken
+    // storage (the failure a content check detects).
+    const auto& f = body["fault"];
+    if (!f.is_string() || (f != "down" && f != "content_error"))
+      return apiError(400, "fault must be \"down\" or \"content_error\"");
+    if (p.scenario != DrillScenario::Fail) return apiError(400, "fault applies to the fail scenario only");
+    p.content_fault = f == "content_error";
+  }
   auto timeout = seconds(body, "timeoutSeconds", 15, 1, 600);
   if (!timeout) return apiError(400, timeout.error());
   auto hold = seconds(body, "holdSeconds", 3, 0, 600);
@@ -267,7 +276,9 @@ Result<bool> DrillManager::apply(uint64_t id) {
   const DrillPlan& p = e.drill->plan();
   Result<bool> ok = p.scenario == DrillScenario::Exclude ? router_.setGlobalEndpointRouting(p.registry, p.replica, false)
                     : router_.setFault(p.registry, p.replica,
-                                       p.scenario == DrillScenario::Fail ? Fault::Down : Fault::Throttled);
+                                       p.scenario != DrillScenario::Fail ? Fault::Throttled
+                                       : p.content_fault                 ? Fault::ContentError
+                                                                         : Fault::Down);
   if (!ok) return ok;
   e.applied = true;
   emit_("drill", {{"drill", id}, {"phase", "applied"}, {"registry", p.registry}, {"replica", p.replica},

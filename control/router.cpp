@@ -15,12 +15,13 @@ const char* faultName(Fault fault) {
     case Fault::None: return "none";
     case Fault::Down: return "down";
     case Fault::Throttled: return "throttled";
+    case Fault::ContentError: return "content_error";
   }
   return "?";
 }
 
 std::optional<Fault> faultFromName(std::string_view name) {
-  for (Fault f : {Fault::None, Fault::Down, Fault::Throttled})
+  for (Fault f : {Fault::None, Fault::Down, Fault::Throttled, Fault::ContentError})
     if (name == faultName(f)) return f;
   return std::nullopt;
 }
@@ -94,7 +95,7 @@ std::set<std::string> Router::laggingPairs() const {
 std::vector<policy::ReplicaState> Router::effective(uint32_t g) const {
   std::vector<policy::ReplicaState> out = states_[g];
   for (size_t r = 0; r < out.size(); ++r) {
-    if (faults_[g][r] == Fault::Down) out[r].health = policy::Health::Down;
+    if (failsHealth(faults_[g][r])) out[r].health = policy::Health::Down;
     if (faults_[g][r] == Fault::Throttled) out[r].health = policy::Health::Up;
   }
   return out;

@@ -41,10 +41,16 @@
 
 namespace switchyard::control {
 
-enum class Fault : uint8_t { None, Down, Throttled };
+// An injected health fault. ContentError stands for a replica whose API
+// answers but whose storage does not (what `check: content` detects): it
+// routes like Down, and says which failure is being rehearsed.
+enum class Fault : uint8_t { None, Down, Throttled, ContentError };
 const char* faultName(Fault fault);
-// "none" | "down" | "throttled" (the API's and etcd's spelling); nullopt otherwise.
+// "none" | "down" | "throttled" | "content_error" (the API's and etcd's
+// spelling); nullopt otherwise.
 std::optional<Fault> faultFromName(std::string_view name);
+// The fault takes the replica out as a failed probe would.
+inline bool failsHealth(Fault f) { return f == Fault::Down || f == Fault::ContentError; }
 
 // What one change did, for events, logs and metrics.
 struct PairChange {

@@ -1,5 +1,7 @@
 #include "health/curl_prober.h"
 
+#include "health/curl_failure.h"
+
 #include <cstring>
 #include <string>
 
@@ -18,31 +20,6 @@ struct CurlProber::Probe {
 namespace {
 
 size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
-
-bool inRanges(const std::vector<policy::StatusRange>& ranges, int status) {
-  for (const auto& r : ranges)
-    if (r.contains(status)) return true;
-  return false;
-}
-
-bool isTlsError(CURLcode code) {
-  switch (code) {
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-      return true;
-    default:
-      return false;
-  }
-}
 
 }  // namespace
 
@@ -141,19 +118,14 @@ ProbeReport CurlProber::classify(Probe& p, CURLcode code) {
     long status = 0;
     curl_easy_getinfo(p.easy, CURLINFO_RESPONSE_CODE, &status);
     r.http_status = static_cast<int>(status);
-    if (inRanges(p.target.spec.healthy_status, r.http_status)) r.result = ProbeResult::Ok;
-    else if (inRanges(p.target.spec.throttled_status, r.http_status)) r.result = ProbeResult::Throttled;
+    if (p.target.spec.isHealthy(r.http_status)) r.result = ProbeResult::Ok;
+    else if (p.target.spec.isThrottled(r.http_status)) r.result = ProbeResult::Throttled;
     else r.result = ProbeResult::HttpError;
     r.detail = "HTTP " + std::to_string(status);
     return r;
   }
   r.detail = p.error[0] ? p.error : curl_easy_strerror(code);
-  if (code == CURLE_OPERATION_TIMEDOUT) r.result = ProbeResult::Timeout;
-  else if (isTlsError(code)) r.result = ProbeResult::TlsError;
-  // Something answered, but not HTTP/1.x ("Received HTTP/0.9" is how libcurl
-  // reports a reply without a status line).
-  else if (code == CURLE_WEIRD_SERVER_REPLY || code == CURLE_UNSUPPORTED_PROTOCOL) r.result = ProbeResult::HttpError;
-  else r.result = ProbeResult::ConnectError;
+  r.result = transferFailure(code);
   return r;
 }
 

@@ -30,11 +30,6 @@ void DigestFetcher::close() {
   multi_.close();
 }
 
-const DigestFetcher::Token* DigestFetcher::cachedToken(const std::string& challenge_key) const {
-  auto it = tokens_.find(challenge_key);
-  return it != tokens_.end() && it->second.expires_ms > uv_now(loop_) ? &it->second : nullptr;
-}
-
 uint64_t DigestFetcher::start(const RegistryEndpoint& endpoint, const policy::Canary& canary, long timeout_ms) {
   auto fetch = std::make_unique<Fetch>();
   Fetch& f = *fetch;
@@ -44,9 +39,8 @@ uint64_t DigestFetcher::start(const RegistryEndpoint& endpoint, const policy::Ca
   f.timeout_ms = timeout_ms;
   fetches_.emplace(f.id, std::move(fetch));
   // A registry that challenged before: present its token at once.
-  const Token* token = nullptr;
-  if (auto c = challenges_.find(f.resource()); c != challenges_.end()) token = cachedToken(c->second);
-  if (token) startHead(f, withBearer(endpoint, token->value), true);
+  if (const std::string* token = tokens_.forResource(f.resource(), uv_now(loop_)))
+    startHead(f, withBearer(endpoint, *token), true);
   else startHead(f, endpoint, false);
   return f.id;
 }
@@ -98,10 +92,11 @@ void DigestFetcher::headDone(Fetch& f, CURLcode code) {
   endTransfer(f);
   auto challenge = o.http_status == 401 && !f.with_token ? parseBearerChallenge(o.challenge) : std::nullopt;
   if (!challenge) return complete(f.id, o);
-  challenges_[f.resource()] = challenge->key();
+  tokens_.challenged(f.resource(), challenge->key());
   f.challenged = o;
   // Another read of the same resource may have fetched a token meanwhile.
-  if (const Token* token = cachedToken(challenge->key())) return startHead(f, withBearer(f.endpoint, token->value), true);
+  if (const std::string* token = tokens_.forChallenge(challenge->key(), uv_now(loop_)))
+    return startHead(f, withBearer(f.endpoint, *token), true);
   startToken(f, *challenge);
 }
 
@@ -113,9 +108,7 @@ void DigestFetcher::tokenDone(Fetch& f, CURLcode code) {
     o.detail = "HTTP 401, and " + token.error();
     return complete(f.id, o);
   }
-  // Renew a little early: a token that expires in flight costs a round.
-  uint64_t life_ms = static_cast<uint64_t>(token->expires_in_s) * 1000;
-  tokens_[challenges_[f.resource()]] = {token->token, uv_now(loop_) + life_ms - std::min<uint64_t>(life_ms / 10, 10'000)};
+  tokens_.store(f.resource(), *token, uv_now(loop_));
   startHead(f, withBearer(f.endpoint, token->token), true);
 }
 

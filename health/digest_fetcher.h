@@ -47,10 +47,6 @@ class DigestFetcher {
 
  private:
   struct Fetch;
-  struct Token {
-    std::string value;
-    uint64_t expires_ms = 0;  // loop time
-  };
   void startHead(Fetch& fetch, const RegistryEndpoint& endpoint, bool with_token);
   void startToken(Fetch& fetch, const BearerChallenge& challenge);
   void done(CURL* easy, CURLcode code);
@@ -59,7 +55,6 @@ class DigestFetcher {
   void complete(uint64_t id, const DigestObservation& observation);
   // Removes and frees the fetch's transfer in flight, if any.
   void endTransfer(Fetch& fetch);
-  const Token* cachedToken(const std::string& challenge_key) const;
 
   uv_loop_t* loop_;
   Callback callback_;
@@ -68,8 +63,7 @@ class DigestFetcher {
   uint64_t next_id_ = 1;
   size_t token_requests_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Fetch>> fetches_;
-  std::unordered_map<std::string, Token> tokens_;             // by BearerChallenge::key()
-  std::unordered_map<std::string, std::string> challenges_;  // "base_url repository" -> its challenge key
+  TokenCache tokens_;  // resources are "base_url repository"
 };
 
 }  // namespace switchyard::health

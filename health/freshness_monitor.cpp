@@ -1,5 +1,7 @@
 #include "health/freshness_monitor.h"
 
+#include <algorithm>
+
 namespace switchyard::health {
 
 struct FreshnessMonitor::Registry {
@@ -123,10 +125,7 @@ void FreshnessMonitor::onDigest(uint64_t id, const DigestObservation& observatio
   if (--f.registry->pending == 0) endRound(*f.registry);
 }
 
-void FreshnessMonitor::endRound(Registry& reg) {
-  reg.fetches.clear();
-  auto now = static_cast<int64_t>(uv_now(loop_));
-  reg.tracker.record(reg.round, now);
+void FreshnessMonitor::report(const Registry& reg) {
   FreshnessReport report;
   report.registry = reg.target.registry;
   for (const auto& c : reg.target.config.canaries) report.canaries.push_back(c.text());
@@ -134,6 +133,38 @@ void FreshnessMonitor::endRound(Registry& reg) {
   report.regions = reg.target.regions;
   for (size_t r = 0; r < reg.target.regions.size(); ++r) report.replicas.push_back(reg.tracker.status(r));
   callback_(std::move(report));
+}
+
+bool FreshnessMonitor::referenceHas(const std::string& registry, const policy::Canary& canary) const {
+  auto it = registries_.find(registry);
+  if (it == registries_.end()) return false;
+  const auto& canaries = it->second->target.config.canaries;
+  const auto& refs = it->second->tracker.references();
+  size_t c = static_cast<size_t>(std::find(canaries.begin(), canaries.end(), canary) - canaries.begin());
+  if (c >= canaries.size()) c = 0;
+  return c < refs.size() && !refs[c].empty() && refs[c] != "absent";
+}
+
+bool FreshnessMonitor::markLagging(const std::string& registry, const std::string& region,
+                                   const std::string& detail) {
+  auto it = registries_.find(registry);
+  if (it == registries_.end()) return false;
+  Registry& reg = *it->second;
+  const auto& regions = reg.target.regions;
+  auto r = std::find(regions.begin(), regions.end(), region);
+  if (r == regions.end()) return false;
+  size_t idx = static_cast<size_t>(r - regions.begin());
+  if (reg.tracker.status(idx).lagging()) return true;
+  reg.tracker.assumeLagging(idx, static_cast<int64_t>(uv_now(loop_)), detail);
+  report(reg);
+  return true;
+}
+
+void FreshnessMonitor::endRound(Registry& reg) {
+  reg.fetches.clear();
+  auto now = static_cast<int64_t>(uv_now(loop_));
+  reg.tracker.record(reg.round, now);
+  report(reg);
 
   std::uniform_real_distribution<double> jitter(0.9, 1.1);
   double gap = static_cast<double>(reg.target.interval.count()) * jitter(rng_);

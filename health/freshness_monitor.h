@@ -72,6 +72,15 @@ class FreshnessMonitor {
   // Cancels everything; call before the loop ends.
   void close();
 
+  // For seeding (health_monitor.h): whether the registry's last round had a
+  // reference digest for `canary` (for its first canary when `canary` is
+  // not one of its freshness canaries). False before the first round.
+  bool referenceHas(const std::string& registry, const policy::Canary& canary) const;
+  // Marks `region`'s replica lagging now with `detail` and reports the
+  // registry at once; a round that sees it serve the reference clears it.
+  // False (nothing done) for a registry without freshness or an unknown region.
+  bool markLagging(const std::string& registry, const std::string& region, const std::string& detail);
+
  private:
   struct Registry;
   struct Fetch {
@@ -83,6 +92,7 @@ class FreshnessMonitor {
   void startRound(Registry& registry);
   void onDigest(uint64_t id, const DigestObservation& observation);
   void endRound(Registry& registry);
+  void report(const Registry& registry);
 
   uv_loop_t* loop_;
   Callback callback_;

@@ -99,14 +99,14 @@ void FreshnessTracker::summarize(size_t r, int64_t now_ms, const std::vector<Dig
       }
 }
 
-void FreshnessTracker::assumeLagging(size_t r, int64_t now_ms) {
+void FreshnessTracker::assumeLagging(size_t r, int64_t now_ms, std::string detail) {
   for (Cell& cell : cells_[r]) {
     cell.compared = true;
     cell.behind_since = now_ms - config_.max_staleness.count();
   }
   now_ms_ = std::max(now_ms_, now_ms);
   summarize(r, now_ms_, nullptr);
-  status_[r].detail = "lagging before the restart; re-checked at the next round";
+  status_[r].detail = std::move(detail);
 }
 
 void FreshnessTracker::inherit(const FreshnessTracker& older) {

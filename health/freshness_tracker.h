@@ -56,7 +56,8 @@ class FreshnessTracker {
   // Marks a replica lagging as if it had been behind on every canary for
   // max_staleness (it was lagging before a restart): it stays out of global
   // routing until a round sees it serve the reference.
-  void assumeLagging(size_t replica, int64_t now_ms);
+  void assumeLagging(size_t replica, int64_t now_ms,
+                     std::string detail = "lagging before the restart; re-checked at the next round");
 
   const FreshnessStatus& status(size_t replica) const { return status_[replica]; }
   // The last round's reference per canary ("" when there was none).

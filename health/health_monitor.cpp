@@ -13,9 +13,15 @@ struct HealthMonitor::Pair {
   uint64_t started_ms = 0;
   bool reported = false;
   bool first_gap = true;
+  uint64_t probes = 0;
+  // The replica passed a content check since it was added (or was up before
+  // a restart): a content_missing now means lost content, not seeding.
+  bool served_content = false;
 
   Pair(ProbeTarget t, policy::Health initial)
-      : target(std::move(t)), tracker(target.spec.fall, target.spec.rise, initial) {}
+      : target(std::move(t)),
+        tracker(target.spec.fall, target.spec.rise, initial),
+        served_content(initial == policy::Health::Up) {}
 };
 
 HealthMonitor::HealthMonitor(Callbacks callbacks, ProberOptions prober) : callbacks_(std::move(callbacks)) {
@@ -121,11 +127,22 @@ void HealthMonitor::removePair(const std::string& key) {
 
 void HealthMonitor::probe(Pair& p) {
   p.started_ms = uv_now(&loop_);
-  p.in_flight = prober_->start(p.target);
+  // The write check rides on every `every`-th content probe, the first included.
+  const auto& w = p.target.spec.write_check;
+  bool write = w && p.target.spec.check == policy::HealthCheck::Content && p.probes % static_cast<uint64_t>(w->every) == 0;
+  ++p.probes;
+  p.in_flight = prober_->start(p.target, write);
   in_flight_[p.in_flight] = &p;
 }
 
-void HealthMonitor::onResult(uint64_t id, const ProbeReport& report) {
+bool HealthMonitor::seeding(Pair& p, ProbeReport& report) {
+  if (report.result != ProbeResult::ContentMissing || p.served_content || !p.target.spec.canary) return false;
+  if (!freshness_->referenceHas(p.target.registry, *p.target.spec.canary)) return false;
+  report.detail = "seeding (the reference serves the canary, this replica does not yet): " + report.detail;
+  return freshness_->markLagging(p.target.registry, p.target.region, report.detail);
+}
+
+void HealthMonitor::onResult(uint64_t id, const ProbeReport& reported) {
   auto it = in_flight_.find(id);
   if (it == in_flight_.end()) return;
   Pair& p = *it->second;
@@ -134,8 +151,11 @@ void HealthMonitor::onResult(uint64_t id, const ProbeReport& report) {
   // uv_hrtime, not this loop's uv_now: the control thread compares it with its own clock.
   last_result_ms_.store(static_cast<int64_t>(uv_hrtime() / 1000000), std::memory_order_relaxed);
 
+  ProbeReport report = reported;
+  if (report.result == ProbeResult::Ok && p.target.spec.check == policy::HealthCheck::Content) p.served_content = true;
+  bool up = seeding(p, report) || countsAsUp(report.result);
   policy::Health before = p.tracker.state();
-  if (p.tracker.record(report) == HealthTracker::Transition::Changed && callbacks_.on_change) {
+  if (p.tracker.record(report, up) == HealthTracker::Transition::Changed && callbacks_.on_change) {
     HealthChange c{p.target.registry, p.target.region, before, p.tracker.state(),
                    {p.tracker.recent().begin(), p.tracker.recent().end()}};
     callbacks_.on_change(std::move(c));

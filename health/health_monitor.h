@@ -11,6 +11,15 @@
 //   3. A probe still in flight is never doubled: the next one is scheduled only
 //      when the previous one has reported.
 // Pairs with scheme `none` are never probed and never reported.
+// Content checks (`check: content`, content_prober.h): every
+// health.write_check.every-th probe, the first included, adds the write check.
+// Seeding: a replica that has not yet passed a content check since it was
+// added (and was not up before a restart) and answers the canary with 404,
+// while the registry's freshness reference serves it, is still being
+// replicated: it is marked lagging at once (out of global routing, back on
+// the first freshness round that sees the reference) and the probe counts as
+// up, so it shows as lagging, not down. Without freshness, or once the
+// replica has served the canary, a 404 is content_missing: a failure.
 // The same thread runs the replication-freshness rounds (FreshnessMonitor) of
 // the registries that have `freshness`.
 // Thread safety:
@@ -85,6 +94,9 @@ class HealthMonitor {
   void removePair(const std::string& key);
   void probe(Pair& pair);
   void onResult(uint64_t id, const ProbeReport& report);
+  // True when `report` is a seeding replica's content_missing (see above):
+  // marks it lagging and says so in report.detail.
+  bool seeding(Pair& pair, ProbeReport& report);
 
   Callbacks callbacks_;
   uv_loop_t loop_{};

@@ -3,10 +3,13 @@
 namespace switchyard::health {
 
 HealthTracker::Transition HealthTracker::record(const ProbeReport& report) {
+  return record(report, countsAsUp(report.result));
+}
+
+HealthTracker::Transition HealthTracker::record(const ProbeReport& report, bool up) {
   ++probes_;
   recent_.push_back(report);
   if (recent_.size() > kKeep) recent_.pop_front();
-  bool up = countsAsUp(report.result);
   if (state_ == policy::Health::Unknown) {
     state_ = up ? policy::Health::Up : policy::Health::Down;
     streak_ = 0;

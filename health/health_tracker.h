@@ -29,6 +29,9 @@ class HealthTracker {
       : fall_(fall), rise_(rise), state_(initial) {}
 
   Transition record(const ProbeReport& report);
+  // The same, with what the report counts as decided by the caller (a
+  // seeding replica's content_missing counts as up: health_monitor.h).
+  Transition record(const ProbeReport& report, bool up);
 
   policy::Health state() const { return state_; }
   // Reports newest last; at most kKeep.

@@ -29,12 +29,6 @@ struct PlainProber::Probe {
 
 namespace {
 
-bool inRanges(const std::vector<policy::StatusRange>& ranges, int status) {
-  for (const auto& r : ranges)
-    if (r.contains(status)) return true;
-  return false;
-}
-
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i)
@@ -86,6 +80,13 @@ int parseStatusLine(std::string_view line) {
   }
   if (line.size() > sp + 4 && line[sp + 4] != ' ' && line[sp + 4] != '\r') return -1;
   return status;
+}
+
+ProbeReport report(ProbeResult result, std::string detail) {
+  ProbeReport r;
+  r.result = result;
+  r.detail = std::move(detail);
+  return r;
 }
 
 std::string connectDetail(const ProbeTarget& t, int status) {
@@ -172,11 +173,11 @@ void PlainProber::onConnect(uv_connect_t* req, int status) {
   if (p->done) return;
   PlainProber* self = p->owner;
   if (status < 0) {
-    self->finish(p, {ProbeResult::ConnectError, 0, 0, connectDetail(p->target, status)});
+    self->finish(p, report(ProbeResult::ConnectError, connectDetail(p->target, status)));
     return;
   }
   if (p->target.spec.scheme == policy::ProbeScheme::Tcp) {
-    self->finish(p, {ProbeResult::Ok, 0, 0, ""});  // tcp: connecting is the whole check
+    self->finish(p, report(ProbeResult::Ok, ""));  // tcp: connecting is the whole check
     return;
   }
   p->request = buildRequest(p->target);
@@ -184,13 +185,13 @@ void PlainProber::onConnect(uv_connect_t* req, int status) {
   auto* stream = reinterpret_cast<uv_stream_t*>(&p->tcp);
   int rc = uv_write(&p->write, stream, &buf, 1, &PlainProber::onWrite);
   if (rc == 0) rc = uv_read_start(stream, &PlainProber::onAlloc, &PlainProber::onRead);
-  if (rc != 0) self->finish(p, {ProbeResult::ConnectError, 0, 0, std::string("Send failure: ") + uv_strerror(rc)});
+  if (rc != 0) self->finish(p, report(ProbeResult::ConnectError, std::string("Send failure: ") + uv_strerror(rc)));
 }
 
 void PlainProber::onWrite(uv_write_t* req, int status) {
   auto* p = static_cast<Probe*>(req->data);
   if (p->done || status >= 0) return;
-  p->owner->finish(p, {ProbeResult::ConnectError, 0, 0, std::string("Send failure: ") + uv_strerror(status)});
+  p->owner->finish(p, report(ProbeResult::ConnectError, std::string("Send failure: ") + uv_strerror(status)));
 }
 
 void PlainProber::onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
@@ -206,9 +207,9 @@ void PlainProber::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     if (p->used == 0) {
       std::string detail = nread == UV_EOF ? "Empty reply from server"
                                            : std::string("Recv failure: ") + uv_strerror(static_cast<int>(nread));
-      self->finish(p, {ProbeResult::ConnectError, 0, 0, detail});
+      self->finish(p, report(ProbeResult::ConnectError, detail));
     } else {
-      self->finish(p, {ProbeResult::HttpError, 0, 0, "Incomplete HTTP status line"});
+      self->finish(p, report(ProbeResult::HttpError, "Incomplete HTTP status line"));
     }
     return;
   }
@@ -218,19 +219,19 @@ void PlainProber::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   if (eol == std::string_view::npos && p->used < sizeof p->in) {
     // Not a line yet; but a reply that cannot become "HTTP/" is wrong already.
     if (got.substr(0, 5) != std::string_view("HTTP/").substr(0, std::min<size_t>(5, got.size())))
-      self->finish(p, {ProbeResult::HttpError, 0, 0, "Unsupported HTTP response"});
+      self->finish(p, report(ProbeResult::HttpError, "Unsupported HTTP response"));
     return;
   }
   int status = eol == std::string_view::npos ? -1 : parseStatusLine(got.substr(0, eol));
   if (status < 0) {
-    self->finish(p, {ProbeResult::HttpError, 0, 0, "Unsupported HTTP response"});
+    self->finish(p, report(ProbeResult::HttpError, "Unsupported HTTP response"));
     return;
   }
   ProbeReport r;
   r.http_status = status;
   const auto& spec = p->target.spec;
-  if (inRanges(spec.healthy_status, status)) r.result = ProbeResult::Ok;
-  else if (inRanges(spec.throttled_status, status)) r.result = ProbeResult::Throttled;
+  if (spec.isHealthy(status)) r.result = ProbeResult::Ok;
+  else if (spec.isThrottled(status)) r.result = ProbeResult::Throttled;
   else r.result = ProbeResult::HttpError;
   r.detail = "HTTP " + std::to_string(status);
   self->finish(p, std::move(r));
@@ -243,9 +244,8 @@ void PlainProber::onTimeout(uv_timer_t* t) {
     p->owner->finish(p, p->early);
     return;
   }
-  p->owner->finish(p, {ProbeResult::Timeout, 0, 0,
-                       "Operation timed out after " + std::to_string(p->target.spec.timeout.count()) +
-                           " milliseconds"});
+  p->owner->finish(p, report(ProbeResult::Timeout, "Operation timed out after " + std::to_string(p->target.spec.timeout.count()) +
+                           " milliseconds"));
 }
 
 }  // namespace switchyard::health

@@ -10,6 +10,9 @@ const char* resultName(ProbeResult result) {
     case ProbeResult::Timeout: return "timeout";
     case ProbeResult::ConnectError: return "connect_error";
     case ProbeResult::TlsError: return "tls_error";
+    case ProbeResult::ContentError: return "content_error";
+    case ProbeResult::ContentMissing: return "content_missing";
+    case ProbeResult::WriteError: return "write_error";
   }
   return "?";
 }

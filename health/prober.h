@@ -1,7 +1,9 @@
-// Prober: the health thread's one entry point for probes. Plain `http` and
-// `tcp` probes of an address go to PlainProber (direct libuv, cheapest);
-// `https` and targets given as host names go to CurlProber (TLS, resolution).
-// Both classify outcomes the same way (see plain_prober.h).
+// Prober: the health thread's one entry point for probes. `check: content`
+// probes go to ContentProber (manifest, blob, write check on one
+// connection); api probes that are plain `http` and `tcp` of an address go to
+// PlainProber (direct libuv, cheapest); `https` and targets given as host
+// names go to CurlProber (TLS, resolution). The api probers classify outcomes
+// the same way (see plain_prober.h).
 //
 // Thread safety: every method and callback runs on the loop's thread.
 // Invariants:
@@ -14,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 
+#include "health/content_prober.h"
 #include "health/curl_prober.h"
 #include "health/plain_prober.h"
 
@@ -32,15 +35,18 @@ class Prober {
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
 
-  uint64_t start(const ProbeTarget& target);
+  // `write`: a content probe also runs the write check (HealthMonitor says
+  // when: every health.write_check.every-th probe).
+  uint64_t start(const ProbeTarget& target, bool write = false);
   void cancel(uint64_t id);
   void close();  // cancels everything; call before the loop ends
-  size_t inFlight() const { return plain_.inFlight() + curl_.inFlight(); }
+  size_t inFlight() const { return plain_.inFlight() + curl_.inFlight() + content_.inFlight(); }
 
  private:
   ProberOptions options_;
   PlainProber plain_;
   CurlProber curl_;
+  ContentProber content_;
   uint64_t next_id_ = 1;
 };
 

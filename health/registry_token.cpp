@@ -1,5 +1,7 @@
 #include "health/registry_token.h"
 
+#include <algorithm>
+
 #include <cctype>
 #include <nlohmann/json.hpp>
 
@@ -166,6 +168,26 @@ DigestObservation readDigestBlocking(const RegistryEndpoint& endpoint, const pol
     return o;
   }
   return head(withBearer(endpoint, token->token));
+}
+
+const std::string* TokenCache::forChallenge(const std::string& key, uint64_t now_ms) const {
+  auto it = tokens_.find(key);
+  return it != tokens_.end() && it->second.expires_ms > now_ms ? &it->second.value : nullptr;
+}
+
+const std::string* TokenCache::forResource(const std::string& resource, uint64_t now_ms) const {
+  auto c = challenges_.find(resource);
+  return c == challenges_.end() ? nullptr : forChallenge(c->second, now_ms);
+}
+
+void TokenCache::challenged(const std::string& resource, const std::string& challenge_key) {
+  challenges_[resource] = challenge_key;
+}
+
+void TokenCache::store(const std::string& resource, const RegistryTokenValue& token, uint64_t now_ms) {
+  // Renew a little early: a token that expires in flight costs a round.
+  uint64_t life_ms = static_cast<uint64_t>(token.expires_in_s) * 1000;
+  tokens_[challenges_[resource]] = {token.token, now_ms + life_ms - std::min<uint64_t>(life_ms / 10, 10'000)};
 }
 
 }  // namespace switchyard::health

@@ -14,9 +14,11 @@
 
 #include <curl/curl.h>
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "common/result.h"
 #include "health/manifest_head.h"
@@ -69,6 +71,29 @@ class TokenRequest {
 // The endpoint with `Authorization: Bearer token` in place of any
 // Authorization header it had.
 RegistryEndpoint withBearer(RegistryEndpoint endpoint, const std::string& token);
+
+// Tokens by challenge, and which challenge each resource got, so a steady
+// state presents a live token at once (one request per read, not three). A
+// resource is whatever the caller's challenges are per, e.g.
+// "BASE_URL REPOSITORY" for pulls. Owned by one thread (a prober's loop).
+class TokenCache {
+ public:
+  // The live token for `resource`'s last challenge, or nullptr.
+  const std::string* forResource(const std::string& resource, uint64_t now_ms) const;
+  const std::string* forChallenge(const std::string& challenge_key, uint64_t now_ms) const;
+  void challenged(const std::string& resource, const std::string& challenge_key);
+  // Keeps `token` for `resource`'s challenge, renewed a little before it expires.
+  // REQUIRES: challenged(resource, ...) was called.
+  void store(const std::string& resource, const RegistryTokenValue& token, uint64_t now_ms);
+
+ private:
+  struct Token {
+    std::string value;
+    uint64_t expires_ms = 0;
+  };
+  std::unordered_map<std::string, Token> tokens_;             // by BearerChallenge::key()
+  std::unordered_map<std::string, std::string> challenges_;  // resource -> its challenge key
+};
 
 // Blocking: the HEAD, and on a Bearer challenge the token and the HEAD again.
 // For the CLI; the daemon's prober does the same steps on its loop.

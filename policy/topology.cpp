@@ -35,6 +35,8 @@ bool isTag(std::string_view s) {
 
 }  // namespace
 
+bool Canary::isRepository(std::string_view text) { return policy::isRepository(text); }
+
 Result<Canary> Canary::parse(std::string_view text) {
   if (text.find('@') != std::string_view::npos)
     return makeError("'" + std::string(text) + "' is a digest reference; expected repository:tag");

@@ -51,6 +51,36 @@ struct StatusRange {
   bool contains(int status) const { return status >= low && status <= high; }
 };
 
+// An image the operator re-pushes on a schedule (to the home replica, for
+// reference: home) so replication lag shows as a digest difference.
+struct Canary {
+  std::string repository;  // e.g. "canary/heartbeat"
+  std::string tag;         // e.g. "latest"
+  std::string text() const { return repository + ":" + tag; }
+  // "repository:tag" by the distribution spec's grammar (lowercase path
+  // components; a tag of at most 128 word characters, '.' and '-'); a digest
+  // reference is refused (a canary is re-pushed; wait-replicated takes the
+  // digest apart). The error says what is wrong, for the config loader and
+  // the CLI alike.
+  static Result<Canary> parse(std::string_view text);
+  // A repository path by the same grammar (for health.write_check).
+  static bool isRepository(std::string_view text);
+  friend bool operator==(const Canary&, const Canary&) = default;
+};
+
+// What a probe asks of a replica (health.check): `api` is one GET of `path`
+// (is the registry API up?); `content` also reads the pair's canary image,
+// manifest and one blob with its digest checked (can it serve images?).
+enum class HealthCheck { Api, Content };
+
+// health.write_check: every `every`-th content probe also pushes a small
+// unique blob to `repository` and reads it back (can it take pushes?).
+struct WriteCheck {
+  std::string repository;
+  int every = 6;
+  friend bool operator==(const WriteCheck&, const WriteCheck&) = default;
+};
+
 // How one (registry, replica) pair is probed (health/ runs the probes); the
 // registry-level `health` map overrides the top-level defaults key by key.
 struct ProbeSpec {
@@ -67,6 +97,19 @@ struct ProbeSpec {
   bool tls_verify = true;
   std::string ca_file;  // absolute path, or empty for the system store
   std::vector<std::pair<std::string, std::string>> headers;
+  HealthCheck check = HealthCheck::Api;
+  // The image a content check reads; set whenever check is Content (the
+  // loader defaults it to the first freshness canary).
+  std::optional<Canary> canary;
+  std::optional<WriteCheck> write_check;  // content checks only
+
+  bool isHealthy(int status) const { return inRanges(healthy_status, status); }
+  bool isThrottled(int status) const { return inRanges(throttled_status, status); }
+  static bool inRanges(const std::vector<StatusRange>& ranges, int status) {
+    for (const auto& r : ranges)
+      if (r.contains(status)) return true;
+    return false;
+  }
 };
 
 struct Replica {
@@ -76,21 +119,6 @@ struct Replica {
   std::optional<DnsName> target;          // answered as a CNAME
   std::optional<IpAddress> probe_address; // default: addresses[0]
   bool global_endpoint_routing = true;    // operator flag at start-up
-};
-
-// An image the operator re-pushes on a schedule (to the home replica, for
-// reference: home) so replication lag shows as a digest difference.
-struct Canary {
-  std::string repository;  // e.g. "canary/heartbeat"
-  std::string tag;         // e.g. "latest"
-  std::string text() const { return repository + ":" + tag; }
-  // "repository:tag" by the distribution spec's grammar (lowercase path
-  // components; a tag of at most 128 word characters, '.' and '-'); a digest
-  // reference is refused (a canary is re-pushed; wait-replicated takes the
-  // digest apart). The error says what is wrong, for the config loader and
-  // the CLI alike.
-  static Result<Canary> parse(std::string_view text);
-  friend bool operator==(const Canary&, const Canary&) = default;
 };
 
 enum class FreshnessReference { Home, Majority };

@@ -36,16 +36,25 @@ function showProblem(text) {
   p.hidden = !text;
 }
 
+// A content check's failure: the replica answers /v2/ but cannot serve (or take) images.
+function contentFailure(r) {
+  const last = r.health.lastProbe;
+  return last && ["content_error", "content_missing", "write_error"].includes(last.result) ? last : null;
+}
+
 function replicaChip(r) {
   const lag = r.freshness && r.freshness.state !== "fresh" && r.freshness.state !== "unknown" ? r.freshness : null;
+  const content = contentFailure(r);
   const chip = el("span", { class: "chip " + r.status + (r.globalEndpointRouting ? "" : " excluded") +
                                      (lag && lag.lagging ? " lagging" : ""),
                             "data-replica": r.name,
-                            title: "health " + r.health.state + (lag ? "; " + lag.detail : "") });
+                            title: "health " + r.health.state + (lag ? "; " + lag.detail : "") +
+                                   (content ? "; " + content.detail : "") });
   chip.append(r.name);
   if (!r.globalEndpointRouting) chip.append(el("span", { class: "badge" }, "excluded"));
   if (lag) chip.append(el("span", { class: "badge" }, lag.state + " " + Math.round(lag.secondsBehind) + "s"));
   if (r.health.fault !== "none") chip.append(el("span", { class: "badge" }, "fault: " + r.health.fault));
+  if (content) chip.append(el("span", { class: "badge content" }, content.result));
   return chip;
 }
 
@@ -87,6 +96,8 @@ function drawDrills(s) {
     for (const r of reg.replicas) {
       if (r.health.fault !== "none") faults.push(`${reg.name}/${r.name}: injected ${r.health.fault}`);
       if (!r.globalEndpointRouting) faults.push(`${reg.name}/${r.name}: excluded from global routing`);
+      const content = contentFailure(r);
+      if (content) faults.push(`${reg.name}/${r.name}: ${content.result}: ${content.detail}`);
       if (r.freshness && r.freshness.lagging)
         faults.push(`${reg.name}/${r.name}: lagging behind the canary, out of global routing (${r.freshness.detail})`);
     }

@@ -325,3 +325,56 @@ TEST_CASE("fleet: node, etcd endpoints, prefix, quorum and lease, with errors wh
              Catch::Contains("fleet.lease_ttl"));
   CHECK_THAT(errorOf(base() + "fleet: { node: \"a.b\", etcd: [\"http://e\"] }\n"), Catch::Contains("fleet.node"));
 }
+
+TEST_CASE("health.check content: canary, write_check, and the defaults it needs") {
+  // Per registry, with its own canary and a write check.
+  auto t = config::loadTopologyText(
+      edit("  - name: teamb\n", "  - name: teamb\n    health: { scheme: http, check: content, canary: 'canary/hb:v1', "
+                                "write_check: { repository: probe/write, every: 4 } }\n"),
+      "sy.yaml");
+  REQUIRE(t);
+  CHECK((*t)->registries[0].health.check == policy::HealthCheck::Api);  // the default: today's probe
+  const auto& h = (*t)->registries[1].health;
+  CHECK(h.check == policy::HealthCheck::Content);
+  REQUIRE(h.canary);
+  CHECK(h.canary->text() == "canary/hb:v1");
+  REQUIRE(h.write_check);
+  CHECK(h.write_check->repository == "probe/write");
+  CHECK(h.write_check->every == 4);
+
+  // The canary defaults to the first freshness canary.
+  auto f = config::loadTopologyText(
+      edit("  - name: teamb\n", "  - name: teamb\n    health: { scheme: http, check: content }\n"
+                                "    freshness: { canaries: ['canary/a:latest', 'canary/b:latest'] }\n"),
+      "sy.yaml");
+  REQUIRE(f);
+  CHECK((*f)->registries[1].health.canary->text() == "canary/a:latest");
+  CHECK((*f)->registries[1].health.write_check == std::nullopt);
+}
+
+TEST_CASE("health.check content errors name the place and the rule") {
+  auto teamb = [](const std::string& health) {
+    return errorOf(edit("  - name: teamb\n", "  - name: teamb\n    health: " + health + "\n"));
+  };
+  CHECK_THAT(teamb("{ scheme: http, check: contents }"),
+             Catch::Matches("sy\\.yaml:[0-9]+:[0-9]+: registries\\[1\\]\\.health\\.check: expected api or content, "
+                            "got 'contents'"));
+  CHECK_THAT(teamb("{ scheme: http, check: content }"),
+             Catch::Matches("sy\\.yaml:[0-9]+:[0-9]+: registries\\[1\\]\\.health: health\\.check: content needs an "
+                            "image to read: set health\\.canary .*"));
+  CHECK_THAT(teamb("{ scheme: tcp, check: content, canary: 'c/x:1' }"),
+             Catch::Contains("health.scheme must be http or https"));
+  CHECK_THAT(teamb("{ scheme: http, check: content, canary: 'c/x@sha256:00' }"),
+             Catch::Contains("registries[1].health.canary: 'c/x@sha256:00' is a digest reference"));
+  CHECK_THAT(teamb("{ scheme: http, write_check: { repository: probe/w } }"),
+             Catch::Contains("health.write_check needs health.check: content"));
+  CHECK_THAT(teamb("{ scheme: http, check: content, canary: 'c/x:1', write_check: { repository: Probe } }"),
+             Catch::Contains("registries[1].health.write_check.repository: 'Probe' is not a repository path"));
+  CHECK_THAT(teamb("{ scheme: http, check: content, canary: 'c/x:1', write_check: { repository: p, every: 0 } }"),
+             Catch::Contains("registries[1].health.write_check.every:"));
+  CHECK_THAT(teamb("{ scheme: http, check: content, canary: 'c/x:1', write_check: { repo: p } }"),
+             Catch::Contains("write_check.repo: unknown key (expected one of: repository, every)"));
+  // Set at the top level, the registry without a canary is named.
+  CHECK_THAT(errorOf(edit("  scheme: none ", "  scheme: http\n  check: content ")),
+             Catch::Contains("registries[0]: health.check: content needs an image to read"));
+}

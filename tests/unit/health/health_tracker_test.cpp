@@ -10,7 +10,7 @@ using policy::Health;
 using T = HealthTracker::Transition;
 
 namespace {
-ProbeReport r(ProbeResult result) { return ProbeReport{result, 0, 0.01, ""}; }
+ProbeReport r(ProbeResult result) { return ProbeReport{result, 0, 0.01, "", ""}; }
 }  // namespace
 
 TEST_CASE("the first probe decides an unknown pair at once") {
