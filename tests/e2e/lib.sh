@@ -21,9 +21,9 @@ port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
   ! ss -Hltun "( sport = :$2 )" | awk '{print $5}' | grep -q -E "^($1|0\.0\.0\.0|\*|\[::\]):$2$"
 }
 
-# start_replica REGION ADDRESS STORAGE_DIR: `docker-registry serve` on
-# ADDRESS:5000 with its access log in $work/REGION/log; its PID goes to
-# replica_pid[REGION]. Replicas given one STORAGE_DIR share their content.
+# start_replica NAME ADDRESS STORAGE_DIR [PORT]: `docker-registry serve` on
+# ADDRESS:PORT (default 5000) with its access log in $work/NAME/log; its PID
+# goes to replica_pid[NAME]. Replicas given one STORAGE_DIR share their content.
 declare -A replica_pid
 start_replica() {
   mkdir -p "$work/$1"
@@ -31,24 +31,26 @@ start_replica() {
 version: 0.1
 log: { level: info, accesslog: { disabled: false } }
 storage: { filesystem: { rootdirectory: $3 }, delete: { enabled: true } }
-http: { addr: "$2:5000" }
+http: { addr: "$2:${4:-5000}" }
 CFG
   docker-registry serve "$work/$1/config.yml" > "$work/$1/log" 2>&1 &
   pids+=($!)
   replica_pid[$1]=$!
 }
 
-# wait_replicas ADDRESS...: every replica answers /v2/ within 10 s, else exit 1
-# (Switchyard's first probe round would see a replica still starting as down).
+# wait_replicas ADDRESS[:PORT]...: every replica answers /v2/ within 10 s, else
+# exit 1 (Switchyard's first probe round would see a replica still starting as down).
 wait_replicas() {
-  local code
+  local code hostport
   for address in "$@"; do
+    hostport=$address
+    [[ $hostport == *:* ]] || hostport="$hostport:5000"
     for i in $(seq 1 100); do
-      code=$(curl -s -o /dev/null -w '%{http_code}' "http://$address:5000/v2/" || true)
+      code=$(curl -s -o /dev/null -w '%{http_code}' "http://$hostport/v2/" || true)
       [ "$code" = 200 ] && break
       sleep 0.1
     done
-    [ "$code" = 200 ] || { echo "replica $address:5000 did not start"; exit 1; }
+    [ "$code" = 200 ] || { echo "replica $hostport did not start"; exit 1; }
   done
 }
 
