@@ -4,9 +4,12 @@
 //     Time from a replica refusing connections to the monitor's Down verdict,
 //     and from recovery to Up, over many runs, against the configured window.
 //   health_bench capacity --addr-file F --port P [--pairs N] [--interval-ms 1000] [--seconds 10] [--prober plain|curl]
+//                         [--check api|content]
 //     N pairs probed at the given interval by one health thread against the
-//     addresses in F (serve them with ../shared/bench/health_responder.py):
-//     achieved probes/s versus the schedule, outcomes, and CPU of this process.
+//     addresses in F (serve them with ../shared/bench/health_responder.py, or
+//     for --check content with bench/content_responder.py, which serves a
+//     canary manifest and blob with keep-alive): achieved probes/s versus the
+//     schedule, outcomes, and CPU of this process.
 //   health_bench freshness --addr-file F --port P [--registries N] [--replicas 3] [--canaries 1]
 //                          [--interval-ms 10000] [--seconds 30]
 //     Replication-freshness rounds (manifest HEADs through libcurl) for N
@@ -137,11 +140,17 @@ int capacity(const std::map<std::string, std::string>& f) {
   std::vector<std::string> addrs = addressFile(f, "capacity");
   if (addrs.empty()) return 2;
   std::vector<ProbeTarget> targets;
-  for (int i = 0; i < pairs; ++i)
+  bool content = f.count("--check") && f.at("--check") == "content";
+  for (int i = 0; i < pairs; ++i) {
     targets.push_back(makeTarget("r" + std::to_string(i), addrs[static_cast<size_t>(i) % addrs.size()], port, interval,
                                  std::min(interval, 2000), 3, 2));
+    if (content) {
+      targets.back().spec.check = policy::HealthCheck::Content;
+      targets.back().spec.canary = *policy::Canary::parse("canary/heartbeat:latest");
+    }
+  }
   std::atomic<long> reports{0};
-  std::array<std::atomic<long>, 6> by{};
+  std::array<std::atomic<long>, 9> by{};  // per ProbeResult
   HealthMonitor::Callbacks cb;
   cb.on_report = [&](const std::string&, const std::string&, const ProbeReport& r) {
     ++reports;
@@ -160,11 +169,12 @@ int capacity(const std::map<std::string, std::string>& f) {
   double cpu = cpuSeconds() - c0;
   monitor.stop();
   double expected = pairs * 1000.0 / interval;
-  std::printf("capacity prober=%s pairs=%d interval_ms=%d seconds=%.1f probes_per_s=%.0f expected_per_s=%.0f ratio=%.3f "
+  long other = 0;
+  for (size_t i : {1, 2, 5, 6, 7, 8}) other += by[i].load();
+  std::printf("capacity check=%s prober=%s pairs=%d interval_ms=%d seconds=%.1f probes_per_s=%.0f expected_per_s=%.0f ratio=%.3f "
               "cpu_pct_of_core=%.1f us_cpu_per_probe=%.1f ok=%ld timeout=%ld connect_error=%ld other=%ld\n",
-              plain ? "plain" : "curl", pairs, interval, wall, done / wall, expected, done / wall / expected, 100 * cpu / wall,
-              done ? 1e6 * cpu / static_cast<double>(done) : 0.0, by[0].load(), by[3].load(), by[4].load(),
-              by[1].load() + by[2].load() + by[5].load());
+              content ? "content" : "api", plain ? "plain" : "curl", pairs, interval, wall, done / wall, expected, done / wall / expected, 100 * cpu / wall,
+              done ? 1e6 * cpu / static_cast<double>(done) : 0.0, by[0].load(), by[3].load(), by[4].load(), other);
   return 0;
 }
 

@@ -36,6 +36,21 @@ for r in $replicas; do
   kill -0 "$(cat "$demo/$name.pid")" 2>/dev/null || echo "warning: replica $name did not start (see $demo/$name/log)"
 done
 
+# The canary myregistry's content check reads (health.check: content): a tiny
+# image built locally, pushed to each of its replicas.
+if command -v umoci > /dev/null && command -v skopeo > /dev/null; then
+  rm -rf "$demo/oci"
+  umoci init --layout "$demo/oci" > /dev/null && umoci new --image "$demo/oci:canary" > /dev/null
+  for addr in 127.0.0.11 127.0.0.12 127.0.0.13; do
+    for i in $(seq 1 50); do curl -s -o /dev/null "http://$addr:5000/v2/" && break; sleep 0.1; done
+    timeout 60 skopeo --insecure-policy copy -q --dest-tls-verify=false "oci:$demo/oci:canary" \
+      "docker://$addr:5000/canary/heartbeat:latest" ||
+      echo "warning: could not push the canary to $addr (myregistry's content check will fail there)"
+  done
+else
+  echo "warning: skopeo and umoci are needed to push the demo's canary image (apt install skopeo umoci)"
+fi
+
 cat <<TXT
 == Switchyard demo ==============================================================
 Replicas (docker-registry, port 5000): $replicas
@@ -44,6 +59,9 @@ State: $demo/state      Replica PIDs: $demo/NAME.pid
 
 Watch the global name for an eastus client (another terminal):
   watch -n 0.5 dig @127.0.0.1 -p 15353 myregistry.cr.example.test +subnet=198.51.100.10/32 +short
+Break the eastus replica's storage (/v2/ still 200, manifests 500 -> content_error, failover):
+  mv $demo/eastus/data $demo/eastus/data.bak && touch $demo/eastus/data
+Mend it:  rm $demo/eastus/data && mv $demo/eastus/data.bak $demo/eastus/data
 Freeze the eastus replica (probes time out -> failover after 3 probes, 2 s apart):
   kill -STOP \$(cat $demo/eastus.pid)
 Thaw it (failback after 2 good probes, no cooldown):
