@@ -278,7 +278,9 @@ ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec 
     if (!c) fail(s, join(path, "canary"), c.error());
     p.canary = std::move(*c);
   }
-  if (auto s = n["write_check"]) {
+  if (auto s = n["write_check"]; s && s.IsNull()) {
+    p.write_check.reset();  // `write_check: null` turns an inherited write check off
+  } else if (s) {
     std::string wp = join(path, "write_check");
     checkKeys(s, wp, {"repository", "every"});
     policy::WriteCheck w;
@@ -596,6 +598,7 @@ void Loader::checkContent(policy::Registry& g, const YAML::Node& n, const std::s
   // the registry (the setting came from the top-level defaults).
   YAML::Node at = n["health"] ? n["health"] : n;
   std::string at_path = n["health"] ? join(path, "health") : path;
+  if (g.health.scheme == policy::ProbeScheme::None) return;  // never probed: nothing to check
   if (g.health.check != policy::HealthCheck::Content) {
     if (g.health.write_check)
       fail(at, at_path, "health.write_check needs health.check: content (it runs as a step of the content probe)");

@@ -11,7 +11,8 @@
 //   write_start  POST /v2/WREPO/blobs/uploads/    } health.write_check, every N probes:
 //   write_upload PUT  LOCATION&digest=D           } a small unique blob pushed monolithically,
 //   write_read   GET  /v2/WREPO/blobs/D           } read back and checked,
-//   write_delete DELETE /v2/WREPO/blobs/D         } then deleted where the registry allows it (any answer)
+//   write_delete DELETE /v2/WREPO/blobs/D         } then deleted where the registry allows it (any
+//                                                   outcome, even no answer: it is clean-up)
 // Verdicts of an HTTP answer (a 401 with a Bearer challenge first gets the
 // token flow, health/registry_token.h, and the step again):
 //   throttled_status (429) at any step   -> throttled: healthy, and nothing more is asked
@@ -63,8 +64,9 @@ struct ParsedManifest {
 Result<ParsedManifest> parseManifest(std::string_view body);
 
 // Bodies we read whole or hash: a manifest beyond this is not one; a blob
-// beyond this is only checked with HEAD (existence and size), so a probe
-// never downloads a layer. Use a small canary image (docs/configuration.md).
+// beyond this, or of unknown size (schema 1), is only checked with HEAD
+// (existence, and size when the manifest gives one), so a probe never
+// downloads a layer. Use a small canary image (docs/configuration.md).
 inline constexpr size_t kMaxManifestBytes = 4u << 20;
 inline constexpr int64_t kMaxBlobBytes = 16 << 20;
 

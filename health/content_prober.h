@@ -3,10 +3,12 @@
 // multi interface: any number in flight, no thread per probe.
 //
 // Connections: the first step of a probe opens a fresh connection (a probe
-// tests a fresh path, as the api probe does); the later steps of the same
-// probe reuse it from the multi handle's cache, and the last step closes it.
-// A probe that stops early leaves its connection idle in the cache, where
-// libcurl closes it after kIdleSeconds; the next probe never reuses it.
+// tests a fresh path, as the api probe does); the later steps take an idle
+// connection to the same replica and Host from the multi handle's cache
+// (normally the first step's), and the last step closes its connection. A
+// probe that stops early leaves its connection idle in the cache, where
+// libcurl closes it after kIdleSeconds; a later step of another probe of the
+// same pair may pick it up meanwhile, but never a first step.
 // Tokens: a 401 with a Bearer challenge gets the token flow once per step;
 // tokens are cached per challenge (TokenCache) for reads and for the write
 // check separately, so a steady state costs no token request.

@@ -141,8 +141,15 @@ bool FreshnessMonitor::referenceHas(const std::string& registry, const policy::C
   const auto& canaries = it->second->target.config.canaries;
   const auto& refs = it->second->tracker.references();
   size_t c = static_cast<size_t>(std::find(canaries.begin(), canaries.end(), canary) - canaries.begin());
-  if (c >= canaries.size()) c = 0;
-  return c < refs.size() && !refs[c].empty() && refs[c] != "absent";
+  return c < canaries.size() && c < refs.size() && !refs[c].empty() && refs[c] != "absent";
+}
+
+bool FreshnessMonitor::lagging(const std::string& registry, const std::string& region) const {
+  auto it = registries_.find(registry);
+  if (it == registries_.end()) return false;
+  const auto& regions = it->second->target.regions;
+  auto r = std::find(regions.begin(), regions.end(), region);
+  return r != regions.end() && it->second->tracker.status(static_cast<size_t>(r - regions.begin())).lagging();
 }
 
 bool FreshnessMonitor::markLagging(const std::string& registry, const std::string& region,

@@ -72,10 +72,11 @@ class FreshnessMonitor {
   // Cancels everything; call before the loop ends.
   void close();
 
-  // For seeding (health_monitor.h): whether the registry's last round had a
-  // reference digest for `canary` (for its first canary when `canary` is
-  // not one of its freshness canaries). False before the first round.
+  // For seeding (health_monitor.h): whether `canary` is one of the
+  // registry's freshness canaries and its last round had a reference digest
+  // for it. False before the first round.
   bool referenceHas(const std::string& registry, const policy::Canary& canary) const;
+  bool lagging(const std::string& registry, const std::string& region) const;
   // Marks `region`'s replica lagging now with `detail` and reports the
   // registry at once; a round that sees it serve the reference clears it.
   // False (nothing done) for a registry without freshness or an unknown region.

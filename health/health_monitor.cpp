@@ -14,14 +14,18 @@ struct HealthMonitor::Pair {
   bool reported = false;
   bool first_gap = true;
   uint64_t probes = 0;
+  bool writing = false;  // the probe in flight runs the write check
   // The replica passed a content check since it was added (or was up before
   // a restart): a content_missing now means lost content, not seeding.
   bool served_content = false;
+  // The last write check failed: it runs on every probe until one passes, so
+  // the probes between write checks cannot reset the failure streak.
+  bool write_failing = false;
 
   Pair(ProbeTarget t, policy::Health initial)
       : target(std::move(t)),
         tracker(target.spec.fall, target.spec.rise, initial),
-        served_content(initial == policy::Health::Up) {}
+        served_content(initial != policy::Health::Unknown) {}
 };
 
 HealthMonitor::HealthMonitor(Callbacks callbacks, ProberOptions prober) : callbacks_(std::move(callbacks)) {
@@ -129,17 +133,25 @@ void HealthMonitor::probe(Pair& p) {
   p.started_ms = uv_now(&loop_);
   // The write check rides on every `every`-th content probe, the first included.
   const auto& w = p.target.spec.write_check;
-  bool write = w && p.target.spec.check == policy::HealthCheck::Content && p.probes % static_cast<uint64_t>(w->every) == 0;
+  bool write = w && p.target.spec.check == policy::HealthCheck::Content &&
+               (p.write_failing || p.probes % static_cast<uint64_t>(w->every) == 0);
   ++p.probes;
+  p.writing = write;
   p.in_flight = prober_->start(p.target, write);
   in_flight_[p.in_flight] = &p;
 }
 
 bool HealthMonitor::seeding(Pair& p, ProbeReport& report) {
-  if (report.result != ProbeResult::ContentMissing || p.served_content || !p.target.spec.canary) return false;
+  if (report.result != ProbeResult::ContentMissing || !p.target.spec.canary) return false;
+  // Lagging already (behind the reference, or seeding since a restart): a
+  // 404 is the lag itself, freshness keeps it out of global routing.
+  bool behind = freshness_->lagging(p.target.registry, p.target.region);
+  if (p.served_content && !behind) return false;
   if (!freshness_->referenceHas(p.target.registry, *p.target.spec.canary)) return false;
-  report.detail = "seeding (the reference serves the canary, this replica does not yet): " + report.detail;
-  return freshness_->markLagging(p.target.registry, p.target.region, report.detail);
+  std::string detail = "seeding (the reference serves the canary, this replica does not yet): " + report.detail;
+  if (!freshness_->markLagging(p.target.registry, p.target.region, detail)) return false;
+  report.detail = std::move(detail);
+  return true;
 }
 
 void HealthMonitor::onResult(uint64_t id, const ProbeReport& reported) {
@@ -153,6 +165,8 @@ void HealthMonitor::onResult(uint64_t id, const ProbeReport& reported) {
 
   ProbeReport report = reported;
   if (report.result == ProbeResult::Ok && p.target.spec.check == policy::HealthCheck::Content) p.served_content = true;
+  if (p.writing && report.result != ProbeResult::Throttled) p.write_failing = !countsAsUp(report.result);
+  p.writing = false;
   bool up = seeding(p, report) || countsAsUp(report.result);
   policy::Health before = p.tracker.state();
   if (p.tracker.record(report, up) == HealthTracker::Transition::Changed && callbacks_.on_change) {

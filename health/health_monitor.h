@@ -12,11 +12,14 @@
 //      when the previous one has reported.
 // Pairs with scheme `none` are never probed and never reported.
 // Content checks (`check: content`, content_prober.h): every
-// health.write_check.every-th probe, the first included, adds the write check.
+// health.write_check.every-th probe, the first included, adds the write check;
+// after a failed one, every probe does until one passes (else the read-only
+// probes in between would reset the failure streak and `fall` never count).
 // Seeding: a replica that has not yet passed a content check since it was
-// added (and was not up before a restart) and answers the canary with 404,
-// while the registry's freshness reference serves it, is still being
-// replicated: it is marked lagging at once (out of global routing, back on
+// added (with no health restored from before a restart), or that freshness
+// holds lagging, and answers the canary with 404 while the registry's
+// freshness reference serves it (the canary must be a freshness canary), is
+// still being replicated: it is marked lagging at once (out of global routing, back on
 // the first freshness round that sees the reference) and the probe counts as
 // up, so it shows as lagging, not down. Without freshness, or once the
 // replica has served the canary, a 404 is content_missing: a failure.

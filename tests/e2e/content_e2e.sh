@@ -111,7 +111,7 @@ registries:
       - { region: westus, addresses: [$net.12] }
   - name: writer
     home: eastus
-    health: { port: 5002, write_check: { repository: switchyard/write-check, every: 1 } }
+    health: { port: 5002, write_check: { repository: switchyard/write-check, every: 3 } }
     replicas:
       - { region: eastus, addresses: [$net.11] }
       - { region: westus, addresses: [$net.12] }

@@ -107,6 +107,14 @@ TEST_CASE("content check: a serving replica is ok, on one connection, and reads 
   ProbeReport multi = run.probe(contentTarget(reg.address, "canary/multi:latest"));
   INFO(multi.detail);
   CHECK(multi.result == ProbeResult::Ok);
+
+  // A canary whose every blob is large: no download, a HEAD whose length
+  // must match the manifest's.
+  int heads = reg.stats()["heads"];
+  ProbeReport big = run.probe(contentTarget(reg.address, "canary/big:latest"));
+  INFO(big.detail);
+  CHECK(big.result == ProbeResult::Ok);
+  CHECK(reg.stats()["heads"].get<int>() == heads + 1);
 }
 
 TEST_CASE("content check verdicts: 5xx, 404, 429, digest mismatch, hang, and the api step") {
@@ -131,7 +139,7 @@ TEST_CASE("content check verdicts: 5xx, 404, 429, digest mismatch, hang, and the
       {{{"status", {{"manifest", 403}}}}, ProbeResult::ContentError, "manifest", "readable anonymously"},
       {{{"corrupt", {"blob"}}}, ProbeResult::ContentError, "blob", "digest mismatch"},
       {{{"corrupt", {"manifest"}}}, ProbeResult::ContentError, "manifest", "digest mismatch"},
-      {{{"hang", "blob"}}, ProbeResult::Timeout, "blob", ""},
+      {{{"hang", "blob"}}, ProbeResult::Timeout, "blob", "timed out"},
   };
   for (const auto& c : cases) {
     reg.faults(c.faults);
@@ -164,9 +172,12 @@ TEST_CASE("content check: the token flow on the content steps, cached across pro
   ProbeReport second = run.probe(t, true);
   CHECK(second.result == ProbeResult::Ok);
   CHECK(reg.stats()["tokens"].get<int>() == tokens);  // cached
+  // The pull token does not open pushes: had the prober reused it for the
+  // write steps, the push would have been refused.
+  CHECK(reg.stats()["uploads"].get<int>() == 2);
 }
 
-TEST_CASE("write check: a push and a read back; a registry that cannot take pushes is write_error") {
+TEST_CASE("write check: a push and a read back, and a registry that cannot take pushes is write_error") {
   FakeRegistry reg;
   Run run;
   auto t = contentTarget(reg.address);
@@ -194,9 +205,58 @@ TEST_CASE("write check: a push and a read back; a registry that cannot take push
   CHECK(back.detail.find("digest mismatch") != std::string::npos);
   // Reads still fine: the same replica passes a probe without the write step.
   CHECK(run.probe(t, false).result == ProbeResult::Ok);
+
+  // The delete is clean-up: refused, or never answered, the check passed.
+  reg.faults({{"status", {{"delete", 405}}}});
+  CHECK(run.probe(t, true).result == ProbeResult::Ok);
+  reg.faults({{"hang", "delete"}});
+  ProbeReport hung = run.probe(t, true);
+  INFO(hung.detail);
+  CHECK(hung.result == ProbeResult::Ok);
+  // An absolute Location naming another host: the upload goes on at THIS replica.
+  reg.faults({{"absolute_location", true}});
+  int uploads = reg.stats()["uploads"];
+  ProbeReport absolute = run.probe(t, true);
+  INFO(absolute.detail);
+  CHECK(absolute.result == ProbeResult::Ok);
+  CHECK(reg.stats()["uploads"].get<int>() == uploads + 1);
 }
 
-TEST_CASE("HealthMonitor: content failures count toward fall; a seeding replica is lagging, not down") {
+TEST_CASE("HealthMonitor: a failing write check counts toward fall although the probes between pass") {
+  FakeRegistry reg;
+  std::mutex m;
+  std::map<std::string, policy::Health> health;
+  HealthMonitor::Callbacks cb;
+  cb.on_change = [&](HealthChange c) {
+    std::lock_guard<std::mutex> lock(m);
+    health[c.region] = c.to;
+  };
+  HealthMonitor monitor(cb);
+  auto t = contentTarget(reg.address, "canary/heartbeat:latest", 300);
+  t.spec.fall = 2;
+  t.spec.rise = 1;
+  t.spec.write_check = policy::WriteCheck{"probe/write", 4};  // 1 probe in 4 writes
+  monitor.start({t}, {});
+  auto waitFor = [&](policy::Health want) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      {
+        std::lock_guard<std::mutex> lock(m);
+        if (health["eastus"] == want) return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return false;
+  };
+  CHECK(waitFor(policy::Health::Up));
+  reg.faults({{"status", {{"upload", 500}}}});  // pushes fail, reads pass
+  CHECK(waitFor(policy::Health::Down));
+  reg.faults(json::object());
+  CHECK(waitFor(policy::Health::Up));
+  monitor.stop();
+}
+
+TEST_CASE("HealthMonitor: content failures count toward fall, and a seeding replica is lagging, not down") {
   FakeRegistry home, seeding;
   seeding.faults({{"status", {{"manifest", 404}}}});  // nothing replicated yet
   std::mutex m;

@@ -10,16 +10,21 @@ It serves the distribution API over HTTP/1.1 with keep-alive:
   GET /v2/                                  200 (401 + challenge with "token")
   GET|HEAD /v2/canary/heartbeat/manifests/latest   an OCI image manifest, Docker-Content-Digest
   GET|HEAD /v2/canary/multi/manifests/latest       an OCI index of that manifest
+  GET|HEAD /v2/canary/big/manifests/latest         a manifest whose blobs claim 20 MiB and more
+                                                   (a HEAD of its config answers that length)
   GET|HEAD /v2/canary/*/manifests/sha256:...       the manifest by digest
   GET|HEAD /v2/canary/*/blobs/sha256:...           its config and layer blobs
   POST /v2/R/blobs/uploads/, PUT ...?digest=, GET/DELETE /v2/R/blobs/D   the write check
-  GET /token?scope=...                      {"token": "tok"}
+  GET /token?scope=...                      {"token": "tok-push"} for a push scope, else "tok-pull";
+                                            pulls take either, pushes only tok-push
   GET /_stats                               {"connections": N, "requests": N, "tokens": N, "uploads": N}
 Faults come from --state-file (JSON, re-read on every request; absent = none):
   {"status": {"manifest"|"child"|"blob"|"api"|"upload"|"put"|"readback": CODE},
    "corrupt": ["blob"|"manifest"|"readback"],   wrong bytes with the right headers
-   "hang": "manifest"|"blob",                    never answer that step
-   "token": true}                                demand the token flow for /v2/...
+   "hang": "manifest"|"blob"|"delete",           never answer that step
+   "token": true,                                demand the token flow for /v2/...
+   "absolute_location": true}                    upload Locations name another host (as a
+                                                 registry behind a proxy may)
 Usage: content_registry.py --addr A --port P --state-file F
 """
 import argparse
@@ -46,6 +51,14 @@ MANIFEST = json.dumps({
     "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(CONFIG), "size": len(CONFIG)},
     "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(LAYER), "size": len(LAYER)}],
 }).encode()
+BIG_CONFIG_SIZE = 20 << 20
+BIG = json.dumps({
+    "schemaVersion": 2,
+    "mediaType": "application/vnd.oci.image.manifest.v1+json",
+    "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(CONFIG),
+               "size": BIG_CONFIG_SIZE},
+    "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(LAYER), "size": 30 << 20}],
+}).encode()
 INDEX = json.dumps({
     "schemaVersion": 2,
     "mediaType": "application/vnd.oci.image.index.v1+json",
@@ -63,7 +76,7 @@ def main():
     realm = "http://%s:%d/token" % (a.addr, a.port)
     blobs = {digest(CONFIG): CONFIG, digest(LAYER): LAYER}
     manifests = {digest(MANIFEST): MANIFEST, digest(INDEX): INDEX}
-    stats = {"connections": 0, "requests": 0, "tokens": 0, "uploads": 0}
+    stats = {"connections": 0, "requests": 0, "tokens": 0, "uploads": 0, "heads": 0, "deletes": 0}
     lock = threading.Lock()
 
     def state():
@@ -112,7 +125,9 @@ def main():
             if path == "/token":
                 with lock:
                     stats["tokens"] += 1
-                return self.reply(200, json.dumps({"token": "tok", "expires_in": 300}).encode())
+                scope = parse_qs(url.query).get("scope", [""])[0]
+                tok = "tok-push" if scope.endswith(",push") else "tok-pull"
+                return self.reply(200, json.dumps({"token": tok, "expires_in": 300}).encode())
             m = re.match(r"^/v2/(.+)/(manifests|blobs)/(uploads/)?(.*)$", path)
             step = "api" if path == "/v2/" else None
             if m:
@@ -125,9 +140,11 @@ def main():
                     step = "delete"
                 else:
                     step = "blob" if ref in blobs and repo.startswith("canary/") else "readback"
-            if s.get("token") and self.headers.get("Authorization") != "Bearer tok":
+            push = step in ("upload", "put", "delete")
+            allowed = ["Bearer tok-push"] if push else ["Bearer tok-pull", "Bearer tok-push"]
+            if s.get("token") and self.headers.get("Authorization") not in allowed:
                 scope = "repository:%s:pull" % m.group(1) if m else ""
-                if m and step in ("upload", "put", "delete"):
+                if push:
                     scope += ",push"
                 challenge = 'Bearer realm="%s",service="test"' % realm + (',scope="%s"' % scope if scope else "")
                 return self.reply(401, b"", {"WWW-Authenticate": challenge}, head)
@@ -144,7 +161,8 @@ def main():
                 return self.reply(200, b"{}", {"Content-Type": "application/json"}, head)
             if step in ("manifest", "child"):
                 if step == "manifest":
-                    data = {"canary/heartbeat": MANIFEST, "canary/multi": INDEX}.get(repo) if ref == "latest" else None
+                    data = {"canary/heartbeat": MANIFEST, "canary/multi": INDEX,
+                            "canary/big": BIG}.get(repo) if ref == "latest" else None
                 else:
                     data = manifests.get(ref)
                 if data is None:
@@ -154,6 +172,15 @@ def main():
                 return self.reply(200, sent, {"Content-Type": media, "Docker-Content-Digest": digest(data)}, head)
             if step in ("blob", "readback"):
                 data = blobs.get(ref)
+                if head:
+                    with lock:
+                        stats["heads"] += 1
+                if head and repo == "canary/big" and data is not None:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(BIG_CONFIG_SIZE))
+                    self.send_header("Docker-Content-Digest", ref)
+                    self.end_headers()
+                    return
                 if data is None:
                     return self.error(404)
                 sent = (b"X" + data[1:]) if corrupt else data
@@ -161,7 +188,8 @@ def main():
             if step == "upload":
                 with lock:
                     stats["uploads"] += 1
-                return self.reply(202, b"", {"Location": "/v2/%s/blobs/uploads/%s" % (repo, uuid.uuid4()),
+                prefix = "http://registry.elsewhere.invalid:1" if s.get("absolute_location") else ""
+                return self.reply(202, b"", {"Location": prefix + "/v2/%s/blobs/uploads/%s?_state=x" % (repo, uuid.uuid4()),
                                              "Docker-Upload-UUID": "x"})
             if step == "put":
                 want = parse_qs(url.query).get("digest", [""])[0]
@@ -170,6 +198,8 @@ def main():
                 blobs[want] = body
                 return self.reply(201, b"", {"Location": "/v2/%s/blobs/%s" % (repo, want), "Docker-Content-Digest": want})
             if step == "delete":
+                with lock:
+                    stats["deletes"] += 1
                 blobs.pop(ref, None)
                 return self.reply(202)
             return self.error(404)

@@ -350,6 +350,20 @@ TEST_CASE("health.check content: canary, write_check, and the defaults it needs"
   REQUIRE(f);
   CHECK((*f)->registries[1].health.canary->text() == "canary/a:latest");
   CHECK((*f)->registries[1].health.write_check == std::nullopt);
+
+  // Top-level content check with a write check: a registry can turn the
+  // write check off, and one that is never probed (scheme: none) needs no canary.
+  std::string text = edit("  scheme: none ", "  scheme: http\n  check: content\n  canary: 'canary/hb:latest'\n"
+                                             "  write_check: { repository: probe/w }\n  ");
+  auto put = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  put("  - name: teamb\n", "  - name: teamb\n    health: { write_check: null }\n");
+  put("  - name: myregistry\n", "  - name: myregistry\n    health: { scheme: none }\n");
+  auto top = config::loadTopologyText(text, "sy.yaml");
+  INFO((top ? "" : top.error()));
+  REQUIRE(top);
+  CHECK((*top)->registries[1].health.write_check == std::nullopt);
+  CHECK((*top)->registries[1].health.check == policy::HealthCheck::Content);
+  CHECK((*top)->registries[0].health.scheme == policy::ProbeScheme::None);
 }
 
 TEST_CASE("health.check content errors name the place and the rule") {
