@@ -12,11 +12,6 @@ namespace switchyard::health {
 
 namespace {
 
-// Every manifest type a pushed image can have (see manifest_head.cpp).
-constexpr const char* kAccept =
-    "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
-
 bool isSha256(const std::string& digest) { return digest.rfind("sha256:", 0) == 0; }
 
 std::string header(CURL* easy, const char* name) {
@@ -89,16 +84,8 @@ void ContentProber::close() {
   if (closed_) return;
   closed_ = true;
   while (!probes_.empty()) cancel(probes_.begin()->first);
-  for (CURL* e : idle_) curl_easy_cleanup(e);
-  idle_.clear();
+  pool_.clear();
   multi_.close();
-}
-
-CURL* ContentProber::handle() {
-  if (idle_.empty()) return curl_easy_init();
-  CURL* e = idle_.back();
-  idle_.pop_back();
-  return e;
 }
 
 void ContentProber::start(uint64_t id, const ProbeTarget& t, bool write) {
@@ -112,10 +99,7 @@ void ContentProber::start(uint64_t id, const ProbeTarget& t, bool write) {
   p.deadline_ms = p.started_ms + static_cast<uint64_t>(t.spec.timeout.count());
   // Dial the replica's probe address while Host and SNI carry its regional
   // name, as the api probe does.
-  bool v6 = t.connect_host.find(':') != std::string::npos;
-  std::string port = std::to_string(t.spec.port);
-  std::string to = t.host + ":" + port + ":" + (v6 ? "[" + t.connect_host + "]" : t.connect_host) + ":" + port;
-  p.connect_to = curl_slist_append(nullptr, to.c_str());
+  p.connect_to = curl_slist_append(nullptr, connectToEntry(t.host, std::to_string(t.spec.port), t.connect_host).c_str());
   if (p.write) {
     // Unique per probe, so the push really writes (a registry may skip a
     // blob it already has).
@@ -133,12 +117,7 @@ void ContentProber::release(Probe& p) {
   if (p.easy) {
     if (p.attached) multi_.remove(p.easy);
     p.attached = false;
-    if (!closed_ && idle_.size() < kMaxIdle) {
-      curl_easy_reset(p.easy);
-      idle_.push_back(p.easy);
-    } else {
-      curl_easy_cleanup(p.easy);
-    }
+    pool_.give(p.easy, !closed_);
     p.easy = nullptr;
   }
   if (p.token_easy) {
@@ -261,7 +240,7 @@ void ContentProber::runStep(Probe& p) {
     if (const std::string* t = tokens_.forResource(w ? p.writeResource() : p.readResource(), now)) *bearer = *t;
   }
 
-  if (!p.easy) p.easy = handle();
+  if (!p.easy) p.easy = pool_.take();
   CURL* e = p.easy;
   if (p.attached) multi_.remove(e);
   p.attached = false;
@@ -308,7 +287,7 @@ void ContentProber::runStep(Probe& p) {
 
   curl_slist_free_all(p.headers);
   p.headers = nullptr;
-  if (p.step == ContentStep::Manifest || p.step == ContentStep::Child) p.headers = curl_slist_append(p.headers, kAccept);
+  if (p.step == ContentStep::Manifest || p.step == ContentStep::Child) p.headers = curl_slist_append(p.headers, kManifestAccept);
   if (p.method == "PUT") p.headers = curl_slist_append(p.headers, "Content-Type: application/octet-stream");
   // A POST or PUT must not wait for "100 Continue".
   if (p.method == "POST" || p.method == "PUT") p.headers = curl_slist_append(p.headers, "Expect:");

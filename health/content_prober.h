@@ -33,6 +33,7 @@
 
 #include "common/curl_multi.h"
 #include "health/content_check.h"
+#include "health/curl_easy_pool.h"
 #include "health/probe_result.h"
 #include "health/probe_target.h"
 #include "health/registry_token.h"
@@ -73,7 +74,6 @@ class ContentProber {
   void fail(Probe& p, ProbeResult result, const std::string& why);
   void finish(Probe& p, ProbeReport report);
   void release(Probe& p);  // frees the transfers (not the probe)
-  CURL* handle();
   static size_t onBody(char* data, size_t size, size_t n, void* userp);
 
   uv_loop_t* loop_;
@@ -83,9 +83,8 @@ class ContentProber {
   bool closed_ = false;
   size_t token_requests_ = 0;
   std::unordered_map<uint64_t, std::unique_ptr<Probe>> probes_;
-  std::vector<CURL*> idle_;  // reset easy handles, reused (see curl_prober.h)
+  EasyPool pool_;
   uint64_t write_serial_ = 0;
-  static constexpr size_t kMaxIdle = 1024;
 };
 
 }  // namespace switchyard::health

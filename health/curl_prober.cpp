@@ -32,8 +32,7 @@ void CurlProber::close() {
   if (closed_) return;
   closed_ = true;
   while (!probes_.empty()) cancel(probes_.begin()->first);
-  for (CURL* e : idle_) curl_easy_cleanup(e);
-  idle_.clear();
+  pool_.clear();
   multi_.close();
 }
 
@@ -42,22 +41,13 @@ void CurlProber::start(uint64_t id, const ProbeTarget& t) {
   p->id = id;
   p->target = t;
   p->started_ms = uv_now(loop_);
-  CURL* e = nullptr;
-  if (!idle_.empty()) {
-    e = idle_.back();
-    idle_.pop_back();
-  } else {
-    e = curl_easy_init();
-  }
+  CURL* e = pool_.take();
   p->easy = e;
   std::string url = t.url();
   curl_easy_setopt(e, CURLOPT_URL, url.c_str());
   // Dial the replica's probe address while the URL carries the regional name,
   // so Host, SNI and certificate checks all see the name clients use.
-  bool v6 = t.connect_host.find(':') != std::string::npos;
-  std::string to = t.host + ":" + std::to_string(t.spec.port) + ":" +
-                   (v6 ? "[" + t.connect_host + "]" : t.connect_host) + ":" + std::to_string(t.spec.port);
-  p->connect_to = curl_slist_append(nullptr, to.c_str());
+  p->connect_to = curl_slist_append(nullptr, connectToEntry(t.host, std::to_string(t.spec.port), t.connect_host).c_str());
   curl_easy_setopt(e, CURLOPT_CONNECT_TO, p->connect_to);
   // No DNS cache: every target is an address already, and libcurl prunes its
   // cache by walking every entry on each new connection, so with thousands of
@@ -95,13 +85,7 @@ void CurlProber::cancel(uint64_t id) {
   Probe* p = it->second;
   probes_.erase(it);
   multi_.remove(p->easy);
-  // Handles are recycled: creating one per probe costs more than the probe.
-  if (!closed_ && idle_.size() < kMaxIdle) {
-    curl_easy_reset(p->easy);
-    idle_.push_back(p->easy);
-  } else {
-    curl_easy_cleanup(p->easy);
-  }
+  pool_.give(p->easy, !closed_);
   curl_slist_free_all(p->headers);
   curl_slist_free_all(p->connect_to);
   delete p;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "common/curl_multi.h"
+#include "health/curl_easy_pool.h"
 #include "health/probe_result.h"
 #include "health/probe_target.h"
 
@@ -50,8 +51,7 @@ class CurlProber {
   CurlMulti multi_;
   bool closed_ = false;
   std::unordered_map<uint64_t, Probe*> probes_;
-  std::vector<CURL*> idle_;  // reset easy handles, reused by start()
-  static constexpr size_t kMaxIdle = 1024;
+  EasyPool pool_;
 };
 
 }  // namespace switchyard::health

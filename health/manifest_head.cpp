@@ -1,16 +1,12 @@
 #include "health/manifest_head.h"
 
+#include "health/curl_easy_pool.h"
+
 #include <cctype>
 
 namespace switchyard::health {
 
 namespace {
-
-// Every manifest type a pushed image can have; an index first, so a
-// multi-arch image is compared by its index digest (what `docker pull` resolves).
-constexpr const char* kAccept =
-    "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
-    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 size_t discard(char*, size_t size, size_t n, void*) { return size * n; }
 
@@ -58,12 +54,11 @@ ManifestHead::ManifestHead(CURL* e, const RegistryEndpoint& endpoint, const poli
     std::string hostport = authority(endpoint.base_url);
     auto colon = hostport.rfind(':');
     std::string port = colon == std::string::npos ? "" : hostport.substr(colon + 1);
-    bool v6 = endpoint.connect_to.find(':') != std::string::npos;
-    std::string to = hostport + ":" + (v6 ? "[" + endpoint.connect_to + "]" : endpoint.connect_to) + ":" + port;
-    connect_to_ = curl_slist_append(nullptr, to.c_str());
+    std::string name = colon == std::string::npos ? hostport : hostport.substr(0, colon);
+    connect_to_ = curl_slist_append(nullptr, connectToEntry(name, port, endpoint.connect_to).c_str());
     curl_easy_setopt(e, CURLOPT_CONNECT_TO, connect_to_);
   }
-  headers_ = curl_slist_append(headers_, kAccept);
+  headers_ = curl_slist_append(headers_, kManifestAccept);
   for (const auto& [name, value] : endpoint.headers)
     headers_ = curl_slist_append(headers_, (name + ": " + value).c_str());
   curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers_);

@@ -39,6 +39,13 @@ struct RegistryEndpoint {
 // port, address and Host name. REQUIRES: scheme is not `none`.
 RegistryEndpoint endpointOf(const ProbeTarget& target);
 
+// Every manifest type a pushed image can have, as an Accept header; an index
+// first, so a multi-arch image is compared by its index digest (what
+// `docker pull` resolves).
+inline constexpr const char* kManifestAccept =
+    "Accept: application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, "
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
 // What a replica serves for one canary.
 struct DigestObservation {
   enum class Kind {
