@@ -33,8 +33,6 @@ done
 
 source "$(dirname "$0")/lib.sh"
 trap 'umount "$work/writer-east/mnt" 2>/dev/null || true; cleanup' EXIT
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 pick_network 11:5000 12:5000 11:5001 12:5001 11:5002 12:5002 11:5003 12:5003
 zone=cr.content.test
@@ -133,14 +131,6 @@ global() {  # global REGISTRY: the A record an eastus client gets
   dig +time=1 +tries=1 -p "$dns_port" @"$net.53" "$1.$zone" A +subnet=$east_client +short 2>/dev/null | grep -E '^[0-9.]+$' || true
 }
 answers() { [ "$(global "$1")" = "$2" ]; }  # answers REGISTRY ADDRESS
-wait_until() {  # wait_until SECONDS COMMAND... : polls every 100 ms
-  local limit=$(( $1 * 10 )); shift
-  for i in $(seq 1 "$limit"); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
-}
 metric() {  # metric REGISTRY REPLICA RESULT: switchyard_probes_total
   curl -sf "$admin/metrics" |
     awk -v k="switchyard_probes_total{registry=\"$1\",replica=\"$2\",result=\"$3\"}" '$1 == k { print $2 }'

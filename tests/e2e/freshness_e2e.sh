@@ -23,8 +23,6 @@ for tool in docker-registry skopeo umoci dig curl promtool; do
 done
 
 source "$(dirname "$0")/lib.sh"
-now() { date +%s.%N; }
-elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }
 
 pick_network 11:5000 12:5000 13:5000 21:5000 22:5000
 zone=cr.fresh.test
@@ -131,14 +129,6 @@ state() {
   api "/v1/registries/${2:-myregistry}/replications" |
     python3 -c "import json,sys; print({r['name']: r['freshness']['state'] for r in json.load(sys.stdin)}['$1'])" 2>/dev/null ||
     echo none
-}
-wait_until() {  # wait_until SECONDS COMMAND... : polls every 100 ms
-  local limit=$(( $1 * 10 )); shift
-  for i in $(seq 1 "$limit"); do
-    "$@" && return 0
-    sleep 0.1
-  done
-  return 1
 }
 is() { [ "$($1 "$2")" = "$3" ]; }                  # is FUNCTION ARG VALUE
 answers() { [ "$(global "$1")" = "$2" ]; }          # answers SUBNET ADDRESS

@@ -17,6 +17,16 @@ fail() { echo "FAIL $1"; fails=$((fails + 1)); }
 expect() {  # expect DESCRIPTION EXPECTED ACTUAL
   if [ "$2" == "$3" ]; then ok "$1"; else fail "$1: expected [$2] got [$3]"; fi
 }
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", b - a }'; }  # elapsed START END: seconds
+wait_until() {  # wait_until SECONDS COMMAND... : polls every 100 ms
+  local limit=$(( $1 * 10 )); shift
+  for i in $(seq 1 "$limit"); do
+    "$@" && return 0
+    sleep 0.1
+  done
+  return 1
+}
 port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
   ! ss -Hltun "( sport = :$2 )" | awk '{print $5}' | grep -q -E "^($1|0\.0\.0\.0|\*|\[::\]):$2$"
 }
