@@ -1,6 +1,7 @@
 #include "control/admin_api.h"
 
 #include "policy/client_map.h"
+#include "policy/endpoint_names.h"
 #include "policy/routing_policy.h"
 
 namespace switchyard::control {
@@ -58,7 +59,7 @@ ApiResponse AdminApi::registries() const {
                    {"home", t.regions[g.home].name},
                    {"regionalEndpoints", g.regional_endpoints},
                    {"dataEndpointEnabled", g.data_endpoints},
-                   {"globalEndpoint", strip(t.zone.prepend(g.name)->toString())}});
+                   {"globalEndpoint", policy::endpointText(t, g, policy::EndpointKind::Global)}});
   return {200, out};
 }
 
@@ -68,7 +69,7 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
   const std::string& region = t.regions[reg.replicas[r].region].name;
   auto state = *c_.router.state(reg.name, region);
   Fault fault = *c_.router.fault(reg.name, region);
-  auto last = c_.last_probe.find(reg.name + "/" + region);
+  auto last = c_.last_probe.find({reg.name, region});
   bool throttled = fault == Fault::Throttled ||
                    (last != c_.last_probe.end() && last->second.result == health::ProbeResult::Throttled);
   std::string status = "unknown";
@@ -92,6 +93,7 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
                            {"detail", last->second.detail},
                            {"step", last->second.step}};
   json out{{"name", region},
+           {"registry", reg.name},
            {"region", region},
            {"status", status},
            {"globalEndpointRouting", state.global_endpoint_routing},
@@ -105,6 +107,14 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
   }
   if (reg.freshness) out["freshness"] = freshness(g, r);
   return out;
+}
+
+ApiResponse AdminApi::replicationNow(const std::string& registry, const std::string& region) const {
+  const auto& t = c_.router.topology();
+  auto g = t.registryIndex(registry);
+  auto r = g ? t.replicaIndex(*g, region) : std::nullopt;
+  if (!r) return apiError(404, "registry '" + registry + "' has no replica in '" + region + "' (any more)");
+  return {200, replication(*g, *r)};
 }
 
 json AdminApi::freshness(uint32_t g, uint32_t r) const {
@@ -153,11 +163,10 @@ ApiResponse AdminApi::endpoints(const std::string& registry) const {
   json regional = json::object(), data = json::object();
   for (const auto& r : g.replicas) {
     const std::string& region = t.regions[r.region].name;
-    if (g.regional_endpoints)
-      regional[region] = strip(t.zone.prepend("geo")->prepend(region)->prepend(g.name)->toString());
-    if (g.data_endpoints) data[region] = strip(t.zone.prepend("data")->prepend(region)->prepend(g.name)->toString());
+    if (g.regional_endpoints) regional[region] = policy::endpointText(t, g, policy::EndpointKind::Regional, r.region);
+    if (g.data_endpoints) data[region] = policy::endpointText(t, g, policy::EndpointKind::Data, r.region);
   }
-  return {200, {{"global", strip(t.zone.prepend(g.name)->toString())}, {"regional", regional}, {"data", data}}};
+  return {200, {{"global", policy::endpointText(t, g, policy::EndpointKind::Global)}, {"regional", regional}, {"data", data}}};
 }
 
 ApiResponse AdminApi::routing(const std::string& registry) const {
@@ -259,8 +268,8 @@ ApiResponse AdminApi::events(const ApiRequest& r) const {
 void AdminApi::patchReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   const std::string& registry = r.params.at("registry");
   const std::string& region = r.params.at("region");
-  auto replica = c_.router.topology().replicaIndex(*c_.router.topology().registryIndex(registry), region);
-  if (!replica) return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
+  if (!c_.router.state(registry, region))
+    return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
   auto body = parseBody(r.body);
   if (!body) return reply(apiError(400, body.error()));
   for (const auto& [key, value] : body->items())
@@ -269,16 +278,23 @@ void AdminApi::patchReplication(const ApiRequest& r, const std::function<void(Ap
   if (!body->contains("globalEndpointRouting") || !(*body)["globalEndpointRouting"].is_boolean())
     return reply(apiError(400, "globalEndpointRouting must be true or false"));
   bool enabled = (*body)["globalEndpointRouting"].get<bool>();
-  uint32_t g = *c_.router.topology().registryIndex(registry);
-  uint32_t rep = *replica;
-  auto apply = [this, registry, region, enabled, g, rep, reply] {
-    auto changed = c_.router.setGlobalEndpointRouting(registry, region, enabled);
+  // Names only from here on: the steps below may cross a reload.
+  auto apply = [this, registry, region, enabled, reply] {
+    auto changed = c_.router.setOperatorFlag(registry, region, enabled);
     if (!changed) return reply(apiError(404, changed.error()));
-    c_.overrides[registry + "/" + region] = enabled;
-    c_.persist_overrides([this, g, rep, reply](std::string error) {
+    c_.persist_overrides([this, registry, region, enabled, reply](std::string error) {
       // The change is live either way; say loudly if it would not survive a restart.
       if (!error.empty()) return reply(apiError(500, "applied but not persisted: " + error));
-      reply({200, replication(g, rep)});
+      ApiResponse now = replicationNow(registry, region);
+      // A reload removed the pair while the decision was being saved: it was
+      // applied and persisted (dormant, router.h), so the answer is a 200
+      // that says so, never a 404 that reads as "not done".
+      if (now.status == 404)
+        now = {200, {{"name", region}, {"registry", registry}, {"region", region}, {"globalEndpointRouting", enabled},
+                     {"status", "removed"},
+                     {"detail", "saved; a reload removed this replica meanwhile: the decision is kept and applies if "
+                                "it returns"}}};
+      reply(now);
     });
   };
   if (!c_.share_routing) return apply();
@@ -300,13 +316,12 @@ void AdminApi::fault(const ApiRequest& r, const std::function<void(ApiResponse)>
   auto parsed = faultFromName(v);
   if (!parsed) return reply(apiError(400, std::string(allowed) + ", got '" + v + "'"));
   Fault f = *parsed;
-  auto g = c_.router.topology().registryIndex(registry);
-  auto rep = g ? c_.router.topology().replicaIndex(*g, region) : std::nullopt;
-  if (!rep) return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
-  auto apply = [this, registry, region, f, g, rep, reply] {
+  if (!c_.router.state(registry, region))
+    return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
+  auto apply = [this, registry, region, f, reply] {
     auto changed = c_.router.setFault(registry, region, f);
     if (!changed) return reply(apiError(404, changed.error()));
-    reply({200, replication(*g, *rep)});
+    reply(replicationNow(registry, region));
   };
   if (!c_.share_fault) return apply();
   c_.share_fault(registry, region, f, [apply, reply](std::string error) {
@@ -335,7 +350,7 @@ ApiResponse AdminApi::status(const ApiRequest& r) const {
   for (uint32_t g = 0; g < t.registries.size() && g < limit; ++g) {
     const std::string& name = t.registries[g].name;
     registries.push_back({{"name", name},
-                          {"global", strip(t.zone.prepend(name)->toString())},
+                          {"global", policy::endpointText(t, t.registries[g], policy::EndpointKind::Global)},
                           {"replicas", replications(name).body},
                           {"routing", routing(name).body["clients"]}});
   }

@@ -2,10 +2,14 @@
 //
 // Reads come straight from the Router and the EventLog. Writes:
 //   PATCH .../replications/{region}  {"globalEndpointRouting": bool}
-//     1. validate; 2. apply to the Router (the next DNS answer has it: the
-//     Router returns only after every worker switched); 3. record the event;
-//     4. persist overrides.json and only then reply (an acknowledged exclusion
-//     survives a crash).
+//     1. validate; 2. apply to the Router as an operator decision (the next
+//     DNS answer has it: the Router returns only after every worker
+//     switched); 3. record the event; 4. persist overrides.json and only then
+//     reply (an acknowledged exclusion survives a crash).
+//   Replies that follow an asynchronous step (a state-file write, an etcd
+//   round-trip) look the pair up by NAME when they are sent: a reload in
+//   between may have reordered or dropped registries, and the reply is then
+//   about the pair asked for, or a 404 if it is gone.
 //   POST .../replications/{region}/fault  {"health": "down|throttled|none"}
 //     drill fault injection; not persisted (a restart ends a drill).
 //   POST /v1/reload  validate the file first; on error keep serving the old one.
@@ -34,13 +38,14 @@
 
 namespace switchyard::control {
 
+// What the API reads and calls; built with designated initializers
+// (control_plane.cpp). Operator decisions go to the Router, which owns them.
 struct AdminContext {
   Router& router;
   EventLog& events;
-  Overrides& overrides;
-  const std::map<std::string, health::ProbeReport>& last_probe;  // "registry/region"
+  const std::map<PairKey, health::ProbeReport>& last_probe;
   const std::map<std::string, health::FreshnessReport>& freshness;  // by registry: its last freshness round
-  // Persists `overrides` off the loop; calls done(error or "") on the control thread.
+  // Persists the Router's overrides off the loop; calls done(error or "") on the control thread.
   std::function<void(std::function<void(std::string)> done)> persist_overrides;
   std::function<void(std::function<void(Result<bool>)> done)> reload;  // answers on the control loop
   DrillManager& drills;
@@ -49,11 +54,11 @@ struct AdminContext {
   // applies a change only once the fleet has it, so an acknowledged exclusion
   // holds on every node.
   std::function<void(const std::string& registry, const std::string& region, bool enabled,
-                     std::function<void(std::string)> done)> share_routing;
+                     std::function<void(std::string)> done)> share_routing = {};
   std::function<void(const std::string& registry, const std::string& region, Fault fault,
-                     std::function<void(std::string)> done)> share_fault;
+                     std::function<void(std::string)> done)> share_fault = {};
   // Fleet mode: the etcd revision the routing reflects (shown by GET .../routing).
-  std::function<int64_t()> fleet_revision;
+  std::function<int64_t()> fleet_revision = {};
 };
 
 class AdminApi {
@@ -62,7 +67,10 @@ class AdminApi {
   void handle(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
 
   // The replication object of CONTRACTS.md §4 (also used by the CLI's table).
+  // REQUIRES: valid indices of the current topology (use within one loop turn).
   nlohmann::json replication(uint32_t registry, uint32_t replica) const;
+  // 200 with the pair's replication object as of now, or 404 if it is gone.
+  ApiResponse replicationNow(const std::string& registry, const std::string& region) const;
   // Its `freshness` object (registries with freshness only).
   nlohmann::json freshness(uint32_t registry, uint32_t replica) const;
 

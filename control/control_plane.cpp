@@ -43,7 +43,7 @@ ControlPlane::ControlPlane(DaemonOptions options, config::TopologyPtr topology)
   health_file_.path = store_.healthPath();
   health_file_.render = [this] { return StateStore::encodeHealth(router_->healthStates(), router_->laggingPairs()); };
   overrides_file_.path = store_.overridesPath();
-  overrides_file_.render = [this] { return StateStore::encodeOverrides(overrides_); };
+  overrides_file_.render = [this] { return StateStore::encodeOverrides(router_->overrides()); };
 }
 
 ControlPlane::~ControlPlane() { uv_loop_close(&loop_); }
@@ -85,40 +85,60 @@ Result<bool> ControlPlane::loadToken() {
 }
 
 int ControlPlane::run() {
-  auto fatal = [this](const std::string& message) {
-    spdlog::error("event=start_failed {}", message);
-    return 1;
-  };
+  tasks_.init(&loop_);
+  HealthStates initial;
+  PairSet was_lagging;
+  if (auto ok = restoreState(initial, was_lagging); !ok) return failStart(ok.error());
+  buildRouter(initial, was_lagging);
+  buildApi();
+  if (auto ok = startAdmin(); !ok) return failStart(ok.error());
+  bool all_restored = startProbing(initial, was_lagging);
+  startTimers();
+  scheduleDns(all_restored);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  drills_->joinAll();
+  spdlog::info("event=stopped exit_code={}", exit_code_);
+  return exit_code_;
+}
+
+int ControlPlane::failStart(const std::string& message) {
+  spdlog::error("event=start_failed {}", message);
+  stopAll(1);
+  uv_run(&loop_, UV_RUN_DEFAULT);  // drain the closed handles
+  return 1;
+}
+
+Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagging) {
   // 1. Operator decisions first: refusing to start beats forgetting them.
   auto overrides = store_.loadOverrides();
   if (!overrides) {
     if (!options_.reset_state)
-      return fatal(overrides.error() +
-                   " (operator exclusions would be lost; fix or remove the file, or start with --reset-state)");
+      return makeError(overrides.error() +
+                       " (operator exclusions would be lost; fix or remove the file, or start with --reset-state)");
     spdlog::warn("event=state_reset {} (--reset-state: starting without operator overrides)", overrides.error());
   } else {
-    overrides_ = *overrides;
+    restored_overrides_ = std::move(*overrides);
   }
   // 2. Observations.
   auto restored = store_.loadHealth();
-  HealthStates initial;
   if (!restored) spdlog::warn("event=state_ignored {} (health will be re-learned by probing)", restored.error());
-  else initial = *restored;
-  auto lagging = store_.loadLagging();
-  PairSet was_lagging;
-  if (lagging) was_lagging = *lagging;
-  // 3. The router.
+  else initial = std::move(*restored);
+  if (auto lagging = store_.loadLagging()) was_lagging = std::move(*lagging);
+  return true;
+}
+
+void ControlPlane::buildRouter(const HealthStates& initial, PairSet& was_lagging) {
+  // 3. The router, with the restored state.
   router_ = std::make_unique<Router>(topology_, publisher_, initial);
   // A replica that lagged before the restart stays out of global routing
   // until a freshness round sees it serve the reference (the monitor's
-  // trackers are seeded the same way below).
+  // trackers are seeded the same way, startProbing).
   for (auto it = was_lagging.begin(); it != was_lagging.end();) {
-    auto slash = it->find('/');
-    std::string registry = it->substr(0, slash), region = it->substr(slash + 1);
-    auto g = topology_->registryIndex(registry);
+    auto g = topology_->registryIndex(it->registry);
     if (g && topology_->registries[*g].freshness &&
-        router_->setLagging(registry, region, true, "lagging before the restart (health.json)")) {
-      spdlog::info("event=freshness_restored pair={} lagging=true (re-checked at the next freshness round)", *it);
+        router_->setLagging(it->registry, it->region, true, "lagging before the restart (health.json)")) {
+      spdlog::info("event=freshness_restored pair={} lagging=true (re-checked at the next freshness round)",
+                   it->str());
       ++it;
     } else {
       it = was_lagging.erase(it);
@@ -127,32 +147,26 @@ int ControlPlane::run() {
   notifier_ = std::make_unique<Notifier>(&loop_);
   webhooks_.setUrls(topology_->announce.webhooks);
   router_->onChange([this](const PairChange& c) { onPairChange(c); });
-  for (auto it = overrides_.begin(); it != overrides_.end();) {
-    auto slash = it->first.find('/');
-    auto ok = router_->setGlobalEndpointRouting(it->first.substr(0, slash), it->first.substr(slash + 1), it->second);
-    if (!ok) {
-      spdlog::warn("event=override_dropped {}: {}", it->first, ok.error());
-      it = overrides_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  for (const auto& key : router_->restoreOverrides(restored_overrides_))
+    spdlog::warn("event=override_dormant pair={} (not in this config; kept, and applied if the pair returns)",
+                 key.str());
+  restored_overrides_.clear();
+}
 
-  tasks_.init(&loop_);
+void ControlPlane::buildApi() {
   drills_ = std::make_unique<DrillManager>(
       *router_, events_, [this](std::function<void()> task) { return post(std::move(task)); },
       [this](const std::string& type, nlohmann::json fields) { event(type, std::move(fields)); },
-      [this]() -> std::optional<SocketAddress> {
-        if (!dns_ || dns_->bound().empty()) return std::nullopt;
-        SocketAddress a = dns_->bound().front();
-        // A wildcard listener is reached over loopback of the same family.
-        if (std::all_of(a.address.bytes.begin(), a.address.bytes.end(), [](uint8_t b) { return b == 0; }))
-          a.address = *IpAddress::parse(a.address.isV4() ? "127.0.0.1" : "::1");
-        return a;
-      });
-  AdminContext context{*router_, events_, overrides_, last_probe_, freshness_,
-                       [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
-                       [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); }, *drills_, {}, {}, {}};
+      [this] { return dnsAddress(); });
+  AdminContext context{
+      .router = *router_,
+      .events = events_,
+      .last_probe = last_probe_,
+      .freshness = freshness_,
+      .persist_overrides = [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
+      .reload = [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); },
+      .drills = *drills_,
+  };
   if (topology_->fleet) {
     startFleet();
     context.share_routing = [this](const std::string& registry, const std::string& region, bool enabled,
@@ -165,41 +179,44 @@ int ControlPlane::run() {
     };
     context.fleet_revision = [this] { return fleet_->revision(); };
   }
-  api_ = std::make_unique<AdminApi>(context);
+  api_ = std::make_unique<AdminApi>(std::move(context));
+}
 
+std::optional<SocketAddress> ControlPlane::dnsAddress() const {
+  if (!dns_ || dns_->bound().empty()) return std::nullopt;
+  SocketAddress a = dns_->bound().front();
+  // A wildcard listener is reached over loopback of the same family.
+  if (std::all_of(a.address.bytes.begin(), a.address.bytes.end(), [](uint8_t b) { return b == 0; }))
+    a.address = *IpAddress::parse(a.address.isV4() ? "127.0.0.1" : "::1");
+  return a;
+}
+
+Result<bool> ControlPlane::startAdmin() {
   // 4. The admin listener.
-  if (topology_->listen_admin) {
-    if (!topology_->admin_tls_cert.empty()) {
-      auto tls = TlsIdentity::load(topology_->admin_tls_cert, topology_->admin_tls_key);
-      if (!tls) {
-        int rc = fatal(tls.error());
-        stopAll(rc);
-        uv_run(&loop_, UV_RUN_DEFAULT);
-        return rc;
-      }
-      admin_tls_ = *tls;
-      spdlog::info("event=admin_tls certificate=\"{}\"", admin_tls_->describe());
-    }
-    admin_ = std::make_unique<AdminServer>(
-        readiness_,
-        [this](ApiRequest req, std::function<void(ApiResponse)> reply) {
-          auto shared_reply = std::make_shared<std::function<void(ApiResponse)>>(std::move(reply));
-          if (!post([this, req = std::move(req), shared_reply] { api_->handle(req, *shared_reply); }))
-            (*shared_reply)(apiError(503, "switchyard is stopping"));
-        },
-        [this] { return renderMetricsFromHttpThread(); }, admin_tls_);
-    auto token = loadToken();
-    auto ok = token ? admin_->start(*topology_->listen_admin) : Result<bool>(Error{token.error()});
-    if (!ok) {
-      int rc = fatal(ok.error());
-      stopAll(rc);
-      uv_run(&loop_, UV_RUN_DEFAULT);  // drain the closed handles
-      return rc;
-    }
-    spdlog::info("event=admin_listening address={}:{} scheme={}", topology_->listen_admin->address.toString(),
-                 admin_->port(), admin_tls_ ? "https" : "http");
+  if (!topology_->listen_admin) return true;
+  if (!topology_->admin_tls_cert.empty()) {
+    auto tls = TlsIdentity::load(topology_->admin_tls_cert, topology_->admin_tls_key);
+    if (!tls) return Error{tls.error()};
+    admin_tls_ = *tls;
+    spdlog::info("event=admin_tls certificate=\"{}\"", admin_tls_->describe());
   }
+  admin_ = std::make_unique<AdminServer>(
+      readiness_,
+      [this](ApiRequest req, std::function<void(ApiResponse)> reply) {
+        auto shared_reply = std::make_shared<std::function<void(ApiResponse)>>(std::move(reply));
+        if (!post([this, req = std::move(req), shared_reply] { api_->handle(req, *shared_reply); }))
+          (*shared_reply)(apiError(503, "switchyard is stopping"));
+      },
+      [this] { return renderMetricsFromHttpThread(); }, admin_tls_);
+  auto token = loadToken();
+  if (!token) return token;
+  if (auto ok = admin_->start(*topology_->listen_admin); !ok) return ok;
+  spdlog::info("event=admin_listening address={}:{} scheme={}", topology_->listen_admin->address.toString(),
+               admin_->port(), admin_tls_ ? "https" : "http");
+  return true;
+}
 
+bool ControlPlane::startProbing(const HealthStates& initial, const PairSet& was_lagging) {
   // 5. Probing.
   health::HealthMonitor::Callbacks callbacks;
   // Background lane: a burst of health results must not hold up API calls (task_queue.h).
@@ -210,7 +227,7 @@ int ControlPlane::run() {
   // with the changes (DNS starts only after the first round's changes apply).
   callbacks.on_report = [this](const std::string& registry, const std::string& region, const health::ProbeReport& r) {
     tasks_.postBackground([this, registry, region, r] {
-      last_probe_[registry + "/" + region] = r;
+      last_probe_[{registry, region}] = r;
       metrics_.probe(registry, region, r);
     });
   };
@@ -235,7 +252,10 @@ int ControlPlane::run() {
   computeStallLimit();
   returnFreedMemory();
   started_ms_ = nowMs();
+  return all_restored;
+}
 
+void ControlPlane::startTimers() {
   uv_timer_init(&loop_, &watchdog_);
   watchdog_.data = this;
   uv_timer_start(&watchdog_, &ControlPlane::onWatchdog, 1000, 1000);
@@ -245,28 +265,24 @@ int ControlPlane::run() {
     signals_[i].data = this;
     uv_signal_start(&signals_[i], &ControlPlane::onSignal, signums[i]);
   }
-  // 6. DNS.
+}
+
+void ControlPlane::scheduleDns(bool all_restored) {
+  // 6. DNS: at once when every probed pair has a restored state, else after
+  // the first probe round, bounded by the longest timeout plus a second.
   uv_timer_init(&loop_, &start_bound_);
   start_bound_.data = this;
-  if (all_restored) {
-    startDns();
-  } else {
-    int64_t bound = 0;
-    for (const auto& g : topology_->registries) bound = std::max<int64_t>(bound, g.health.timeout.count());
-    spdlog::info("event=waiting_for_first_probe_round bound_ms={}", bound + 1000);
-    uv_timer_start(&start_bound_, [](uv_timer_t* t) {
-      auto* self = static_cast<ControlPlane*>(t->data);
-      if (!self->dns_) {
-        spdlog::warn("event=first_round_incomplete starting DNS with the verdicts so far");
-        self->startDns();
-      }
-    }, static_cast<uint64_t>(bound + 1000), 0);
-  }
-
-  uv_run(&loop_, UV_RUN_DEFAULT);
-  drills_->joinAll();
-  spdlog::info("event=stopped exit_code={}", exit_code_);
-  return exit_code_;
+  if (all_restored) return startDns();
+  int64_t bound = 0;
+  for (const auto& g : topology_->registries) bound = std::max<int64_t>(bound, g.health.timeout.count());
+  spdlog::info("event=waiting_for_first_probe_round bound_ms={}", bound + 1000);
+  uv_timer_start(&start_bound_, [](uv_timer_t* t) {
+    auto* self = static_cast<ControlPlane*>(t->data);
+    if (!self->dns_) {
+      spdlog::warn("event=first_round_incomplete starting DNS with the verdicts so far");
+      self->startDns();
+    }
+  }, static_cast<uint64_t>(bound + 1000), 0);
 }
 
 void ControlPlane::startDns() {
@@ -298,12 +314,8 @@ void ControlPlane::startFleet() {
     write(health_file_);
   };
   callbacks.on_routing = [this](const std::string& registry, const std::string& region, bool enabled) {
-    if (!router_->setGlobalEndpointRouting(registry, region, enabled)) return;  // not in this node's config
-    auto key = registry + "/" + region;
-    auto it = overrides_.find(key);
-    if (it != overrides_.end() && it->second == enabled) return;
-    overrides_[key] = enabled;
-    write(overrides_file_);  // a local copy, for a start without etcd
+    auto changed = router_->setOperatorFlag(registry, region, enabled);
+    if (changed && *changed) write(overrides_file_);  // a local copy, for a start without etcd
   };
   callbacks.on_fault = [this](const std::string& registry, const std::string& region, const std::string& fault) {
     // An unknown spelling (a newer node's) counts as no fault.
@@ -315,18 +327,12 @@ void ControlPlane::startFleet() {
       // etcd is the truth: a flag this node kept locally (from before it
       // joined, or changed while it was away) that etcd does not hold is dropped.
       auto flags = fleet_->routingFlags();
-      size_t kept = overrides_.size();
-      for (auto it = overrides_.begin(); it != overrides_.end();) {
-        if (flags.count(it->first)) {
-          ++it;
-          continue;
-        }
-        auto slash = it->first.find('/');
-        (void)router_->setGlobalEndpointRouting(it->first.substr(0, slash), it->first.substr(slash + 1), true);
-        spdlog::warn("event=fleet_override_dropped pair={} (not in etcd)", it->first);
-        it = overrides_.erase(it);
-      }
-      if (overrides_.size() != kept) write(overrides_file_);
+      size_t dropped = router_->retainOverrides([&](const PairKey& key) {
+        if (flags.count(key)) return true;
+        spdlog::warn("event=fleet_override_dropped pair={} (not in etcd)", key.str());
+        return false;
+      });
+      if (dropped) write(overrides_file_);
     }
     if (connected) spdlog::info("event=fleet_connected node={} etcd={}", fleet_->node(), why);
     else spdlog::error("event=fleet_disconnected node={} {} (serving the last routing table)", fleet_->node(), why);
@@ -542,12 +548,8 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   if ((*next)->admin_tls_cert.empty() != topology_->admin_tls_cert.empty())
     spdlog::warn("event=reload admin.tls added or removed: takes effect at the next restart");
   topology_ = *next;
-  router_->applyTopology(topology_);
-  // Operator overrides outlive a reload for pairs that still exist.
-  for (const auto& [key, enabled] : overrides_) {
-    auto slash = key.find('/');
-    (void)router_->setGlobalEndpointRouting(key.substr(0, slash), key.substr(slash + 1), enabled);
-  }
+  // The Router applies the reload rule (router.h) to overrides as well.
+  if (router_->applyTopology(topology_) > 0) write(overrides_file_);
   monitor_->setTargets(health::buildTargets(*topology_));
   monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
   for (auto it = freshness_.begin(); it != freshness_.end();) {

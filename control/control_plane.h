@@ -1,7 +1,7 @@
-// ControlPlane: the control thread of the daemon. Owns the Router (every
-// mutable routing input), the event log, the operator overrides, the health
-// monitor, the DNS server and the admin server, and runs the control loop
-// until SIGTERM/SIGINT.
+// ControlPlane: the control thread of the daemon, as wiring. Owns the Router
+// (the one owner of every routing input, operator overrides included), the
+// event log, the health monitor, the DNS server and the admin server, and
+// runs the control loop until SIGTERM/SIGINT.
 //
 // Start-up:
 //   1. Restore operator overrides (overrides.json). An unreadable file stops
@@ -9,7 +9,8 @@
 //      exclusion must never vanish silently.
 //   2. Restore pair health (health.json); an unreadable file is logged and
 //      ignored (the probes rebuild it).
-//   3. Build the Router, apply the overrides, publish.
+//   3. Build the Router with the restored health, lagging marks and
+//      overrides (overrides of pairs the config lacks stay dormant), publish.
 //   4. Read the admin token and start the admin listener (if configured).
 //   5. Start probing every pair (health thread).
 //   6. Start DNS at once when every probed pair has a restored state;
@@ -104,6 +105,16 @@ class ControlPlane {
   void reload(std::function<void(Result<bool>)> done);
   void startReload();
   Result<bool> applyReload(Reload& run);
+  // run()'s steps, in the order of the header's start-up list.
+  Result<bool> restoreState(HealthStates& initial, PairSet& was_lagging);  // 1, 2
+  void buildRouter(const HealthStates& initial, PairSet& was_lagging);     // 3
+  void buildApi();                                                         // drills, admin API, fleet
+  Result<bool> startAdmin();                                               // 4
+  bool startProbing(const HealthStates& initial, const PairSet& was_lagging);  // 5; true: all restored
+  void startTimers();                                                      // watchdog, signals
+  void scheduleDns(bool all_restored);                                     // 6
+  int failStart(const std::string& message);  // the one way out of a failed start
+  std::optional<SocketAddress> dnsAddress() const;  // where drills ask by default
   Result<bool> loadToken();
   void startDns();
   void onHealthChange(const health::HealthChange& change);
@@ -134,8 +145,8 @@ class ControlPlane {
   ControlMetrics metrics_;
   std::unique_ptr<Notifier> notifier_;
   WebhookSender webhooks_;
-  Overrides overrides_;
-  std::map<std::string, health::ProbeReport> last_probe_;
+  Overrides restored_overrides_;  // overrides.json, until the Router takes them (start-up only)
+  std::map<PairKey, health::ProbeReport> last_probe_;
   std::map<std::string, health::FreshnessReport> freshness_;  // by registry: its last round
   std::unique_ptr<DrillManager> drills_;
   std::unique_ptr<AdminApi> api_;

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "policy/client_map.h"
+#include "policy/endpoint_names.h"
 #include "policy/routing_policy.h"
 
 namespace switchyard::control {
@@ -19,11 +20,6 @@ using nlohmann::json;
 
 constexpr size_t kKeepFinished = 20;
 constexpr auto kControlBound = std::chrono::seconds(10);
-
-std::string stripDot(std::string name) {
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  return name;
-}
 
 Result<std::chrono::milliseconds> seconds(const json& body, const char* key, double fallback, double low,
                                           double high) {
@@ -174,7 +170,7 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
   if (!t.trust_ecs)
     return apiError(409, "dns.trust_ecs is off, so a drill cannot ask as each client region (EDNS Client Subnet)");
   for (const auto& [id, e] : drills_)
-    if (!e->done && e->registry == *g)
+    if (!e->done && e->registry == p.registry)
       return apiError(409, "drill " + std::to_string(id) + " is already running on registry " + p.registry);
   auto state = *router_.state(p.registry, p.replica);
   Fault fault = *router_.fault(p.registry, p.replica);
@@ -197,7 +193,7 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
                        ": taking it out would leave the global name with none");
   }
 
-  p.global_name = stripDot(t.zone.prepend(reg.name)->toString());
+  p.global_name = policy::endpointText(t, reg, policy::EndpointKind::Global);
   bool any_v4 = false;
   for (const auto& rep : reg.replicas) {
     std::vector<std::string> records;
@@ -228,9 +224,9 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
   for (const auto& rep : reg.replicas) {
     const std::string& region = t.regions[rep.region].name;
     if (reg.regional_endpoints)
-      p.fixed.push_back({"regional " + region, stripDot(t.zone.prepend("geo")->prepend(region)->prepend(reg.name)->toString())});
+      p.fixed.push_back({"regional " + region, policy::endpointText(t, reg, policy::EndpointKind::Regional, rep.region)});
     if (reg.data_endpoints)
-      p.fixed.push_back({"data " + region, stripDot(t.zone.prepend("data")->prepend(region)->prepend(reg.name)->toString())});
+      p.fixed.push_back({"data " + region, policy::endpointText(t, reg, policy::EndpointKind::Data, rep.region)});
   }
   p.first_event_id = events_.lastId();
   out = std::move(p);
@@ -249,9 +245,7 @@ ApiResponse DrillManager::start(const std::string& text) {
   if (auto refused = plan(body, p)) return *refused;
   uint64_t id = next_id_++;
   auto entry = std::make_unique<Entry>();
-  const auto& t = router_.topology();
-  entry->registry = *t.registryIndex(p.registry);
-  entry->replica = *t.replicaIndex(entry->registry, p.replica);
+  entry->registry = p.registry;
   entry->drill = std::make_shared<Drill>(id, std::move(p));
   const DrillPlan& plan = entry->drill->plan();
   emit_("drill", {{"drill", id}, {"phase", "started"}, {"registry", plan.registry}, {"replica", plan.replica},

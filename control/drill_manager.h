@@ -52,8 +52,7 @@ class DrillManager {
   struct Entry {
     std::shared_ptr<Drill> drill;
     std::thread thread;
-    uint32_t registry = 0;
-    uint32_t replica = 0;
+    std::string registry;  // by name: indices do not survive a reload
     bool applied = false;
     bool done = false;
   };

@@ -43,14 +43,13 @@ std::vector<std::vector<Fault>> noFaults(const policy::Topology& t) {
   return faults;
 }
 
-std::string pairKey(const policy::Topology& t, uint32_t g, uint32_t r) {
-  return t.registries[g].name + "/" + t.regions[t.registries[g].replicas[r].region].name;
+PairKey pairKey(const policy::Topology& t, uint32_t g, uint32_t r) {
+  return {t.registries[g].name, t.regions[t.registries[g].replicas[r].region].name};
 }
 
 }  // namespace
 
-Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher,
-               const std::map<std::string, policy::Health>& initial)
+Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher, const HealthStates& initial)
     : publisher_(publisher), topology_(std::move(topology)) {
   states_ = initialStates(*topology_);
   faults_ = noFaults(*topology_);
@@ -76,16 +75,16 @@ std::string Router::describeRouting(uint32_t g) const {
   return out;
 }
 
-std::map<std::string, policy::Health> Router::healthStates() const {
-  std::map<std::string, policy::Health> out;
+HealthStates Router::healthStates() const {
+  HealthStates out;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g)
     for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
       out[pairKey(*topology_, g, r)] = states_[g][r].health;
   return out;
 }
 
-std::set<std::string> Router::laggingPairs() const {
-  std::set<std::string> out;
+PairSet Router::laggingPairs() const {
+  PairSet out;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g)
     for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
       if (states_[g][r].lagging) out.insert(pairKey(*topology_, g, r));
@@ -164,6 +163,41 @@ Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::st
   return setState(registry, region, &policy::ReplicaState::global_endpoint_routing, enabled, "operator", {});
 }
 
+Result<bool> Router::setOperatorFlag(std::string_view registry, std::string_view region, bool enabled) {
+  auto changed = setGlobalEndpointRouting(registry, region, enabled);
+  if (!changed) return changed;
+  PairKey key{std::string(registry), std::string(region)};
+  auto it = overrides_.find(key);
+  if (it != overrides_.end() && it->second == enabled) return false;
+  overrides_[key] = enabled;
+  return true;
+}
+
+std::vector<PairKey> Router::restoreOverrides(const Overrides& overrides) {
+  std::vector<PairKey> dormant;
+  for (const auto& [key, enabled] : overrides) {
+    overrides_[key] = enabled;
+    if (!setGlobalEndpointRouting(key.registry, key.region, enabled)) dormant.push_back(key);
+  }
+  return dormant;
+}
+
+size_t Router::retainOverrides(const std::function<bool(const PairKey&)>& keep) {
+  size_t dropped = 0;
+  for (auto it = overrides_.begin(); it != overrides_.end();) {
+    if (keep(it->first)) {
+      ++it;
+      continue;
+    }
+    if (auto p = find(it->first.registry, it->first.region))
+      (void)setGlobalEndpointRouting(it->first.registry, it->first.region,
+                                     topology_->registries[p->registry].replicas[p->replica].global_endpoint_routing);
+    it = overrides_.erase(it);
+    ++dropped;
+  }
+  return dropped;
+}
+
 Result<bool> Router::setFault(std::string_view registry, std::string_view region, Fault fault) {
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
@@ -224,13 +258,13 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
   if (on_change_) on_change_(c);
 }
 
-void Router::applyTopology(config::TopologyPtr topology) {
+size_t Router::applyTopology(config::TopologyPtr topology) {
   struct Old {
     policy::ReplicaState state;
     Fault fault;
     bool configured_flag;
   };
-  std::map<std::string, Old> old;
+  std::map<PairKey, Old> old;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g)
     for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
       old[pairKey(*topology_, g, r)] = {states_[g][r], faults_[g][r],
@@ -238,19 +272,37 @@ void Router::applyTopology(config::TopologyPtr topology) {
   topology_ = std::move(topology);
   states_ = initialStates(*topology_);
   faults_ = noFaults(*topology_);
+  size_t replaced = 0;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g)
     for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r) {
-      auto it = old.find(pairKey(*topology_, g, r));
-      if (it == old.end()) continue;
+      PairKey key = pairKey(*topology_, g, r);
+      bool configured = topology_->registries[g].replicas[r].global_endpoint_routing;
+      auto over = overrides_.find(key);
+      auto it = old.find(key);
+      if (it == old.end()) {
+        // A new pair (or one coming back): its dormant override, else the file.
+        if (over != overrides_.end()) states_[g][r].global_endpoint_routing = over->second;
+        continue;
+      }
       states_[g][r].health = it->second.state.health;
       if (topology_->registries[g].freshness) states_[g][r].lagging = it->second.state.lagging;
       faults_[g][r] = it->second.fault;
-      // A flag edited in the file wins; otherwise the run-time flag stays.
-      if (topology_->registries[g].replicas[r].global_endpoint_routing == it->second.configured_flag)
-        states_[g][r].global_endpoint_routing = it->second.state.global_endpoint_routing;
+      if (configured != it->second.configured_flag) {
+        // The file's key was edited: the newer decision wins over the override.
+        if (over != overrides_.end()) {
+          spdlog::info("event=override_replaced pair={} by the file's global_endpoint_routing={}", key.str(),
+                       configured);
+          overrides_.erase(over);
+          ++replaced;
+        }
+        continue;
+      }
+      // Not edited: the override (equal to the run-time flag), or the run-time flag.
+      states_[g][r].global_endpoint_routing = it->second.state.global_endpoint_routing;
     }
   rebuildAll();
   spdlog::info("event=reload registries={} generation={}", topology_->registries.size(), generation_);
+  return replaced;
 }
 
 }  // namespace switchyard::control

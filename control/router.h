@@ -1,6 +1,10 @@
-// Router: owns every mutable routing input (topology, per-pair health,
-// operator flags, injected faults), turns a change into a new RoutingTable and
-// AnswerSet, and publishes them to the DNS workers.
+// Router: the one owner of every routing input (topology, per-pair health,
+// operator decisions and their persisted overrides, injected faults, lagging
+// marks) and of the rule that merges them at a reload; turns a change into a
+// new RoutingTable and AnswerSet, and publishes them to the DNS workers.
+// Callers (the admin API, fleet sync, drills, the health and freshness
+// feeds) name the pair they change; what must be persisted or shared is
+// read back from here (overrides(), healthStates(), laggingPairs()).
 //
 // A change to one pair recomputes only that registry; only when that
 // registry's routing actually moves is a new generation compiled and
@@ -10,18 +14,25 @@
 // Invariants:
 //   1. states_[g].size() == faults_[g].size() ==
 //      topology_->registries[g].replicas.size().
+//   4. For every pair in the topology with an override, the pair's
+//      global_endpoint_routing equals it (overrides of pairs the topology
+//      lacks are kept, dormant, and apply if the pair comes back).
 //   2. table_->generation == answers_->generation == the last published one,
 //      strictly increasing across changes and reloads.
 //   3. Policy sees effective health: an injected `down` fault is Down, an
 //      injected `throttled` fault is Up (429 counts as healthy), else observed.
-// Reload (applyTopology):
+// Reload (applyTopology), the one place of the rule:
 //   1. The new topology arrives already validated.
 //   2. Pairs that exist in both (same registry name, same region) keep their
-//      health and fault, and their run-time operator flag unless the file's
-//      global_endpoint_routing for that pair was edited (then the file wins);
-//      new pairs start from the file's flag and unknown health. A lagging
-//      mark stays only while the registry still has `freshness`.
+//      health and fault. Their global_endpoint_routing: if the file's key for
+//      that pair was edited, the file wins and the pair's override is dropped
+//      (the edit is the newer decision); otherwise the override, else the
+//      run-time flag (e.g. a drill's), stays. New pairs start from their
+//      dormant override if there is one, else the file's flag, and unknown
+//      health. A lagging mark stays only while the registry has `freshness`.
 //   3. Everything is recomputed, recompiled and published as one generation.
+// At start-up (restoreOverrides) there is no older file to compare with: a
+// persisted override wins over the file.
 #pragma once
 
 #include <functional>
@@ -35,6 +46,7 @@
 
 #include "config/config_loader.h"
 #include "dns/answer_publisher.h"
+#include "control/overrides.h"
 #include "health/health_sink.h"
 #include "policy/ranking.h"
 #include "policy/routing_policy.h"
@@ -71,17 +83,29 @@ class Router final : public health::HealthSink {
  public:
   // `initial` seeds pair health ("registry/region" -> state), e.g. restored
   // from the state directory; other pairs start Unknown.
-  Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher,
-         const std::map<std::string, policy::Health>& initial = {});
+  Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher, const HealthStates& initial = {});
 
   Result<bool> setHealth(std::string_view registry, std::string_view region, policy::Health health,
                          std::string_view cause = {}) override;
+  // A transient flag (a drill's exclusion): not an override, never persisted.
   Result<bool> setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled);
+  // An operator decision (the admin API, the fleet's shared flags): applied,
+  // and kept in overrides() until the file's key for the pair is edited.
+  // Returns whether the override changed (then it must be persisted).
+  Result<bool> setOperatorFlag(std::string_view registry, std::string_view region, bool enabled);
+  // Start-up: the persisted decisions; pairs this topology lacks stay
+  // dormant (their keys are returned, for the log).
+  std::vector<PairKey> restoreOverrides(const Overrides& overrides);
+  // Fleet: drops every override `keep` says no to, putting the pair back to
+  // the file's flag; returns how many went.
+  size_t retainOverrides(const std::function<bool(const PairKey&)>& keep);
+  const Overrides& overrides() const { return overrides_; }
   Result<bool> setFault(std::string_view registry, std::string_view region, Fault fault);
   // Replication freshness (health/freshness_tracker.h): a lagging replica
   // leaves global routing; `detail` says why, for the log and events.
   Result<bool> setLagging(std::string_view registry, std::string_view region, bool lagging, std::string_view detail);
-  void applyTopology(config::TopologyPtr topology);
+  // Returns how many overrides the new file's edits replaced (persist them).
+  size_t applyTopology(config::TopologyPtr topology);
 
   // Called after every pair change (also when routing did not move).
   void onChange(std::function<void(const PairChange&)> f) { on_change_ = std::move(f); }
@@ -93,10 +117,10 @@ class Router final : public health::HealthSink {
   uint32_t serial() const { return serial_; }
   Result<policy::ReplicaState> state(std::string_view registry, std::string_view region) const;
   Result<Fault> fault(std::string_view registry, std::string_view region) const;
-  // Every pair's observed health, keyed "registry/region".
-  std::map<std::string, policy::Health> healthStates() const;
-  // Every pair marked lagging, keyed "registry/region".
-  std::set<std::string> laggingPairs() const;
+  // Every pair's observed health.
+  HealthStates healthStates() const;
+  // Every pair marked lagging.
+  PairSet laggingPairs() const;
   std::string describeRouting(uint32_t registry) const;
 
  private:
@@ -118,6 +142,7 @@ class Router final : public health::HealthSink {
   std::unique_ptr<policy::Ranking> ranking_;
   std::vector<std::vector<policy::ReplicaState>> states_;  // observed health + operator flag
   std::vector<std::vector<Fault>> faults_;
+  Overrides overrides_;
   std::shared_ptr<const policy::RoutingTable> table_;
   std::shared_ptr<const dns::AnswerSet> answers_;
   std::function<void(const PairChange&)> on_change_;

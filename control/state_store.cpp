@@ -29,6 +29,12 @@ Result<nlohmann::json> readStateFile(const std::string& path) {
   }
 }
 
+Result<PairKey> key(const std::string& path, const std::string& text) {
+  auto k = PairKey::parse(text);
+  if (!k) return makeError(path + ": '" + text + "' is not a pair (registry/region)");
+  return *k;
+}
+
 }  // namespace
 
 Result<HealthStates> StateStore::loadHealth() const {
@@ -39,11 +45,13 @@ Result<HealthStates> StateStore::loadHealth() const {
   if (file->is_null()) return out;
   const auto& j = *file;
   try {
-    for (const auto& [key, value] : j.at("pairs").items()) {
+    for (const auto& [text, value] : j.at("pairs").items()) {
+      auto k = key(healthPath(), text);
+      if (!k) return Error{k.error()};
       std::string s = value.get<std::string>();
-      if (s == "up") out[key] = policy::Health::Up;
-      else if (s == "down") out[key] = policy::Health::Down;
-      else return makeError(healthPath() + ": pair '" + key + "' has unknown state '" + s + "'");
+      if (s == "up") out[*k] = policy::Health::Up;
+      else if (s == "down") out[*k] = policy::Health::Down;
+      else return makeError(healthPath() + ": pair '" + text + "' has unknown state '" + s + "'");
     }
   } catch (const nlohmann::json::exception& e) {
     return makeError(healthPath() + ": " + e.what());
@@ -58,7 +66,11 @@ Result<PairSet> StateStore::loadLagging() const {
   if (!file) return Error{file.error()};
   if (file->is_null() || !file->contains("lagging")) return out;
   try {
-    for (const auto& key : file->at("lagging")) out.insert(key.get<std::string>());
+    for (const auto& text : file->at("lagging")) {
+      auto k = key(healthPath(), text.get<std::string>());
+      if (!k) return Error{k.error()};
+      out.insert(*k);
+    }
   } catch (const nlohmann::json::exception& e) {
     return makeError(healthPath() + ": " + e.what());
   }
@@ -67,10 +79,12 @@ Result<PairSet> StateStore::loadLagging() const {
 
 std::string StateStore::encodeHealth(const HealthStates& states, const PairSet& lagging) {
   nlohmann::json pairs = nlohmann::json::object();
-  for (const auto& [key, h] : states)
-    if (h != policy::Health::Unknown) pairs[key] = policy::healthName(h);
+  for (const auto& [k, h] : states)
+    if (h != policy::Health::Unknown) pairs[k.str()] = policy::healthName(h);
+  nlohmann::json lag = nlohmann::json::array();
+  for (const auto& k : lagging) lag.push_back(k.str());
   // "lagging" is new in version 1 files: readers that predate it ignore it.
-  return nlohmann::json{{"version", 1}, {"pairs", pairs}, {"lagging", lagging}}.dump(1) + "\n";
+  return nlohmann::json{{"version", 1}, {"pairs", pairs}, {"lagging", lag}}.dump(1) + "\n";
 }
 
 Result<Overrides> StateStore::loadOverrides() const {
@@ -81,7 +95,11 @@ Result<Overrides> StateStore::loadOverrides() const {
   if (file->is_null()) return out;
   const auto& j = *file;
   try {
-    for (const auto& [key, value] : j.at("globalEndpointRouting").items()) out[key] = value.get<bool>();
+    for (const auto& [text, value] : j.at("globalEndpointRouting").items()) {
+      auto k = key(overridesPath(), text);
+      if (!k) return Error{k.error()};
+      out[*k] = value.get<bool>();
+    }
   } catch (const nlohmann::json::exception& e) {
     return makeError(overridesPath() + ": " + e.what());
   }
@@ -89,7 +107,9 @@ Result<Overrides> StateStore::loadOverrides() const {
 }
 
 std::string StateStore::encodeOverrides(const Overrides& overrides) {
-  return nlohmann::json{{"version", 1}, {"globalEndpointRouting", overrides}}.dump(1) + "\n";
+  nlohmann::json flags = nlohmann::json::object();
+  for (const auto& [k, enabled] : overrides) flags[k.str()] = enabled;
+  return nlohmann::json{{"version", 1}, {"globalEndpointRouting", flags}}.dump(1) + "\n";
 }
 
 Result<bool> StateStore::writeAtomically(const std::string& path, const std::string& content) {

@@ -19,13 +19,10 @@
 #include <string>
 
 #include "common/result.h"
+#include "control/overrides.h"
 #include "policy/routing_policy.h"
 
 namespace switchyard::control {
-
-using HealthStates = std::map<std::string, policy::Health>;  // "registry/region" -> state
-using Overrides = std::map<std::string, bool>;                // "registry/region" -> globalEndpointRouting
-using PairSet = std::set<std::string>;                        // "registry/region"
 
 class StateStore {
  public:

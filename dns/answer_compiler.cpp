@@ -1,5 +1,7 @@
 #include "dns/answer_compiler.h"
 
+#include "policy/endpoint_names.h"
+
 #include <map>
 #include <unordered_set>
 
@@ -136,8 +138,6 @@ bool addName(ZoneAnswers& z, std::unordered_set<std::string>& known, const std::
   return true;
 }
 
-DnsName child(const DnsName& parent, const std::string& label) { return parent.prepend(label).value(); }
-
 void buildTable(ZoneAnswers& z) {
   size_t cap = 8;
   while (cap < z.names.size() * 2) cap *= 2;
@@ -166,16 +166,15 @@ std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t seria
 
   for (uint32_t g = 0; g < t.registries.size(); ++g) {
     const auto& reg = t.registries[g];
-    addName(*z, known, child(t.zone, reg.name).wire(), NameKind::Global, g, 0);
+    addName(*z, known, policy::endpointName(t, reg, policy::EndpointKind::Global).wire(), NameKind::Global, g, 0);
     for (const auto& r : reg.replicas) {
-      const std::string& region = t.regions[r.region].name;
       if (reg.regional_endpoints) {
-        DnsName n = child(child(child(t.zone, "geo"), region), reg.name);
+        DnsName n = policy::endpointName(t, reg, policy::EndpointKind::Regional, r.region);
         addName(*z, known, n.wire(), NameKind::Regional, g,
                 b.addresses(n.wire(), t.ttl.regional, r.addresses, r.target ? &*r.target : nullptr));
       }
       if (reg.data_endpoints) {
-        DnsName n = child(child(child(t.zone, "data"), region), reg.name);
+        DnsName n = policy::endpointName(t, reg, policy::EndpointKind::Data, r.region);
         addName(*z, known, n.wire(), NameKind::Data, g, b.addresses(n.wire(), t.ttl.data, r.data_addresses, nullptr));
       }
     }
@@ -200,7 +199,7 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const Topology& t, const 
   auto ra = std::make_shared<RegistryAnswers>();
   ViewBuilder b(t, ra->answers, ra->views, zone.serial);
   const auto& reg = t.registries[g];
-  std::string owner = child(t.zone, reg.name).wire();
+  std::string owner = policy::endpointName(t, reg, policy::EndpointKind::Global).wire();
   // Views by replica set (servfail = the empty set), so client regions with
   // the same choice share one answer.
   std::map<std::vector<uint32_t>, uint32_t> views;

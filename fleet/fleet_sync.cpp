@@ -140,7 +140,7 @@ void FleetSync::apply(const KeyValue& kv, bool deleted) {
     quorum_.setAlive(parts[1], !deleted);
     for (const auto& pair : quorum_.pairs()) redecide(pair);
   } else if (parts.size() == 4 && parts[0] == "observations") {
-    std::string pair = parts[1] + "/" + parts[2];
+    std::string pair = policy::PairKey{parts[1], parts[2]}.str();
     policy::Health h = deleted ? policy::Health::Unknown
                        : kv.value == "down" ? policy::Health::Down
                                             : policy::Health::Up;
@@ -164,19 +164,20 @@ void FleetSync::redecide(const std::string& pair) {
   auto it = decided_.find(pair);
   if (it != decided_.end() && it->second == d) return;
   decided_[pair] = d;
-  auto slash = pair.find('/');
-  if (callbacks_.on_health) callbacks_.on_health(pair.substr(0, slash), pair.substr(slash + 1), d, quorum_.explain(pair));
+  auto key = policy::PairKey::parse(pair);
+  if (key && callbacks_.on_health) callbacks_.on_health(key->registry, key->region, d, quorum_.explain(pair));
 }
 
-std::map<std::string, bool> FleetSync::routingFlags() const {
-  std::map<std::string, bool> out;
+std::map<policy::PairKey, bool> FleetSync::routingFlags() const {
+  std::map<policy::PairKey, bool> out;
   for (const auto& [key, value] : operator_keys_)
-    if (key.rfind("routing/", 0) == 0) out[key.substr(8)] = value != "false";
+    if (key.rfind("routing/", 0) == 0)
+      if (auto pair = policy::PairKey::parse(key.substr(8))) out[*pair] = value != "false";
   return out;
 }
 
 void FleetSync::observe(const std::string& registry, const std::string& region, policy::Health health) {
-  std::string pair = registry + "/" + region;
+  std::string pair = policy::PairKey{registry, region}.str();
   if (health == policy::Health::Unknown) mine_.erase(pair);
   else mine_[pair] = health;
   unsent_.insert(pair);
@@ -208,7 +209,7 @@ void FleetSync::flushObservations() {
 void FleetSync::setRouting(const std::string& registry, const std::string& region, bool enabled,
                            std::function<void(std::string)> done) {
   std::weak_ptr<bool> alive = alive_;
-  etcd_.put(options_.prefix + "routing/" + registry + "/" + region, enabled ? "true" : "false", 0,
+  etcd_.put(options_.prefix + "routing/" + policy::PairKey{registry, region}.str(), enabled ? "true" : "false", 0,
             [alive, done = std::move(done)](Result<int64_t> r) {
               if (alive.expired()) return;
               done(r ? "" : r.error());
@@ -218,7 +219,7 @@ void FleetSync::setRouting(const std::string& registry, const std::string& regio
 void FleetSync::setFault(const std::string& registry, const std::string& region, const std::string& fault,
                          std::function<void(std::string)> done) {
   std::weak_ptr<bool> alive = alive_;
-  std::string key = options_.prefix + "faults/" + registry + "/" + region;
+  std::string key = options_.prefix + "faults/" + policy::PairKey{registry, region}.str();
   auto reply = [alive, done = std::move(done)](Result<int64_t> r) {
     if (alive.expired()) return;
     done(r ? "" : r.error());

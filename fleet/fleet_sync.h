@@ -33,6 +33,7 @@
 #include <vector>
 
 #include "fleet/etcd_client.h"
+#include "policy/pair_key.h"
 #include "fleet/http_client.h"
 #include "fleet/quorum.h"
 
@@ -76,7 +77,7 @@ class FleetSync {
                 std::function<void(std::string)> done);
 
   // The operator flags stored in etcd ("REG/REGION" -> enabled), as last read.
-  std::map<std::string, bool> routingFlags() const;
+  std::map<policy::PairKey, bool> routingFlags() const;
 
   bool connected() const { return connected_; }
   int64_t revision() const { return revision_; }

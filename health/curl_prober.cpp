@@ -102,9 +102,7 @@ ProbeReport CurlProber::classify(Probe& p, CURLcode code) {
     long status = 0;
     curl_easy_getinfo(p.easy, CURLINFO_RESPONSE_CODE, &status);
     r.http_status = static_cast<int>(status);
-    if (p.target.spec.isHealthy(r.http_status)) r.result = ProbeResult::Ok;
-    else if (p.target.spec.isThrottled(r.http_status)) r.result = ProbeResult::Throttled;
-    else r.result = ProbeResult::HttpError;
+    r.result = classifyStatus(p.target.spec, r.http_status);
     r.detail = "HTTP " + std::to_string(status);
     return r;
   }

@@ -53,7 +53,7 @@ void FreshnessMonitor::close() {
   fetcher_.close();
 }
 
-void FreshnessMonitor::setTargets(std::vector<FreshnessTarget> targets, const std::set<std::string>& lagging) {
+void FreshnessMonitor::setTargets(std::vector<FreshnessTarget> targets, const std::set<policy::PairKey>& lagging) {
   if (closed_) return;
   std::map<std::string, FreshnessTarget> wanted;
   for (auto& t : targets) wanted.emplace(t.registry, std::move(t));
@@ -75,7 +75,7 @@ void FreshnessMonitor::setTargets(std::vector<FreshnessTarget> targets, const st
       reg->tracker.inherit(k->second);
     } else {
       for (size_t r = 0; r < reg->target.regions.size(); ++r)
-        if (lagging.count(name + "/" + reg->target.regions[r]))
+        if (lagging.count({name, reg->target.regions[r]}))
           reg->tracker.assumeLagging(r, static_cast<int64_t>(uv_now(loop_)));
     }
     reg->monitor = this;

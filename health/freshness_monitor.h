@@ -27,6 +27,7 @@
 
 #include "health/digest_fetcher.h"
 #include "health/freshness_tracker.h"
+#include "policy/pair_key.h"
 
 namespace switchyard::health {
 
@@ -66,9 +67,9 @@ class FreshnessMonitor {
 
   // Registries gone stop; changed ones restart their rounds, keeping what
   // their tracker knew (FreshnessTracker::inherit); unchanged ones go on.
-  // New registries' replicas listed in `lagging` ("registry/region", e.g.
+  // New registries' replicas listed in `lagging` (e.g.
   // from before a restart) start lagging (FreshnessTracker::assumeLagging).
-  void setTargets(std::vector<FreshnessTarget> targets, const std::set<std::string>& lagging = {});
+  void setTargets(std::vector<FreshnessTarget> targets, const std::set<policy::PairKey>& lagging = {});
   // Cancels everything; call before the loop ends.
   void close();
 

@@ -28,10 +28,16 @@ struct HealthMonitor::Pair {
         served_content(initial != policy::Health::Unknown) {}
 };
 
-HealthMonitor::HealthMonitor(Callbacks callbacks, ProberOptions prober) : callbacks_(std::move(callbacks)) {
+HealthMonitor::HealthMonitor(Callbacks callbacks, ProberOptions prober)
+    : HealthMonitor(std::move(callbacks), MonitorOptions{.prober = prober}) {}
+
+HealthMonitor::HealthMonitor(Callbacks callbacks, MonitorOptions options)
+    : callbacks_(std::move(callbacks)), schedule_(options.seed ? *options.seed : std::random_device{}()) {
   uv_loop_init(&loop_);
   tasks_.init(&loop_);
-  prober_ = std::make_unique<Prober>(&loop_, [this](uint64_t id, const ProbeReport& r) { onResult(id, r); }, prober);
+  ProbeRunner::Callback on_result = [this](uint64_t id, const ProbeReport& r) { onResult(id, r); };
+  if (options.make_prober) prober_ = options.make_prober(&loop_, std::move(on_result));
+  else prober_ = std::make_unique<Prober>(&loop_, std::move(on_result), options.prober);
   freshness_ = std::make_unique<FreshnessMonitor>(&loop_, [this](FreshnessReport report) {
     if (callbacks_.on_freshness) callbacks_.on_freshness(std::move(report));
   });
@@ -58,7 +64,7 @@ void HealthMonitor::setTargets(std::vector<ProbeTarget> targets) {
   tasks_.post([this, targets = std::move(targets)]() mutable { apply(std::move(targets), {}); });
 }
 
-void HealthMonitor::setFreshness(std::vector<FreshnessTarget> targets, std::set<std::string> lagging) {
+void HealthMonitor::setFreshness(std::vector<FreshnessTarget> targets, std::set<policy::PairKey> lagging) {
   tasks_.post([this, targets = std::move(targets), lagging = std::move(lagging)]() mutable {
     freshness_->setTargets(std::move(targets), lagging);
   });
@@ -83,7 +89,7 @@ void HealthMonitor::stop() {
 }
 
 void HealthMonitor::apply(std::vector<ProbeTarget> targets, const Restored& restored) {
-  std::map<std::string, ProbeTarget> wanted;
+  std::map<policy::PairKey, ProbeTarget> wanted;
   for (auto& t : targets)
     if (t.spec.scheme != policy::ProbeScheme::None) wanted.emplace(t.key(), std::move(t));
   for (auto it = pairs_.begin(); it != pairs_.end();) {
@@ -116,7 +122,7 @@ void HealthMonitor::apply(std::vector<ProbeTarget> targets, const Restored& rest
   }
 }
 
-void HealthMonitor::removePair(const std::string& key) {
+void HealthMonitor::removePair(const policy::PairKey& key) {
   auto it = pairs_.find(key);
   if (it == pairs_.end()) return;
   Pair* p = it->second.release();
@@ -184,12 +190,8 @@ void HealthMonitor::onResult(uint64_t id, const ProbeReport& reported) {
   }
 
   // Next probe: `interval` after this one started, jittered, never before now.
-  auto interval = static_cast<double>(p.target.spec.interval.count());
-  std::uniform_real_distribution<double> jitter(p.first_gap ? 0.5 : 0.9, p.first_gap ? 1.5 : 1.1);
+  uint64_t delay = schedule_.nextDelay(p.target.spec.interval.count(), p.first_gap, uv_now(&loop_) - p.started_ms);
   p.first_gap = false;
-  double gap = interval * jitter(rng_);
-  double elapsed = static_cast<double>(uv_now(&loop_) - p.started_ms);
-  auto delay = static_cast<uint64_t>(std::max(0.0, gap - elapsed));
   uv_timer_start(&p.timer, [](uv_timer_t* t) {
     auto* pair = static_cast<Pair*>(t->data);
     pair->monitor->probe(*pair);

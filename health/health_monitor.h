@@ -41,7 +41,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -49,6 +49,7 @@
 
 #include "common/task_queue.h"
 #include "health/freshness_monitor.h"
+#include "health/probe_schedule.h"
 #include "health/prober.h"
 #include "health/health_tracker.h"
 #include "health/probe_target.h"
@@ -63,6 +64,15 @@ struct HealthChange {
   std::vector<ProbeReport> recent;  // oldest first; the last one caused the change
 };
 
+// What a HealthMonitor is built from. Tests give it a fake prober and a fixed
+// seed; the daemon takes the defaults.
+struct MonitorOptions {
+  ProberOptions prober;
+  std::optional<uint64_t> seed = std::nullopt;  // jitter; default: random
+  // Builds the prober on the monitor's loop; default: a real Prober.
+  std::function<std::unique_ptr<ProbeRunner>(uv_loop_t*, ProbeRunner::Callback)> make_prober = {};
+};
+
 class HealthMonitor {
  public:
   struct Callbacks {
@@ -74,9 +84,10 @@ class HealthMonitor {
     // Every finished freshness round of a registry; may be empty.
     std::function<void(FreshnessReport)> on_freshness;
   };
-  using Restored = std::map<std::string, policy::Health>;  // ProbeTarget::key() -> state
+  using Restored = std::map<policy::PairKey, policy::Health>;
 
   explicit HealthMonitor(Callbacks callbacks, ProberOptions prober = {});
+  HealthMonitor(Callbacks callbacks, MonitorOptions options);
   ~HealthMonitor();
 
   void start(std::vector<ProbeTarget> targets, const Restored& restored);
@@ -84,7 +95,7 @@ class HealthMonitor {
   void setTargets(std::vector<ProbeTarget> targets);
   // The registries with freshness (buildFreshnessTargets); replaces the last
   // set. `lagging` ("registry/region") seeds new trackers (a restart).
-  void setFreshness(std::vector<FreshnessTarget> targets, std::set<std::string> lagging = {});
+  void setFreshness(std::vector<FreshnessTarget> targets, std::set<policy::PairKey> lagging = {});
   void stop();
 
   // uv_hrtime() milliseconds of the newest report, 0 before any.
@@ -94,7 +105,7 @@ class HealthMonitor {
  private:
   struct Pair;
   void apply(std::vector<ProbeTarget> targets, const Restored& restored);
-  void removePair(const std::string& key);
+  void removePair(const policy::PairKey& key);
   void probe(Pair& pair);
   void onResult(uint64_t id, const ProbeReport& report);
   // True when `report` is a seeding replica's content_missing (see above):
@@ -105,11 +116,11 @@ class HealthMonitor {
   uv_loop_t loop_{};
   TaskQueue tasks_;
   std::thread thread_;
-  std::unique_ptr<Prober> prober_;
+  std::unique_ptr<ProbeRunner> prober_;
   std::unique_ptr<FreshnessMonitor> freshness_;
-  std::map<std::string, std::unique_ptr<Pair>> pairs_;
+  std::map<policy::PairKey, std::unique_ptr<Pair>> pairs_;
   std::map<uint64_t, Pair*> in_flight_;
-  std::mt19937 rng_{std::random_device{}()};
+  ProbeSchedule schedule_;
   size_t first_round_left_ = 0;
   bool first_round_reported_ = false;
   bool stopped_ = false;

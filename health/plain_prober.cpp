@@ -230,9 +230,7 @@ void PlainProber::onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   ProbeReport r;
   r.http_status = status;
   const auto& spec = p->target.spec;
-  if (spec.isHealthy(status)) r.result = ProbeResult::Ok;
-  else if (spec.isThrottled(status)) r.result = ProbeResult::Throttled;
-  else r.result = ProbeResult::HttpError;
+  r.result = classifyStatus(spec, status);
   r.detail = "HTTP " + std::to_string(status);
   self->finish(p, std::move(r));
 }

@@ -11,6 +11,8 @@
 
 #include <string>
 
+#include "policy/topology.h"
+
 namespace switchyard::health {
 
 enum class ProbeResult {
@@ -20,6 +22,14 @@ enum class ProbeResult {
 
 const char* resultName(ProbeResult result);
 inline bool countsAsUp(ProbeResult r) { return r == ProbeResult::Ok || r == ProbeResult::Throttled; }
+
+// The verdict of an api probe's HTTP status, for both api probers (plain and
+// libcurl): healthy_status is ok, throttled_status throttled, else http_error.
+inline ProbeResult classifyStatus(const policy::ProbeSpec& spec, int status) {
+  if (spec.isHealthy(status)) return ProbeResult::Ok;
+  if (spec.isThrottled(status)) return ProbeResult::Throttled;
+  return ProbeResult::HttpError;
+}
 
 // One finished probe, as the prober reports it.
 struct ProbeReport {

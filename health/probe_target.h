@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "policy/pair_key.h"
 #include "policy/topology.h"
 
 namespace switchyard::health {
@@ -19,7 +20,7 @@ struct ProbeTarget {
   std::string connect_host;  // probe address (IPv6 bare), or the CNAME target
   std::string host;          // Host header and TLS SNI
 
-  std::string key() const { return registry + "/" + region; }
+  policy::PairKey key() const { return {registry, region}; }
   std::string url() const;  // scheme://host:port/path (connect_host is dialled)
 };
 

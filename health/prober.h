@@ -26,20 +26,29 @@ struct ProberOptions {
   bool plain = true;  // false: libcurl for everything (tests compare the two)
 };
 
-class Prober {
+// What HealthMonitor needs of a prober, so its scheduling can be tested
+// with a fake one (tests/unit/health/health_monitor_test.cpp).
+class ProbeRunner {
  public:
   using Callback = std::function<void(uint64_t id, const ProbeReport& report)>;
+  virtual ~ProbeRunner() = default;
+  // `write`: a content probe also runs the write check (HealthMonitor says
+  // when: every health.write_check.every-th probe).
+  virtual uint64_t start(const ProbeTarget& target, bool write = false) = 0;
+  virtual void cancel(uint64_t id) = 0;
+  virtual void close() = 0;  // cancels everything; call before the loop ends
+};
 
+class Prober final : public ProbeRunner {
+ public:
   // REQUIRES: curl_global_init() was called before any thread started.
   Prober(uv_loop_t* loop, Callback callback, ProberOptions options = {});
   Prober(const Prober&) = delete;
   Prober& operator=(const Prober&) = delete;
 
-  // `write`: a content probe also runs the write check (HealthMonitor says
-  // when: every health.write_check.every-th probe).
-  uint64_t start(const ProbeTarget& target, bool write = false);
-  void cancel(uint64_t id);
-  void close();  // cancels everything; call before the loop ends
+  uint64_t start(const ProbeTarget& target, bool write = false) override;
+  void cancel(uint64_t id) override;
+  void close() override;
   size_t inFlight() const { return plain_.inFlight() + curl_.inFlight() + content_.inFlight(); }
 
  private:

@@ -65,6 +65,44 @@ TEST_CASE("operator flags and health survive a reload for pairs that still exist
   CHECK(router.state("myregistry", "eastus")->global_endpoint_routing);
 }
 
+TEST_CASE("the Router owns operator overrides: the file's edit replaces one, an unedited file keeps it") {
+  dns::AnswerPublisher pub;
+  control::Router router(load(), pub);
+  REQUIRE(router.setOperatorFlag("myregistry", "eastus", false).value());
+  CHECK_FALSE(router.setOperatorFlag("myregistry", "eastus", false).value());  // no change: nothing to persist
+  REQUIRE(router.setOperatorFlag("myregistry", "westus", false).value());
+  // A drill's exclusion is transient: not an override.
+  REQUIRE(router.setGlobalEndpointRouting("teamb", "westeurope", false).value());
+  CHECK(router.overrides() == control::Overrides{{{"myregistry", "eastus"}, false}, {{"myregistry", "westus"}, false}});
+
+  CHECK(router.applyTopology(load("global: 30", "global: 60")) == 0);  // nothing edited: all kept
+  CHECK_FALSE(router.state("myregistry", "eastus")->global_endpoint_routing);
+  CHECK_FALSE(router.state("teamb", "westeurope")->global_endpoint_routing);
+  // The file edits eastus's key (to false, then back to true): the file wins, the override goes.
+  CHECK(router.applyTopology(load("        data_addresses: [127.0.0.111]\n",
+                                  "        data_addresses: [127.0.0.111]\n        global_endpoint_routing: false\n")) == 1);
+  CHECK(router.applyTopology(load()) == 0);
+  CHECK(router.state("myregistry", "eastus")->global_endpoint_routing);
+  CHECK_FALSE(router.state("myregistry", "westus")->global_endpoint_routing);  // never edited: kept
+  CHECK(router.overrides() == control::Overrides{{{"myregistry", "westus"}, false}});
+
+  // A registry dropped by a reload keeps its override, dormant; it applies when the registry returns.
+  router.applyTopology(load("  - name: myregistry\n", "  - name: renamed\n"));
+  CHECK_FALSE(router.state("myregistry", "westus"));
+  CHECK(router.overrides().count({"myregistry", "westus"}));
+  router.applyTopology(load());
+  CHECK_FALSE(router.state("myregistry", "westus")->global_endpoint_routing);
+
+  // Start-up: persisted decisions, the unknown ones dormant; the fleet can drop them.
+  control::Router fresh(load(), pub);
+  auto dormant = fresh.restoreOverrides({{{"myregistry", "eastus"}, false}, {{"gone", "eastus"}, false}});
+  CHECK(dormant == std::vector<control::PairKey>{{"gone", "eastus"}});
+  CHECK_FALSE(fresh.state("myregistry", "eastus")->global_endpoint_routing);
+  CHECK(fresh.retainOverrides([](const control::PairKey& k) { return k.registry == "gone"; }) == 1);
+  CHECK(fresh.state("myregistry", "eastus")->global_endpoint_routing);  // back to the file's flag
+  CHECK(fresh.overrides().size() == 1);
+}
+
 TEST_CASE("a lagging mark moves the global answer only, and lasts through a reload while freshness is configured") {
   const std::string home = "    home: eastus\n";
   const std::string fresh = home + "    health: { scheme: http }\n    freshness: { canaries: [\"canary/hb:latest\"] }\n";

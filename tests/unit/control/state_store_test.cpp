@@ -13,21 +13,21 @@ TEST_CASE("health state round-trips through an atomically replaced file") {
   std::string dir = test::makeTempDir();
   StateStore store(dir);
   CHECK(store.loadHealth()->empty());  // nothing yet: empty, not an error
-  HealthStates states{{"myregistry/eastus", Health::Down}, {"myregistry/westus", Health::Up},
-                      {"teamb/westeurope", Health::Unknown}};
+  HealthStates states{{{"myregistry", "eastus"}, Health::Down}, {{"myregistry", "westus"}, Health::Up},
+                      {{"teamb", "westeurope"}, Health::Unknown}};
   REQUIRE(StateStore::writeAtomically(store.healthPath(), StateStore::encodeHealth(states)));
   auto back = store.loadHealth();
   REQUIRE(back);
   CHECK(back->size() == 2);  // unknown is not an observation: not saved
-  CHECK(back->at("myregistry/eastus") == Health::Down);
-  CHECK(back->at("myregistry/westus") == Health::Up);
+  CHECK(back->at({"myregistry", "eastus"}) == Health::Down);
+  CHECK(back->at({"myregistry", "westus"}) == Health::Up);
   CHECK_FALSE(std::ifstream(store.healthPath() + ".tmp"));  // renamed away
   CHECK(store.loadLagging()->empty());
 
   // Lagging pairs ride along; a file written before they existed has none.
   REQUIRE(StateStore::writeAtomically(store.healthPath(),
-                                      StateStore::encodeHealth(states, {"myregistry/westus", "teamb/westeurope"})));
-  CHECK(*store.loadLagging() == PairSet{"myregistry/westus", "teamb/westeurope"});
+                                      StateStore::encodeHealth(states, {{"myregistry", "westus"}, {"teamb", "westeurope"}})));
+  CHECK(*store.loadLagging() == PairSet{{"myregistry", "westus"}, {"teamb", "westeurope"}});
   CHECK(store.loadHealth()->size() == 2);
   REQUIRE(StateStore::writeAtomically(store.healthPath(), R"({"version": 1, "pairs": {"myregistry/eastus": "up"}})"));
   CHECK(store.loadLagging()->empty());
@@ -42,6 +42,8 @@ TEST_CASE("a corrupt or foreign health file is an error that names the file") {
   auto bad = store.loadHealth();
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error(), Catch::Contains("health.json: pair 'a/b' has unknown state 'sideways'"));
+  test::writeFile(store.healthPath(), "{\"version\": 1, \"pairs\": {\"no-slash\": \"up\"}}");
+  CHECK_THAT(store.loadHealth().error(), Catch::Contains("'no-slash' is not a pair (registry/region)"));
   test::writeFile(store.healthPath(), "{ truncated");
   CHECK_THAT(store.loadHealth().error(), Catch::Contains("health.json"));
   test::writeFile(store.healthPath(), "{\"version\": 7, \"pairs\": {}}");

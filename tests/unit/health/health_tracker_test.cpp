@@ -85,7 +85,7 @@ registries:
   REQUIRE(t);
   auto targets = buildTargets(**t);
   REQUIRE(targets.size() == 3);
-  CHECK(targets[0].key() == "reg/eastus");
+  CHECK(targets[0].key().str() == "reg/eastus");
   CHECK(targets[0].connect_host == "2001:db8::1");
   CHECK(targets[0].host == "reg.eastus.geo.cr.example.test");
   CHECK(targets[0].url() == "https://reg.eastus.geo.cr.example.test:8443/v2/_catalog");
