@@ -122,14 +122,23 @@ DrillManager::DrillManager(Router& router, EventLog& events, Post post, Emit emi
 DrillManager::~DrillManager() { joinAll(); }
 
 std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) const {
+  DrillPlan p;
+  if (auto refused = parseRequest(body, p)) return refused;
+  if (auto refused = checkDrillable(p)) return refused;
+  describeTargets(p);
+  if (p.clients.empty()) return apiError(409, "clients.networks is empty: there is no client region to ask as");
+  p.first_event_id = events_.lastId();
+  out = std::move(p);
+  return std::nullopt;
+}
+
+std::optional<ApiResponse> DrillManager::parseRequest(const json& body, DrillPlan& p) const {
   for (const auto& [key, value] : body.items())
     if (key != "registry" && key != "replica" && key != "scenario" && key != "dns" && key != "timeoutSeconds" &&
         key != "holdSeconds" && key != "fault")
       return apiError(400, "unknown field '" + key + "'");
   for (const char* key : {"registry", "replica", "scenario"})
     if (!body.contains(key) || !body[key].is_string()) return apiError(400, std::string(key) + " must be a string");
-  const auto& t = router_.topology();
-  DrillPlan p;
   p.registry = body["registry"];
   p.replica = body["replica"];
   std::string scenario = body["scenario"];
@@ -162,7 +171,11 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
     if (!dns) return apiError(400, "this daemon serves no DNS yet: pass dns as \"HOST:PORT\"");
     p.dns = *dns;
   }
+  return std::nullopt;
+}
 
+std::optional<ApiResponse> DrillManager::checkDrillable(const DrillPlan& p) const {
+  const auto& t = router_.topology();
   auto g = t.registryIndex(p.registry);
   if (!g) return apiError(404, "no registry named '" + p.registry + "'");
   auto r = t.replicaIndex(*g, p.replica);
@@ -178,21 +191,26 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
     return apiError(409, "" + p.replica + " is already out of global routing");
   if (p.scenario != DrillScenario::Exclude && fault != Fault::None)
     return apiError(409, "" + p.replica + " already has an injected fault (" + faultName(fault) + ")");
+  if (p.scenario == DrillScenario::Throttle) return std::nullopt;
+  // Exclude and fail take the replica out: another must be left to take over.
   const auto& reg = t.registries[*g];
-  if (p.scenario != DrillScenario::Throttle) {
-    int others = 0;
-    for (uint32_t i = 0; i < reg.replicas.size(); ++i) {
-      if (i == *r) continue;
-      auto s = *router_.state(reg.name, t.regions[reg.replicas[i].region].name);
-      Fault f = *router_.fault(reg.name, t.regions[reg.replicas[i].region].name);
-      bool healthy = f == Fault::Throttled || (f == Fault::None && s.health != policy::Health::Down);
-      if (healthy && s.global_endpoint_routing) ++others;
-    }
-    if (others == 0)
-      return apiError(409, "" + p.replica + " is the only eligible replica of " + p.registry +
-                       ": taking it out would leave the global name with none");
+  int others = 0;
+  for (uint32_t i = 0; i < reg.replicas.size(); ++i) {
+    if (i == *r) continue;
+    auto s = *router_.state(reg.name, t.regions[reg.replicas[i].region].name);
+    Fault f = *router_.fault(reg.name, t.regions[reg.replicas[i].region].name);
+    bool healthy = f == Fault::Throttled || (f == Fault::None && s.health != policy::Health::Down);
+    if (healthy && s.global_endpoint_routing) ++others;
   }
+  if (others == 0)
+    return apiError(409, "" + p.replica + " is the only eligible replica of " + p.registry +
+                     ": taking it out would leave the global name with none");
+  return std::nullopt;
+}
 
+void DrillManager::describeTargets(DrillPlan& p) const {
+  const auto& t = router_.topology();
+  const auto& reg = t.registries[*t.registryIndex(p.registry)];
   p.global_name = policy::endpointText(t, reg, policy::EndpointKind::Global);
   bool any_v4 = false;
   for (const auto& rep : reg.replicas) {
@@ -218,7 +236,6 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
         p.clients.push_back({t.regions[region].name, subnet});
         break;
       }
-  if (p.clients.empty()) return apiError(409, "clients.networks is empty: there is no client region to ask as");
   p.sticky = t.spread == policy::Spread::Sticky;
   if (p.sticky) p.sticky_probes = stickyProbes(t, map, reg);
   for (const auto& rep : reg.replicas) {
@@ -228,9 +245,6 @@ std::optional<ApiResponse> DrillManager::plan(const json& body, DrillPlan& out) 
     if (reg.data_endpoints)
       p.fixed.push_back({"data " + region, policy::endpointText(t, reg, policy::EndpointKind::Data, rep.region)});
   }
-  p.first_event_id = events_.lastId();
-  out = std::move(p);
-  return std::nullopt;
 }
 
 ApiResponse DrillManager::start(const std::string& text) {

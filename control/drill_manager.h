@@ -59,6 +59,12 @@ class DrillManager {
   class Control;
   // Fills `out`, or returns why not (400 bad request, 404 unknown, 409 cannot prove).
   std::optional<ApiResponse> plan(const nlohmann::json& request, DrillPlan& out) const;
+  // plan()'s parts: the request's fields (400), whether this replica can be
+  // drilled now (404, 409: eligibility), and what the drill will ask DNS
+  // (names, expected records, client subnets).
+  std::optional<ApiResponse> parseRequest(const nlohmann::json& request, DrillPlan& p) const;
+  std::optional<ApiResponse> checkDrillable(const DrillPlan& p) const;
+  void describeTargets(DrillPlan& p) const;
   Result<bool> apply(uint64_t id);
   Result<bool> revert(uint64_t id);
   Result<ClientAnswers> routing(uint64_t id) const;
