@@ -66,16 +66,7 @@ push() {  # push HOST:PORT
 for hp in 11:5000 12:5000 11:5001 12:5001 11:5002 12:5002; do push $hp; done
 
 interval_s=1; timeout_s=0.5; fall=2; rise=2
-cat > "$work/switchyard.yaml" <<CFG
-zone: $zone
-nameservers:
-  - name: ns1.$zone
-    addresses: [$net.53]
-ttl: { global: 1, regional: 1, data: 1, negative: 1, apex: 60 }
-listen:
-  dns: ["$net.53:$dns_port"]
-  admin: "$net.53:$admin_port"
-admin: { token_file: admin.token }
+{ config_head; cat <<CFG
 regions:
   eastus: { location: [37.37, -79.82] }
   westus: { location: [37.78, -122.42] }
@@ -120,6 +111,7 @@ registries:
       - { region: eastus, addresses: [$net.11] }
       - { region: westus, addresses: [$net.12] }
 CFG
+} > "$work/switchyard.yaml"
 openssl rand -hex 24 > "$work/admin.token"
 "$bin" --config "$work/switchyard.yaml" --state-dir "$work/state" >> "$work/switchyard.log" 2>&1 &
 pids+=($!)

@@ -65,16 +65,7 @@ push v1 13 canary/heartbeat:latest
 v1=$(cat "$work/v1.digest")
 
 # 2. Switchyard: a round a second, lagging after 3 s of difference.
-cat > "$work/switchyard.yaml" <<CFG
-zone: $zone
-nameservers:
-  - name: ns1.$zone
-    addresses: [$net.53]
-ttl: { global: 1, regional: 1, data: 1, negative: 1, apex: 60 }
-listen:
-  dns: ["$net.53:$dns_port"]
-  admin: "$net.53:$admin_port"
-admin: { token_file: admin.token }
+{ config_head; cat <<CFG
 regions:
   eastus:     { location: [37.37, -79.82] }
   westus:     { location: [37.78, -122.42] }
@@ -109,6 +100,7 @@ registries:
       - { region: westus, addresses: [$net.22] }
     freshness: { canaries: ["canary/heartbeat:latest"], max_staleness: 3s }
 CFG
+} > "$work/switchyard.yaml"
 openssl rand -hex 24 > "$work/admin.token"
 start_switchyard() {
   "$bin" --config "$work/switchyard.yaml" --state-dir "$work/state" >> "$work/switchyard.log" 2>&1 &

@@ -27,6 +27,22 @@ wait_until() {  # wait_until SECONDS COMMAND... : polls every 100 ms
   done
   return 1
 }
+# config_head: the start of every e2e config: $zone with ns1 at $net.53, short
+# TTLs (global ${global_ttl:-1} s), DNS on $net.53:$dns_port, the admin API on
+# $net.53:$admin_port with admin.token beside the config.
+config_head() {
+  cat <<CFG
+zone: $zone
+nameservers:
+  - name: ns1.$zone
+    addresses: [$net.53]
+ttl: { global: ${global_ttl:-1}, regional: 1, data: 1, negative: 1, apex: 60 }
+listen:
+  dns: ["$net.53:$dns_port"]
+  admin: "$net.53:$admin_port"
+admin: { token_file: admin.token }
+CFG
+}
 port_free() {  # port_free ADDR PORT: neither TCP nor UDP bound there
   ! ss -Hltun "( sport = :$2 )" | awk '{print $5}' | grep -q -E "^($1|0\.0\.0\.0|\*|\[::\]):$2$"
 }

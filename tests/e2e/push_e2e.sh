@@ -57,16 +57,7 @@ address_of() { case $1 in eastus) echo "$net.11" ;; westus) echo "$net.12" ;; we
 # 2. Switchyard: every loopback client is in eastus, so with eastus out of
 #    global routing westus and westeurope share its clients.
 write_config() {  # write_config SPREAD
-  cat > "$work/switchyard.yaml" <<CFG
-zone: $zone
-nameservers:
-  - name: ns1.$zone
-    addresses: [$net.53]
-ttl: { global: ${global_ttl:-1}, regional: 1, data: 1, negative: 1, apex: 60 }
-listen:
-  dns: ["$net.53:$dns_port"]
-  admin: "$net.53:$admin_port"
-admin: { token_file: admin.token }
+  { config_head; cat <<CFG
 regions:
   eastus:     { location: [37.37, -79.82] }
   westus:     { location: [37.78, -122.42] }
@@ -95,6 +86,7 @@ registries:
       - { region: westus,     addresses: [$net.12] }
       - { region: westeurope, addresses: [$net.13] }
 CFG
+  } > "$work/switchyard.yaml"
 }
 write_config all
 openssl rand -hex 24 > "$work/admin.token"

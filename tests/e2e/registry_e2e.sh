@@ -34,16 +34,7 @@ wait_replicas "$net.11" "$net.12" "$net.13"
 
 # 2. Switchyard. The resolver's own address maps to eastus (no ECS from Unbound
 #    here), a 1 s TTL keeps Unbound's cache from hiding a failover for long.
-cat > "$work/switchyard.yaml" <<CFG
-zone: $zone
-nameservers:
-  - name: ns1.$zone
-    addresses: [$net.53]
-ttl: { global: 1, regional: 1, data: 1, negative: 1, apex: 60 }
-listen:
-  dns: ["$net.53:$dns_port"]
-  admin: "$net.53:$admin_port"
-admin: { token_file: admin.token }
+{ config_head; cat <<CFG
 regions:
   eastus:     { location: [37.37, -79.82] }
   westus:     { location: [37.78, -122.42] }
@@ -72,6 +63,7 @@ registries:
       - { region: westus,     addresses: [$net.12] }
       - { region: westeurope, addresses: [$net.13] }
 CFG
+} > "$work/switchyard.yaml"
 openssl rand -hex 24 > "$work/admin.token"
 "$bin" --config "$work/switchyard.yaml" --state-dir "$work/state" > "$work/switchyard.log" 2>&1 &
 pids+=($!)

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "config/config_loader.h"
+
 namespace switchyard::test {
 
 inline std::string testConfig(const std::string& extra_routing = "") {
@@ -70,6 +72,15 @@ inline std::string adminConfig() {
   const std::string dns = "  dns: @DNS@";
   text.replace(text.find(dns), dns.size(), dns + "\n  admin: \"@ADMIN@\"");
   return text + "admin: { token_file: admin.token }\n";
+}
+
+// testConfig() loaded in-process (DNS on 127.0.0.1:53, never bound), with the
+// first `from` replaced by `to`: the unit tests' topology.
+inline config::TopologyPtr loadTestTopology(const std::string& from = "", const std::string& to = "") {
+  std::string text = testConfig();
+  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
+  if (!from.empty()) text.replace(text.find(from), from.size(), to);
+  return config::loadTopologyText(text, "t.yaml").value();
 }
 
 }  // namespace switchyard::test

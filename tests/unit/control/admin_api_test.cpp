@@ -17,10 +17,7 @@ using nlohmann::json;
 namespace {
 
 config::TopologyPtr load(const std::string& from = "", const std::string& to = "") {
-  std::string text = test::testConfig();
-  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
-  if (!from.empty()) text.replace(text.find(from), from.size(), to);
-  return config::loadTopologyText(text, "t.yaml").value();
+  return test::loadTestTopology(from, to);
 }
 
 // The API's collaborators, with the state-file write held until release().
