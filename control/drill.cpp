@@ -83,39 +83,65 @@ const char* scenarioName(DrillScenario s) {
   return "?";
 }
 
-Drill::Drill(uint64_t id, DrillPlan plan) : id_(id), plan_(std::move(plan)) {
-  report_ = {{"id", id_},
-             {"registry", plan_.registry},
-             {"replica", plan_.replica},
-             {"scenario", scenarioName(plan_.scenario)},
-             {"fault", plan_.scenario == DrillScenario::Fail ? (plan_.content_fault ? "content_error" : "down")
-                       : plan_.scenario == DrillScenario::Throttle ? "throttled" : "none"},
-             {"dns", plan_.dns.toString()},
-             {"globalName", plan_.global_name},
-             {"state", "running"},
-             {"phase", "starting"},
-             {"startedAt", nowRfc3339()},
-             {"timeoutMs", plan_.timeout.count()},
-             {"timings", json::object()},
-             {"answers", json::object()},
-             {"expectations", json::array()},
-             {"events", json::array()}};
-  if (plan_.scenario == DrillScenario::Throttle) report_["holdMs"] = plan_.hold.count();
+bool DrillReport::passed() const {
+  if (expectations.empty()) return false;
+  for (const auto& e : expectations)
+    if (!e.passed) return false;
+  return true;
 }
 
-json Drill::report() const {
+json DrillReport::toJson() const {
+  json out{{"id", id},
+           {"registry", registry},
+           {"replica", replica},
+           {"scenario", scenario},
+           {"fault", fault},
+           {"dns", dns},
+           {"globalName", global_name},
+           {"state", state},
+           {"phase", phase},
+           {"startedAt", started_at},
+           {"timeoutMs", timeout_ms},
+           {"timings", json::object()},
+           {"answers", answers},
+           {"expectations", json::array()},
+           {"events", events}};
+  for (const auto& [k, v] : timings) out["timings"][k] = v;
+  for (const auto& e : expectations)
+    out["expectations"].push_back({{"name", e.name}, {"passed", e.passed}, {"detail", e.detail}});
+  if (hold_ms) out["holdMs"] = *hold_ms;
+  if (!finished_at.empty()) out["finishedAt"] = finished_at;
+  return out;
+}
+
+Drill::Drill(uint64_t id, DrillPlan plan) : id_(id), plan_(std::move(plan)) {
+  report_.id = id_;
+  report_.registry = plan_.registry;
+  report_.replica = plan_.replica;
+  report_.scenario = scenarioName(plan_.scenario);
+  report_.fault = plan_.scenario == DrillScenario::Fail       ? (plan_.content_fault ? "content_error" : "down")
+                  : plan_.scenario == DrillScenario::Throttle ? "throttled"
+                                                              : "none";
+  report_.dns = plan_.dns.toString();
+  report_.global_name = plan_.global_name;
+  report_.started_at = nowRfc3339();
+  report_.timeout_ms = plan_.timeout.count();
+  if (plan_.scenario == DrillScenario::Throttle) report_.hold_ms = plan_.hold.count();
+}
+
+DrillReport Drill::report() const {
   std::lock_guard<std::mutex> lock(mutex_);
   return report_;
 }
 
 void Drill::setPhase(const char* phase) {
   std::lock_guard<std::mutex> lock(mutex_);
-  report_["phase"] = phase;
+  report_.phase = phase;
 }
 
 void Drill::expect(std::string name, bool passed, std::string detail) {
   std::lock_guard<std::mutex> lock(mutex_);
-  report_["expectations"].push_back({{"name", std::move(name)}, {"passed", passed}, {"detail", std::move(detail)}});
+  report_.expectations.push_back({std::move(name), passed, std::move(detail)});
 }
 
 std::vector<std::string> Drill::replicasOf(const std::vector<std::string>& records) const {
@@ -188,7 +214,7 @@ void Drill::checkSticky() {
   }
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    report_["answers"]["split"] = split;
+    report_.answers["split"] = split;
   }
   expect("every client subnet keeps one replica", unstable.empty(),
          unstable.empty() ? std::to_string(asked) + " subnets asked " + std::to_string(kAsks) +
@@ -201,17 +227,15 @@ void Drill::run(DrillControl& control) {
   auto finish = [&] {
     json events = control.eventsSince(plan_.first_event_id);
     std::lock_guard<std::mutex> lock(mutex_);
-    bool passed = !report_["expectations"].empty();
-    for (const auto& e : report_["expectations"]) passed = passed && e["passed"].get<bool>();
-    report_["state"] = aborted_ ? "aborted" : passed ? "passed" : "failed";
-    report_["phase"] = "done";
-    report_["finishedAt"] = nowRfc3339();
-    report_["events"] = std::move(events);
+    report_.state = aborted_ ? "aborted" : report_.passed() ? "passed" : "failed";
+    report_.phase = "done";
+    report_.finished_at = nowRfc3339();
+    report_.events = std::move(events);
     finished_ = true;
   };
   auto record = [&](const char* key, const ClientAnswers& answers) {
     std::lock_guard<std::mutex> lock(mutex_);
-    report_["answers"][key] = answers;
+    report_.answers[key] = answers;
   };
 
   // 1. Baseline, and what it must agree with before anything is changed.
@@ -220,7 +244,7 @@ void Drill::run(DrillControl& control) {
   record("baseline", baseline_.clients);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    report_["answers"]["fixed"] = baseline_.fixed;
+    report_.answers["fixed"] = baseline_.fixed;
   }
   auto routed = control.routing();
   std::string diff = routed ? firstDifference(baseline_.clients, *routed) : routed.error();
@@ -237,7 +261,7 @@ void Drill::run(DrillControl& control) {
   auto applied = control.apply();
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    report_["timings"]["applyMs"] = msSince(applied_at);
+    report_.timings["applyMs"] = msSince(applied_at);
   }
   if (!applied) {
     expect(std::string("scenario ") + scenarioName(plan_.scenario) + " applied", false, applied.error());
@@ -254,7 +278,7 @@ void Drill::run(DrillControl& control) {
     double watched = msSince(applied_at);
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      report_["timings"]["heldMs"] = watched;
+      report_.timings["heldMs"] = watched;
     }
     bool full = !aborted_;
     expect("throttled " + replica + " keeps its traffic", moved.empty() && full,
@@ -269,7 +293,7 @@ void Drill::run(DrillControl& control) {
       double left = polled < 0 ? -1 : msSince(applied_at);
       {
         std::lock_guard<std::mutex> lock(mutex_);
-        report_["timings"]["leftMs"] = left;
+        report_.timings["leftMs"] = left;
       }
       bool gone = !contains(*expected, replica);
       std::string detail = !gone     ? "the control plane still routes to " + replica
@@ -298,7 +322,7 @@ void Drill::run(DrillControl& control) {
   double back = polled < 0 ? -1 : msSince(reverted_at);
   {
     std::lock_guard<std::mutex> lock(mutex_);
-    report_["timings"]["backMs"] = back;
+    report_.timings["backMs"] = back;
   }
   record("after", after.clients);
   expect("traffic returns after the revert", polled >= 0,

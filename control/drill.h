@@ -89,13 +89,40 @@ class DrillControl {
   virtual nlohmann::json eventsSince(uint64_t id) = 0;
 };
 
+// What a drill found, as GET /v1/drills/ID shows it (docs/api.md, "Drills").
+// Typed for the code that reads it (DrillManager, the status page's list);
+// `answers` stays JSON: it is the DNS observations, keyed by phase
+// ("baseline", "applied", "after", "fixed", "split"), shown as they are.
+struct DrillExpectation {
+  std::string name;
+  bool passed = false;
+  std::string detail;
+};
+
+struct DrillReport {
+  uint64_t id = 0;
+  std::string registry, replica, scenario, fault, dns, global_name;
+  std::string state = "running";  // running | passed | failed | aborted
+  std::string phase = "starting";  // starting | baseline | applied | reverting | done
+  std::string started_at, finished_at;
+  int64_t timeout_ms = 0;
+  std::optional<int64_t> hold_ms;           // throttle only
+  std::map<std::string, double> timings;    // applyMs, leftMs, heldMs, backMs
+  nlohmann::json answers = nlohmann::json::object();
+  std::vector<DrillExpectation> expectations;
+  nlohmann::json events = nlohmann::json::array();
+
+  bool passed() const;  // at least one expectation, and every one passed
+  nlohmann::json toJson() const;
+};
+
 class Drill {
  public:
   Drill(uint64_t id, DrillPlan plan);
   void run(DrillControl& control);
   void abort() { aborted_ = true; }
   bool finished() const { return finished_; }
-  nlohmann::json report() const;
+  DrillReport report() const;
   const DrillPlan& plan() const { return plan_; }
   uint64_t id() const { return id_; }
 
@@ -122,7 +149,7 @@ class Drill {
   std::atomic<bool> finished_{false};
   Observation baseline_;
   mutable std::mutex mutex_;
-  nlohmann::json report_;  // GUARDED_BY(mutex_)
+  DrillReport report_;  // GUARDED_BY(mutex_)
   std::string fixed_moved_;  // drill thread only: first regional/data move seen
 };
 

@@ -272,7 +272,7 @@ ApiResponse DrillManager::start(const std::string& text) {
     drill->run(control);
     post_([this, id] { finished(id); });
   });
-  auto report = entry->drill->report();
+  json report = entry->drill->report().toJson();
   drills_[id] = std::move(entry);
   return {201, report};
 }
@@ -342,12 +342,11 @@ void DrillManager::finished(uint64_t id) {
   if (e.applied) (void)revert(id);  // the drill thread could not; never leave it applied
   if (e.thread.joinable()) e.thread.join();  // it has returned or is returning
   e.done = true;
-  json report = e.drill->report();
-  emit_("drill", {{"drill", id}, {"phase", "finished"}, {"registry", report["registry"]},
-                  {"replica", report["replica"]}, {"scenario", report["scenario"]}, {"state", report["state"]},
-                  {"timings", report["timings"]}});
-  spdlog::info("event=drill_finished drill={} state={} timings={}", id, report["state"].get<std::string>(),
-               report["timings"].dump());
+  DrillReport report = e.drill->report();
+  json timings = report.toJson()["timings"];
+  emit_("drill", {{"drill", id}, {"phase", "finished"}, {"registry", report.registry}, {"replica", report.replica},
+                  {"scenario", report.scenario}, {"state", report.state}, {"timings", timings}});
+  spdlog::info("event=drill_finished drill={} state={} timings={}", id, report.state, timings.dump());
   size_t finished_count = 0;
   for (const auto& [i, d] : drills_) finished_count += d->done;
   for (auto old = drills_.begin(); finished_count > kKeepFinished && old != drills_.end();) {
@@ -374,28 +373,28 @@ DrillManager::Entry* DrillManager::find(const std::string& id) const {
 
 ApiResponse DrillManager::list() const {
   json out = json::array();
-  for (const auto& [id, e] : drills_) out.push_back(e->drill->report());
+  for (const auto& [id, e] : drills_) out.push_back(e->drill->report().toJson());
   return {200, out};
 }
 
 json DrillManager::running() const {
   json out = json::array();
   for (const auto& [id, e] : drills_)
-    if (!e->done) out.push_back(e->drill->report());
+    if (!e->done) out.push_back(e->drill->report().toJson());
   return out;
 }
 
 ApiResponse DrillManager::get(const std::string& id) const {
   Entry* e = find(id);
   if (!e) return apiError(404, "no drill with id '" + id + "'");
-  return {200, e->drill->report()};
+  return {200, e->drill->report().toJson()};
 }
 
 ApiResponse DrillManager::abort(const std::string& id) {
   Entry* e = find(id);
   if (!e) return apiError(404, "no drill with id '" + id + "'");
   e->drill->abort();
-  return {202, e->drill->report()};
+  return {202, e->drill->report().toJson()};
 }
 
 void DrillManager::stopAll() {
