@@ -109,6 +109,23 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
   return out;
 }
 
+ApiResponse AdminApi::removedReply(const std::string& registry, const std::string& region,
+                                   std::optional<bool> routing) const {
+  // The replication object's shape (clients read it as one), for a pair a
+  // reload removed after the request was accepted.
+  json out{{"name", region},
+           {"registry", registry},
+           {"region", region},
+           {"status", "removed"},
+           {"globalEndpointRouting", routing.value_or(true)},
+           {"servingClients", json::array()},
+           {"health", {{"state", "unknown"}, {"fault", "none"}, {"probe", "none"}}},
+           {"detail", routing ? "saved; a reload removed this replica meanwhile: the decision is kept and applies if "
+                                "it returns"
+                              : "applied to the fleet; a reload removed this replica from this node meanwhile"}};
+  return {200, out};
+}
+
 ApiResponse AdminApi::replicationNow(const std::string& registry, const std::string& region) const {
   const auto& t = c_.router.topology();
   auto g = t.registryIndex(registry);
@@ -286,14 +303,10 @@ void AdminApi::patchReplication(const ApiRequest& r, const std::function<void(Ap
       // The change is live either way; say loudly if it would not survive a restart.
       if (!error.empty()) return reply(apiError(500, "applied but not persisted: " + error));
       ApiResponse now = replicationNow(registry, region);
-      // A reload removed the pair while the decision was being saved: it was
-      // applied and persisted (dormant, router.h), so the answer is a 200
+      // A reload removed the pair while the decision was on its way: it was
+      // recorded and persisted (dormant, router.h), so the answer is a 200
       // that says so, never a 404 that reads as "not done".
-      if (now.status == 404)
-        now = {200, {{"name", region}, {"registry", registry}, {"region", region}, {"globalEndpointRouting", enabled},
-                     {"status", "removed"},
-                     {"detail", "saved; a reload removed this replica meanwhile: the decision is kept and applies if "
-                                "it returns"}}};
+      if (now.status == 404) now = removedReply(registry, region, enabled);
       reply(now);
     });
   };
@@ -320,7 +333,8 @@ void AdminApi::fault(const ApiRequest& r, const std::function<void(ApiResponse)>
     return reply(apiError(404, "registry '" + registry + "' has no replica in '" + region + "'"));
   auto apply = [this, registry, region, f, reply] {
     auto changed = c_.router.setFault(registry, region, f);
-    if (!changed) return reply(apiError(404, changed.error()));
+    // Gone during the fleet's round-trip: etcd has the fault, this node has no pair.
+    if (!changed) return reply(removedReply(registry, region, std::nullopt));
     reply(replicationNow(registry, region));
   };
   if (!c_.share_fault) return apply();

@@ -25,6 +25,7 @@
 
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "control/admin_server.h"
@@ -71,6 +72,8 @@ class AdminApi {
   nlohmann::json replication(uint32_t registry, uint32_t replica) const;
   // 200 with the pair's replication object as of now, or 404 if it is gone.
   ApiResponse replicationNow(const std::string& registry, const std::string& region) const;
+  // 200 "removed": the request was taken, but a reload dropped the pair since.
+  ApiResponse removedReply(const std::string& registry, const std::string& region, std::optional<bool> routing) const;
   // Its `freshness` object (registries with freshness only).
   nlohmann::json freshness(uint32_t registry, uint32_t replica) const;
 

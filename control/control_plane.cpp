@@ -124,6 +124,7 @@ Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagg
   if (!restored) spdlog::warn("event=state_ignored {} (health will be re-learned by probing)", restored.error());
   else initial = std::move(*restored);
   if (auto lagging = store_.loadLagging()) was_lagging = std::move(*lagging);
+  else spdlog::warn("event=state_ignored {} (lagging marks are re-learned by the freshness rounds)", lagging.error());
   return true;
 }
 
@@ -550,6 +551,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   topology_ = *next;
   // The Router applies the reload rule (router.h) to overrides as well.
   if (router_->applyTopology(topology_) > 0) write(overrides_file_);
+  std::erase_if(last_probe_, [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); });
   monitor_->setTargets(health::buildTargets(*topology_));
   monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
   for (auto it = freshness_.begin(); it != freshness_.end();) {

@@ -300,7 +300,9 @@ Result<bool> DrillManager::revert(uint64_t id) {
   Entry& e = *it->second;
   if (!e.applied) return true;
   const DrillPlan& p = e.drill->plan();
-  Result<bool> ok = p.scenario == DrillScenario::Exclude ? router_.setGlobalEndpointRouting(p.registry, p.replica, true)
+  // Back to the operator's decision (or the file's), not to "true": an
+  // exclusion the operator made meanwhile stays.
+  Result<bool> ok = p.scenario == DrillScenario::Exclude ? router_.restoreFlag(p.registry, p.replica)
                                                           : router_.setFault(p.registry, p.replica, Fault::None);
   if (!ok) {
     // The pair vanished in a reload: nothing is left to undo.

@@ -164,8 +164,9 @@ Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::st
 }
 
 Result<bool> Router::setOperatorFlag(std::string_view registry, std::string_view region, bool enabled) {
-  auto changed = setGlobalEndpointRouting(registry, region, enabled);
-  if (!changed) return changed;
+  // A pair this topology lacks (a reload dropped it while the decision was
+  // on its way, or a fleet peer's config has it) keeps the decision dormant.
+  (void)setGlobalEndpointRouting(registry, region, enabled);
   PairKey key{std::string(registry), std::string(region)};
   auto it = overrides_.find(key);
   if (it != overrides_.end() && it->second == enabled) return false;
@@ -196,6 +197,15 @@ size_t Router::retainOverrides(const std::function<bool(const PairKey&)>& keep) 
     ++dropped;
   }
   return dropped;
+}
+
+Result<bool> Router::restoreFlag(std::string_view registry, std::string_view region) {
+  auto p = find(registry, region);
+  if (!p) return Error{p.error()};
+  auto over = overrides_.find(PairKey{std::string(registry), std::string(region)});
+  bool flag = over != overrides_.end() ? over->second
+                                       : topology_->registries[p->registry].replicas[p->replica].global_endpoint_routing;
+  return setGlobalEndpointRouting(registry, region, flag);
 }
 
 Result<bool> Router::setFault(std::string_view registry, std::string_view region, Fault fault) {

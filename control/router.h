@@ -90,9 +90,13 @@ class Router final : public health::HealthSink {
   // A transient flag (a drill's exclusion): not an override, never persisted.
   Result<bool> setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled);
   // An operator decision (the admin API, the fleet's shared flags): applied,
-  // and kept in overrides() until the file's key for the pair is edited.
-  // Returns whether the override changed (then it must be persisted).
+  // and kept in overrides() until the file's key for the pair is edited; for
+  // a pair the topology lacks, kept dormant. Returns whether the override
+  // changed (then it must be persisted).
   Result<bool> setOperatorFlag(std::string_view registry, std::string_view region, bool enabled);
+  // Ends a transient flag (a drill's exclusion): back to the pair's override,
+  // else the file's flag.
+  Result<bool> restoreFlag(std::string_view registry, std::string_view region);
   // Start-up: the persisted decisions; pairs this topology lacks stay
   // dormant (their keys are returned, for the log).
   std::vector<PairKey> restoreOverrides(const Overrides& overrides);

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 #include <sstream>
 
 namespace switchyard::control {
@@ -29,10 +30,12 @@ Result<nlohmann::json> readStateFile(const std::string& path) {
   }
 }
 
-Result<PairKey> key(const std::string& path, const std::string& text) {
+// A key that names no pair cannot be applied to anything: it is skipped
+// (with a warning), so one bad entry does not cost every good one.
+std::optional<PairKey> key(const std::string& path, const std::string& text) {
   auto k = PairKey::parse(text);
-  if (!k) return makeError(path + ": '" + text + "' is not a pair (registry/region)");
-  return *k;
+  if (!k) spdlog::warn("event=state_entry_skipped file={} key='{}' (not registry/region)", path, text);
+  return k;
 }
 
 }  // namespace
@@ -47,8 +50,8 @@ Result<HealthStates> StateStore::loadHealth() const {
   try {
     for (const auto& [text, value] : j.at("pairs").items()) {
       auto k = key(healthPath(), text);
-      if (!k) return Error{k.error()};
       std::string s = value.get<std::string>();
+      if (!k) continue;
       if (s == "up") out[*k] = policy::Health::Up;
       else if (s == "down") out[*k] = policy::Health::Down;
       else return makeError(healthPath() + ": pair '" + text + "' has unknown state '" + s + "'");
@@ -67,9 +70,7 @@ Result<PairSet> StateStore::loadLagging() const {
   if (file->is_null() || !file->contains("lagging")) return out;
   try {
     for (const auto& text : file->at("lagging")) {
-      auto k = key(healthPath(), text.get<std::string>());
-      if (!k) return Error{k.error()};
-      out.insert(*k);
+      if (auto k = key(healthPath(), text.get<std::string>())) out.insert(*k);
     }
   } catch (const nlohmann::json::exception& e) {
     return makeError(healthPath() + ": " + e.what());
@@ -96,9 +97,8 @@ Result<Overrides> StateStore::loadOverrides() const {
   const auto& j = *file;
   try {
     for (const auto& [text, value] : j.at("globalEndpointRouting").items()) {
-      auto k = key(overridesPath(), text);
-      if (!k) return Error{k.error()};
-      out[*k] = value.get<bool>();
+      bool enabled = value.get<bool>();  // a non-boolean is corruption: an error, below
+      if (auto k = key(overridesPath(), text)) out[*k] = enabled;
     }
   } catch (const nlohmann::json::exception& e) {
     return makeError(overridesPath() + ": " + e.what());

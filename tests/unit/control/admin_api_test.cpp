@@ -68,18 +68,23 @@ TEST_CASE("admin API validation: clear JSON errors for bodies, fields and unknow
   CHECK(bad->status == 400);
   CHECK_THAT(message(*bad), Catch::Contains("not valid JSON"));
   auto field = f.patch("myregistry", "eastus", R"({"globalEndpointRouting": false, "weight": 3})");
+  REQUIRE(field);
   CHECK(field->status == 400);
   CHECK_THAT(message(*field), Catch::Contains("unknown field 'weight'"));
   auto type = f.patch("myregistry", "eastus", R"({"globalEndpointRouting": "no"})");
+  REQUIRE(type);
   CHECK(type->status == 400);
   CHECK_THAT(message(*type), Catch::Contains("globalEndpointRouting must be true or false"));
   auto gone = f.patch("myregistry", "mars", R"({"globalEndpointRouting": false})");
+  REQUIRE(gone);
   CHECK(gone->status == 404);
   CHECK_THAT(message(*gone), Catch::Contains("has no replica in 'mars'"));
   auto noreg = f.patch("nope", "eastus", R"({"globalEndpointRouting": false})");
+  REQUIRE(noreg);
   CHECK(noreg->status == 404);
   auto fault = f.call("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health": "sideways"})",
                       {{"registry", "myregistry"}, {"region", "eastus"}});
+  REQUIRE(fault);
   CHECK(fault->status == 400);
   CHECK_THAT(message(*fault), Catch::Contains("content_error"));
   CHECK(f.held.empty());  // nothing was applied, so nothing persisted
@@ -138,6 +143,47 @@ TEST_CASE("a PATCH whose state-file write spans a reload answers about the pair 
   REQUIRE(gone);
   CHECK(gone->status == 404);
   CHECK(f.held.empty());
+}
+
+TEST_CASE("fleet mode: a PATCH and a fault whose etcd round-trip spans a reload dropping the pair") {
+  Fixture f;
+  std::vector<std::function<void(std::string)>> etcd;  // the fleet's store, held
+  AdminApi api{AdminContext{
+      .router = f.router,
+      .events = f.events,
+      .last_probe = f.last_probe,
+      .freshness = f.freshness,
+      .persist_overrides = [](std::function<void(std::string)> done) { done(""); },
+      .reload = [](std::function<void(Result<bool>)> done) { done(true); },
+      .drills = f.drills,
+      .share_routing = [&](const std::string&, const std::string&, bool, std::function<void(std::string)> done) {
+        etcd.push_back(std::move(done));
+      },
+      .share_fault = [&](const std::string&, const std::string&, Fault, std::function<void(std::string)> done) {
+        etcd.push_back(std::move(done));
+      },
+  }};
+  std::optional<ApiResponse> patch, fault;
+  api.handle({"PATCH", "/v1/registries/teamb/replications/westeurope", {{"registry", "teamb"}, {"region", "westeurope"}},
+              R"({"globalEndpointRouting": false})"},
+             [&](ApiResponse r) { patch = std::move(r); });
+  api.handle({"POST", "/v1/registries/teamb/replications/westeurope/fault",
+              {{"registry", "teamb"}, {"region", "westeurope"}}, R"({"health": "down"})"},
+             [&](ApiResponse r) { fault = std::move(r); });
+  REQUIRE(etcd.size() == 2);
+  f.router.applyTopology(load("  - name: teamb\n", "  - name: teamc\n"));
+  for (auto& done : etcd) done("");
+  REQUIRE(patch);
+  CHECK(patch->status == 200);
+  CHECK(patch->body["status"] == "removed");
+  CHECK(patch->body["health"]["fault"] == "none");  // the object's full shape: the CLI prints it
+  CHECK(f.router.overrides().at({"teamb", "westeurope"}) == false);  // dormant, as etcd holds it
+  REQUIRE(fault);
+  CHECK(fault->status == 200);
+  CHECK(fault->body["status"] == "removed");
+  // The pair returns: the decision applies.
+  f.router.applyTopology(load());
+  CHECK_FALSE(f.router.state("teamb", "westeurope")->global_endpoint_routing);
 }
 
 TEST_CASE("drill planning refuses what it cannot prove, with the field and the reason") {

@@ -98,6 +98,18 @@ TEST_CASE("the Router owns operator overrides: the file's edit replaces one, an 
   CHECK(fresh.retainOverrides([](const control::PairKey& k) { return k.registry == "gone"; }) == 1);
   CHECK(fresh.state("myregistry", "eastus")->global_endpoint_routing);  // back to the file's flag
   CHECK(fresh.overrides().size() == 1);
+
+  // A drill's exclusion ends at the operator's decision, not at "true".
+  REQUIRE(router.setGlobalEndpointRouting("teamb", "westeurope", false).value() == false);  // already false (drill)
+  REQUIRE(router.setOperatorFlag("teamb", "westeurope", false).value());  // the operator, meanwhile
+  CHECK_FALSE(router.restoreFlag("teamb", "westeurope").value());        // the drill reverts: still false
+  CHECK_FALSE(router.state("teamb", "westeurope")->global_endpoint_routing);
+  REQUIRE(router.setGlobalEndpointRouting("myregistry", "eastus", false).value());  // a drill on a pair without one
+  CHECK(router.restoreFlag("myregistry", "eastus").value());
+  CHECK(router.state("myregistry", "eastus")->global_endpoint_routing);    // the file's flag
+  // A decision for a pair this topology lacks is kept, dormant.
+  CHECK(router.setOperatorFlag("elsewhere", "eastus", false).value());
+  CHECK(router.overrides().count({"elsewhere", "eastus"}));
 }
 
 TEST_CASE("a lagging mark moves the global answer only, and lasts through a reload while freshness is configured") {

@@ -140,7 +140,9 @@ TEST_CASE("HealthMonitor: a probe still in flight is never doubled, and an unans
   Harness h;
   h.fake->hang = true;
   h.monitor->start({target("eastus", 10), target("westus", 10)}, {});
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // 20 intervals
+  for (int i = 0; i < 400 && (h.starts("reg/eastus") == 0 || h.starts("reg/westus") == 0); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // 20 intervals more
   CHECK(h.starts("reg/eastus") == 1);
   CHECK(h.starts("reg/westus") == 1);
   CHECK(h.first_rounds == 0);
@@ -165,7 +167,7 @@ TEST_CASE("HealthMonitor: first round once, fall and rise, and the write check e
     return false;
   };
   CHECK(waitFor([&] { return h.changes.size() == 2; }));  // Unknown -> Up, each pair, at once
-  CHECK(h.first_rounds == 1);
+  CHECK(waitFor([&] { return h.first_rounds == 1; }));  // reported after the round's changes
   for (int i = 0; i < 100 && h.starts("reg/eastus") < 7; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
   {
     std::lock_guard<std::mutex> lock(h.fake->mutex);
