@@ -66,31 +66,17 @@ ParseStatus parseOpt(const uint8_t* p, size_t pos, size_t rdlen, Query& q) {
 
 }  // namespace
 
-ParseStatus parseQuery(const uint8_t* p, size_t len, Query& q) {
-  if (len < kHeaderSize) return ParseStatus::Drop;
-  q.id = readU16(p);
-  q.flags_hi = p[2];
-  q.flags_lo = p[3];
-  q.question = nullptr;
-  q.question_len = 0;
-  q.edns = false;
-  q.dnssec_ok = false;
-  q.udp_size = 512;
-  q.ecs.present = false;
-  if (q.flags_hi & 0x80) return ParseStatus::Drop;
-  if (((q.flags_hi >> 3) & 0x0F) != 0) return ParseStatus::NotImp;
-  if (readU16(p + 4) != 1 || readU16(p + 6) != 0 || readU16(p + 8) != 0)
-    return ParseStatus::FormErr;
-  uint16_t arcount = readU16(p + 10);
+namespace {
 
-  size_t pos = kHeaderSize;
+// The question at `pos` into q (lower-cased name, hash, type, class).
+bool parseQuestion(const uint8_t* p, size_t len, size_t& pos, Query& q) {
   size_t n = 0;
   uint32_t h = kFnvOffset;
   while (true) {
-    if (pos >= len) return ParseStatus::FormErr;
+    if (pos >= len) return false;
     uint8_t l = p[pos];
-    if (l > 63) return ParseStatus::FormErr;  // pointers and extended label types
-    if (n + 1 + l > 255 || pos + 1 + l > len) return ParseStatus::FormErr;
+    if (l > 63) return false;  // pointers and extended label types
+    if (n + 1 + l > 255 || pos + 1 + l > len) return false;
     q.qname_lower[n++] = l;
     h = (h ^ l) * kFnvPrime;
     ++pos;
@@ -102,7 +88,7 @@ ParseStatus parseQuery(const uint8_t* p, size_t len, Query& q) {
     }
     if (l == 0) break;
   }
-  if (len - pos < 4) return ParseStatus::FormErr;
+  if (len - pos < 4) return false;
   q.qname_len = static_cast<uint16_t>(n);
   q.qname_hash = h;
   q.qtype = readU16(p + pos);
@@ -110,26 +96,86 @@ ParseStatus parseQuery(const uint8_t* p, size_t len, Query& q) {
   pos += 4;
   q.question = p + kHeaderSize;
   q.question_len = static_cast<uint16_t>(pos - kHeaderSize);
+  return true;
+}
 
-  for (uint16_t i = 0; i < arcount; ++i) {
+// One resource record at `pos`, skipped; its type in `type`, its RDATA at
+// `rdata`. False when it does not fit the packet.
+bool skipRecord(const uint8_t* p, size_t len, size_t& pos, uint16_t& type, size_t& rdata) {
+  if (!skipName(p, len, pos) || len - pos < 10) return false;
+  type = readU16(p + pos);
+  rdata = pos + 10;
+  uint16_t rdlen = readU16(p + pos + 8);
+  if (len - rdata < rdlen) return false;
+  pos = rdata + rdlen;
+  return true;
+}
+
+// The additional section: at most one OPT (owner root), read into q. q.edns
+// is set as soon as an OPT is seen, even a bad one, so the FORMERR about it
+// still carries an OPT (RFC 6891 §7).
+ParseStatus parseAdditional(const uint8_t* p, size_t len, size_t& pos, uint16_t count, Query& q) {
+  for (uint16_t i = 0; i < count; ++i) {
     size_t owner = pos;
     if (!skipName(p, len, pos) || len - pos < 10) return ParseStatus::FormErr;
-    uint16_t type = readU16(p + pos);
-    uint16_t rdlen = readU16(p + pos + 8);
-    if (len - pos - 10 < rdlen) return ParseStatus::FormErr;
-    if (type == rrtype::OPT) {
-      if (q.edns || p[owner] != 0) return ParseStatus::FormErr;
-      q.edns = true;
-      uint16_t size = readU16(p + pos + 2);
-      q.udp_size = size < 512 ? 512 : size;
-      q.edns_version = p[pos + 5];
-      q.dnssec_ok = (p[pos + 6] & 0x80) != 0;
-      ParseStatus s = parseOpt(p, pos + 10, rdlen, q);
-      if (s != ParseStatus::Ok) return s;
+    if (readU16(p + pos) != rrtype::OPT) {
+      uint16_t type;
+      size_t rdata;
+      pos = owner;
+      if (!skipRecord(p, len, pos, type, rdata)) return ParseStatus::FormErr;
+      continue;
     }
+    bool second = q.edns;
+    q.edns = true;
+    uint16_t size = readU16(p + pos + 2);
+    q.udp_size = size < 512 ? 512 : size;
+    q.edns_version = p[pos + 5];
+    q.dnssec_ok = (p[pos + 6] & 0x80) != 0;
+    uint16_t rdlen = readU16(p + pos + 8);
+    if (second || p[owner] != 0 || len - pos - 10 < rdlen) return ParseStatus::FormErr;
+    ParseStatus s = parseOpt(p, pos + 10, rdlen, q);
+    if (s != ParseStatus::Ok) return s;
     pos += 10u + rdlen;
   }
-  if (pos != len) return ParseStatus::FormErr;
+  return ParseStatus::Ok;
+}
+
+}  // namespace
+
+ParseStatus parseQuery(const uint8_t* p, size_t len, Query& q) {
+  if (len < kHeaderSize) return ParseStatus::Drop;
+  q.id = readU16(p);
+  q.flags_hi = p[2];
+  q.flags_lo = p[3];
+  q.question = nullptr;
+  q.question_len = 0;
+  q.edns = false;
+  q.edns_version = 0;
+  q.dnssec_ok = false;
+  q.udp_size = 512;
+  q.ecs.present = false;
+  if (q.flags_hi & 0x80) return ParseStatus::Drop;
+  // Another opcode is NOTIMP, but its reply still echoes what parses (the
+  // question or zone section, an OPT), so the rest is read the same way.
+  const ParseStatus malformed = ((q.flags_hi >> 3) & 0x0F) != 0 ? ParseStatus::NotImp : ParseStatus::FormErr;
+  uint16_t ancount = readU16(p + 6);
+  uint16_t nscount = readU16(p + 8);
+  uint16_t arcount = readU16(p + 10);
+  size_t pos = kHeaderSize;
+  if (readU16(p + 4) != 1 || !parseQuestion(p, len, pos, q)) return malformed;
+  // A query has no answer or authority records, except the client's SOA an
+  // IXFR carries in authority (RFC 1995 §3), refused later like AXFR. NOTIFY
+  // and UPDATE put records there too; they are skipped to reach the OPT.
+  for (uint32_t i = 0; i < uint32_t{ancount} + nscount; ++i) {
+    uint16_t type;
+    size_t rdata;
+    if (!skipRecord(p, len, pos, type, rdata)) return malformed;
+  }
+  ParseStatus s = parseAdditional(p, len, pos, arcount, q);
+  if (s != ParseStatus::Ok) return malformed == ParseStatus::NotImp ? malformed : s;
+  if (pos != len) return malformed;
+  if (malformed == ParseStatus::NotImp) return ParseStatus::NotImp;
+  if (ancount != 0 || (nscount != 0 && q.qtype != rrtype::IXFR)) return ParseStatus::FormErr;
   if (q.edns && q.edns_version > 0) return ParseStatus::BadVers;
   return ParseStatus::Ok;
 }

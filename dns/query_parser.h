@@ -6,15 +6,19 @@
 // Thread safety: pure function; each worker owns its Query.
 // Rules (anything else is FormErr, or Drop when no reply is possible):
 //   1. Fewer than 12 bytes, or QR set (a response): Drop.
-//   2. Opcode other than QUERY: NotImp. QDCOUNT != 1, or answer/authority
-//      records in a query: FormErr.
+//   2. QDCOUNT != 1, or answer records, or authority records in anything but
+//      an IXFR (which carries the client's SOA there, RFC 1995 §3): FormErr.
 //   3. The question name: plain labels only (no compression pointers, no
 //      extended label types), labels <= 63 bytes, name <= 255 bytes.
 //   4. At most one OPT, owner must be root; option lengths must fit exactly;
 //      ECS (RFC 7871 §6): family 1 or 2, source prefix <= 32/128, exactly
 //      ceil(source/8) address bytes, no bits set past the source prefix, once.
 //   5. No bytes after the last record.
-//   6. EDNS version > 0 (after all of the above): BadVers.
+//   6. Opcode other than QUERY: NotImp (whatever else is wrong).
+//   7. EDNS version > 0 (after all of the above): BadVers.
+// Whatever the status, Query keeps what could be read for the reply to echo:
+// id and flags always, the question when it parsed (else question is null),
+// edns when an OPT record was found, even a malformed one.
 #pragma once
 
 #include <cstddef>

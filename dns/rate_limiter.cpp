@@ -22,23 +22,24 @@ uint64_t loadBytes(const uint8_t* p, int n) {
   return v;
 }
 
+// `v` with only its `bits` highest bits kept, for any bits in [0, 64]
+// (a shift by 64 is undefined, and both ends are common prefixes).
+uint64_t keepHighBits(uint64_t v, int bits) {
+  if (bits <= 0) return 0;
+  if (bits >= 64) return v;
+  return v & ~((uint64_t{1} << (64 - bits)) - 1);
+}
+
 // The source cut to its prefix, as two 64-bit halves.
 void prefixOf(const IpAddress& a, int v4_bits, int v6_bits, uint64_t& hi, uint64_t& lo) {
   IpAddress src = a.unmapped();
   if (src.isV4()) {
-    uint64_t v = loadBytes(src.bytes.data(), 4);
-    hi = v4_bits >= 32 ? v : v & ~((uint64_t{1} << (32 - v4_bits)) - 1);
+    hi = keepHighBits(loadBytes(src.bytes.data(), 4) << 32, v4_bits) >> 32;
     lo = 4;  // family, so 10.0.0.0/24 and ::a00:0/56 never share a key
     return;
   }
-  hi = loadBytes(src.bytes.data(), 8);
-  lo = loadBytes(src.bytes.data() + 8, 8);
-  if (v6_bits < 64) {
-    hi &= v6_bits == 0 ? 0 : ~((uint64_t{1} << (64 - v6_bits)) - 1);
-    lo = 0;
-  } else if (v6_bits < 128) {
-    lo &= ~((uint64_t{1} << (128 - v6_bits)) - 1);
-  }
+  hi = keepHighBits(loadBytes(src.bytes.data(), 8), v6_bits);
+  lo = keepHighBits(loadBytes(src.bytes.data() + 8, 8), v6_bits - 64);
   lo ^= 6ULL << 56;
 }
 

@@ -71,7 +71,10 @@ size_t write(const Query& q, const Reply& r, Transport transport, uint8_t* out, 
   if (kHeaderSize + qlen + body + opt > cap) return 0;  // cannot happen with the documented cap
 
   writeU16(out, q.id);
-  out[2] = static_cast<uint8_t>(0x80 | (r.aa ? 0x04 : 0) | (tc ? 0x02 : 0) | (q.flags_hi & 0x01));
+  // QR, the query's opcode (RFC 1035 §4.1.1: copied, or a client such as dig
+  // reports an opcode mismatch), AA, TC, and RD copied.
+  out[2] = static_cast<uint8_t>(0x80 | (q.flags_hi & 0x78) | (r.aa ? 0x04 : 0) | (tc ? 0x02 : 0) |
+                                (q.flags_hi & 0x01));
   out[3] = static_cast<uint8_t>((q.flags_lo & 0x10) | (r.rcode & 0x0F));  // CD is copied
   writeU16(out + 4, r.question ? 1 : 0);
   writeU16(out + 6, a && !tc ? a->ancount : 0);
@@ -97,22 +100,18 @@ size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const
   ResponseInfo& inf = info ? *info : local;
   inf = ResponseInfo{};
   Reply r;
-  switch (parseQuery(packet, length, q)) {
+  ParseStatus parsed = parseQuery(packet, length, q);
+  switch (parsed) {
     case ParseStatus::Drop:
       return 0;
     case ParseStatus::FormErr:
-      // The question may be what was malformed; echo none, and no OPT either
-      // (RFC 6891 §7: no OPT when the request's OPT may be the problem).
-      q.edns = false;
-      r.rcode = rcode::FormErr;
-      r.question = false;
-      inf.rcode = rcode::FormErr;
-      return write(q, r, transport, out, cap);
     case ParseStatus::NotImp:
-      q.edns = false;
-      r.rcode = rcode::NotImp;
-      r.question = false;
-      inf.rcode = rcode::NotImp;
+      // The reply keeps what parsed: the question (null when it did not) and
+      // a plain OPT when the query had one, even the OPT that is malformed
+      // (RFC 6891 §6.1.1 and §7), so a resolver does not conclude we lack EDNS.
+      r.rcode = parsed == ParseStatus::FormErr ? rcode::FormErr : rcode::NotImp;
+      r.question = q.question != nullptr;
+      inf.rcode = r.rcode;
       return write(q, r, transport, out, cap);
     case ParseStatus::BadVers:
       r.ext_rcode = static_cast<uint8_t>(rcode::BadVers >> 4);
@@ -188,8 +187,7 @@ size_t truncateResponse(const Query& q, const ResponseInfo& info, uint8_t* out, 
   r.rcode = static_cast<uint8_t>(info.rcode & 0x0F);
   r.ext_rcode = static_cast<uint8_t>(info.rcode >> 4);
   r.aa = info.in_zone;
-  // FORMERR and NOTIMP carry no question (respond() cleared q.edns for them too).
-  r.question = info.rcode != rcode::FormErr && info.rcode != rcode::NotImp;
+  r.question = q.question != nullptr;  // FORMERR and NOTIMP may have none
   r.truncate = true;
   return write(q, r, Transport::Udp, out, cap);
 }

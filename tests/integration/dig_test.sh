@@ -55,12 +55,26 @@ expect "AAAA over TCP" "2001:db8::13" "$(q myregistry.westeurope.geo.cr.example.
 expect "NXDOMAIN" "NXDOMAIN" "$(q nope.cr.example.test | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
 expect "REFUSED outside the zone" "REFUSED" "$(q example.org | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
 expect "AA flag" "1" "$(q myregistry.cr.example.test | grep -c 'flags: qr aa')"
+# Other opcodes: NOTIMP that echoes the opcode (dig otherwise warns "Opcode
+# mismatch" and retries as if the server were unreachable), the question and
+# the OPT (RFC 6891: a reply to an EDNS query carries one).
+status_of() { sed -n 's/.*opcode: \([A-Z0-9]*\), status: \([A-Z]*\).*/\1 \2/p'; }
+expect "dig +opcode=2 (STATUS)" "STATUS NOTIMP" "$(q myregistry.cr.example.test +opcode=2 | status_of)"
+expect "dig +opcode=4 (NOTIFY)" "NOTIFY NOTIMP" "$(q cr.example.test SOA +opcode=4 | status_of)"
+expect "no opcode mismatch" "0" "$(q myregistry.cr.example.test +opcode=2 2>&1 | grep -ci 'mismatch' || true)"
+expect "NOTIMP keeps question and OPT" "1 1" \
+  "$(q myregistry.cr.example.test +opcode=2 | sed -n 's/.*QUERY: \([0-9]*\), ANSWER: 0, AUTHORITY: 0, ADDITIONAL: \([0-9]*\).*/\1 \2/p')"
 
 k() { kdig +timeout=2 +retry=1 @"$addr" -p "$port" "$@"; }
 expect "kdig global with ECS" "127.0.0.12" "$(k myregistry.cr.example.test +subnet=198.51.100.70/32 +short)"
 expect "kdig over TCP" "127.0.0.11" "$(k myregistry.eastus.geo.cr.example.test +tcp +short)"
 expect "kdig BADVERS for EDNS version 1" "BADVERS" "$(k myregistry.cr.example.test +edns=1 | sed -n 's/.*status: \([A-Z]*\).*/\1/p')"
+# kdig sends IXFR with the client's SOA in authority (RFC 1995), over UDP
+# and TCP: refused like AXFR, not FORMERR.
+refused() { grep -c "replied with error 'REFUSED'" || true; }
+expect "kdig IXFR over UDP is REFUSED" "1" "$(k cr.example.test IXFR=1 +notcp 2>&1 | refused)"
+expect "kdig IXFR over TCP is REFUSED" "1" "$(k cr.example.test IXFR=1 2>&1 | refused)"
 expect "kdig NS at the apex" "ns1.cr.example.test." "$(k cr.example.test NS +short)"
 
-echo "$((17 - fails)) passed, $fails failed"
+echo "$((23 - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -73,13 +73,25 @@ bool goodQueryAnswered(const DaemonProcess& d) {
   return p && ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR && !answers(p.get()).empty();
 }
 
-enum class Expect { Drop, FormErr, NotImp, BadVers };
+enum class Expect { Drop, FormErr, NotImp, BadVers, Refused };
+
+// What a reply keeps of the query (RFC 1035 §4.1.1, RFC 6891 §6.1.1 and §7):
+// the opcode always, the question when it parsed, an OPT when the query had
+// one (even the bad OPT a FORMERR is about).
+enum Keep : unsigned { kNothing = 0, kQuestion = 1, kOpt = 2 };
 
 struct Case {
   const char* what;
   Bytes packet;
   Expect expect;
+  unsigned keep = kNothing;
 };
+
+// The client's SOA an IXFR query carries in its authority section (RFC 1995 §3).
+Bytes soaRecord() {
+  Bytes rdata = cat({{0}, {0}, {0, 0, 0, 7, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 1}});
+  return cat({qname(), {0, 6, 0, 1, 0, 0, 0, 60, 0, static_cast<uint8_t>(rdata.size())}, rdata});
+}
 
 std::vector<Case> udpCases() {
   Bytes long_label = qname();
@@ -99,31 +111,49 @@ std::vector<Case> udpCases() {
       {"truncated header (11 bytes)", Bytes(11, 0), Expect::Drop},
       {"a response (QR set)", cat({header(1, 0, 0, 0, 0x81), question()}), Expect::Drop},
       {"QDCOUNT 0", header(0, 0, 0, 0), Expect::FormErr},
+      {"QDCOUNT 0 with an OPT", cat({header(0, 0, 0, 1), opt({})}), Expect::FormErr},
       {"QDCOUNT 2", cat({header(2, 0, 0, 0), question(), question()}), Expect::FormErr},
       {"QDCOUNT 1 but no question", header(1, 0, 0, 0), Expect::FormErr},
       {"question cut inside the name", cat({header(1, 0, 0, 0), cut_name}), Expect::FormErr},
       {"question without type and class", cat({header(1, 0, 0, 0), qname()}), Expect::FormErr},
-      {"an answer record in a query", cat({header(1, 1, 0, 0), question()}), Expect::FormErr},
-      {"an authority record in a query", cat({header(1, 0, 1, 0), question()}), Expect::FormErr},
+      {"an answer record in a query", cat({header(1, 1, 0, 0), question(), soaRecord()}), Expect::FormErr, kQuestion},
+      {"an authority record in an A query", cat({header(1, 0, 1, 0), question(), soaRecord()}), Expect::FormErr,
+       kQuestion},
+      {"an authority count with no record", cat({header(1, 0, 1, 0), question()}), Expect::FormErr, kQuestion},
       {"label over 63", cat({header(1, 0, 0, 0), long_label, kTypeA}), Expect::FormErr},
       {"name over 255", cat({header(1, 0, 0, 0), name_over_255, kTypeA}), Expect::FormErr},
       {"compression pointer loop in the question", cat({header(1, 0, 0, 0), pointer_loop, kTypeA}), Expect::FormErr},
       {"compression pointer past the end", cat({header(1, 0, 0, 0), pointer_forward, kTypeA}), Expect::FormErr},
       {"compression pointer after a label", cat({header(1, 0, 0, 0), {3, 'a', 'b', 'c', 0xc0, 12}, kTypeA}), Expect::FormErr},
-      {"trailing garbage after the question", cat({header(1, 0, 0, 0), question(), {1, 2, 3}}), Expect::FormErr},
-      {"ARCOUNT 1 but no record", cat({header(1, 0, 0, 1), question()}), Expect::FormErr},
-      {"two OPT records", cat({header(1, 0, 0, 2), question(), opt({}), opt({})}), Expect::FormErr},
-      {"OPT owner not root", cat({header(1, 0, 0, 1), question(), opt({}, 0, 1)}), Expect::FormErr},
-      {"OPT rdata length past the end", cat({header(1, 0, 0, 1), question(), Bytes{0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 50}}), Expect::FormErr},
-      {"option length past the rdata", cat({header(1, 0, 0, 1), question(), opt({0, 8, 0, 40, 0, 1, 24, 0})}), Expect::FormErr},
-      {"ECS family 3", cat({header(1, 0, 0, 1), question(), opt(ecs(3, 24, {198, 51, 100}))}), Expect::FormErr},
-      {"ECS IPv4 prefix 33", cat({header(1, 0, 0, 1), question(), opt(ecs(1, 33, {198, 51, 100, 7, 1}))}), Expect::FormErr},
-      {"ECS IPv6 prefix 129", cat({header(1, 0, 0, 1), question(), opt(ecs(2, 129, Bytes(17, 0x20)))}), Expect::FormErr},
-      {"ECS address longer than the prefix needs", cat({header(1, 0, 0, 1), question(), opt(ecs(1, 24, {198, 51, 100, 0}))}), Expect::FormErr},
-      {"ECS bits set past the prefix", cat({header(1, 0, 0, 1), question(), opt(ecs(1, 23, {198, 51, 101}))}), Expect::FormErr},
-      {"ECS twice", cat({header(1, 0, 0, 1), question(), opt(cat({ecs(1, 24, {198, 51, 100}), ecs(1, 24, {198, 51, 100})}))}), Expect::FormErr},
-      {"opcode UPDATE", cat({header(1, 0, 0, 0, 0x28), question()}), Expect::NotImp},
-      {"EDNS version 1", cat({header(1, 0, 0, 1), question(), opt({}, 1)}), Expect::BadVers},
+      {"trailing garbage after the question", cat({header(1, 0, 0, 0), question(), {1, 2, 3}}), Expect::FormErr, kQuestion},
+      {"trailing garbage after the OPT", cat({header(1, 0, 0, 1), question(), opt({}), {1, 2, 3}}), Expect::FormErr,
+       kQuestion | kOpt},
+      {"ARCOUNT 1 but no record", cat({header(1, 0, 0, 1), question()}), Expect::FormErr, kQuestion},
+      {"two OPT records", cat({header(1, 0, 0, 2), question(), opt({}), opt({})}), Expect::FormErr, kQuestion | kOpt},
+      // Owner byte 1 makes the rest a label, not an OPT: nothing to echo.
+      {"OPT owner not root", cat({header(1, 0, 0, 1), question(), opt({}, 0, 1)}), Expect::FormErr, kQuestion},
+      {"OPT owned by a name", cat({header(1, 0, 0, 1), question(), {1, 'a'}, opt({})}), Expect::FormErr,
+       kQuestion | kOpt},
+      {"OPT rdata length past the end", cat({header(1, 0, 0, 1), question(), Bytes{0, 0, 41, 4, 208, 0, 0, 0, 0, 0, 50}}), Expect::FormErr, kQuestion | kOpt},
+      {"option length past the rdata", cat({header(1, 0, 0, 1), question(), opt({0, 8, 0, 40, 0, 1, 24, 0})}), Expect::FormErr, kQuestion | kOpt},
+      {"ECS family 3", cat({header(1, 0, 0, 1), question(), opt(ecs(3, 24, {198, 51, 100}))}), Expect::FormErr, kQuestion | kOpt},
+      {"ECS IPv4 prefix 33", cat({header(1, 0, 0, 1), question(), opt(ecs(1, 33, {198, 51, 100, 7, 1}))}), Expect::FormErr, kQuestion | kOpt},
+      {"ECS IPv6 prefix 129", cat({header(1, 0, 0, 1), question(), opt(ecs(2, 129, Bytes(17, 0x20)))}), Expect::FormErr, kQuestion | kOpt},
+      {"ECS address longer than the prefix needs", cat({header(1, 0, 0, 1), question(), opt(ecs(1, 24, {198, 51, 100, 0}))}), Expect::FormErr, kQuestion | kOpt},
+      {"ECS bits set past the prefix", cat({header(1, 0, 0, 1), question(), opt(ecs(1, 23, {198, 51, 101}))}), Expect::FormErr, kQuestion | kOpt},
+      {"ECS twice", cat({header(1, 0, 0, 1), question(), opt(cat({ecs(1, 24, {198, 51, 100}), ecs(1, 24, {198, 51, 100})}))}), Expect::FormErr, kQuestion | kOpt},
+      {"opcode STATUS", cat({header(1, 0, 0, 0, 0x10), question()}), Expect::NotImp, kQuestion},
+      {"opcode NOTIFY with its SOA and EDNS", cat({header(1, 1, 0, 1, 0x20), question(), soaRecord(), opt({})}),
+       Expect::NotImp, kQuestion | kOpt},
+      {"opcode UPDATE", cat({header(1, 0, 0, 0, 0x28), question()}), Expect::NotImp, kQuestion},
+      {"opcode UPDATE with a cut record", cat({header(1, 0, 1, 0, 0x28), question(), {0, 0, 6}}), Expect::NotImp,
+       kQuestion},
+      {"opcode 15 and garbage", {0x12, 0x34, 0x78, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0x3f}, Expect::NotImp},
+      {"IXFR with the client's SOA in authority", cat({header(1, 0, 1, 0), qname(), {0, 251, 0, 1}, soaRecord()}),
+       Expect::Refused, kQuestion},
+      {"IXFR with the client's SOA and EDNS", cat({header(1, 0, 1, 1), qname(), {0, 251, 0, 1}, soaRecord(), opt({})}),
+       Expect::Refused, kQuestion | kOpt},
+      {"EDNS version 1", cat({header(1, 0, 0, 1), question(), opt({}, 1)}), Expect::BadVers, kQuestion | kOpt},
       {"garbage with QR clear", {0xde, 0xad, 0x01, 0xef, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x13, 0x37}, Expect::FormErr},
       {"garbage with QR set", {0xde, 0xad, 0xbe, 0xef, 0x00, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x13, 0x37}, Expect::Drop},
   };
@@ -135,6 +165,7 @@ const char* expectName(Expect e) {
     case Expect::FormErr: return "FORMERR";
     case Expect::NotImp: return "NOTIMP";
     case Expect::BadVers: return "BADVERS";
+    case Expect::Refused: return "REFUSED";
   }
   return "?";
 }
@@ -179,17 +210,37 @@ TEST_CASE("malformed UDP queries get FORMERR, NOTIMP or BADVERS or are dropped, 
         break;
       case Expect::FormErr:
       case Expect::NotImp:
+      case Expect::Refused: {
         REQUIRE(reply.has_value());
-        CHECK(rcodeOf(*reply) == (c.expect == Expect::FormErr ? 1 : 4));
+        int want = c.expect == Expect::FormErr ? 1 : c.expect == Expect::NotImp ? 4 : 5;
+        CHECK(rcodeOf(*reply) == want);
         CHECK((*reply)[0] == c.packet[0]);  // the ID is echoed
+        CHECK((*reply)[1] == c.packet[1]);
         CHECK((*reply)[2] & 0x80);          // a response
+        CHECK(((*reply)[2] & 0x78) == (c.packet[2] & 0x78));  // with the query's opcode
+        CHECK(((*reply)[2] & 0x01) == (c.packet[2] & 0x01));  // and its RD
+        auto p = parse(*reply);  // well-formed: ldns reads it
+        REQUIRE(p);
+        CHECK(ldns_pkt_qdcount(p.get()) == ((c.keep & kQuestion) ? 1 : 0));
+        CHECK(ldns_pkt_ancount(p.get()) == 0);
+        CHECK(((*reply)[10] << 8 | (*reply)[11]) == ((c.keep & kOpt) ? 1 : 0));  // ldns hides the OPT
+        if (c.keep & kQuestion) {
+          // The question exactly as sent.
+          size_t qlen = qname().size() + 4;
+          REQUIRE(reply->size() >= 12 + qlen);
+          CHECK(Bytes(reply->begin() + 12, reply->begin() + 12 + static_cast<long>(qlen)) ==
+                Bytes(c.packet.begin() + 12, c.packet.begin() + 12 + static_cast<long>(qlen)));
+        }
+        if (c.keep & kOpt) CHECK(ldns_pkt_edns_udp_size(p.get()) == 1232);
         break;
+      }
       case Expect::BadVers: {
         REQUIRE(reply.has_value());
         auto p = parse(*reply);
         REQUIRE(p);
         CHECK(ldns_pkt_get_rcode(p.get()) == 0);  // BADVERS = 16: low bits 0, high bits in the OPT TTL
         CHECK(ldns_pkt_edns_extended_rcode(p.get()) == 1);
+        CHECK(ldns_pkt_qdcount(p.get()) == 1);
         break;
       }
     }

@@ -110,6 +110,39 @@ TEST_CASE("malformed queries are FORMERR, other opcodes NOTIMP") {
   CHECK(parse(an) == ParseStatus::FormErr);
 }
 
+TEST_CASE("what a FORMERR or NOTIMP reply echoes is kept: question when parsed, OPT when found") {
+  Query q;
+  auto b = raw(1, 1, opt({0, 10, 0, 9, 1}));  // option overruns
+  REQUIRE(parseQuery(b.data(), b.size(), q) == ParseStatus::FormErr);
+  CHECK(q.question != nullptr);
+  CHECK(q.edns);
+  b = raw(1, 0, {0});  // trailing garbage
+  REQUIRE(parseQuery(b.data(), b.size(), q) == ParseStatus::FormErr);
+  CHECK(q.question != nullptr);
+  CHECK_FALSE(q.edns);  // reset from the query before
+  b = raw(2, 0);
+  REQUIRE(parseQuery(b.data(), b.size(), q) == ParseStatus::FormErr);
+  CHECK(q.question == nullptr);
+  b = raw(1, 1, opt({}), 0x20);  // NOTIFY with EDNS
+  REQUIRE(parseQuery(b.data(), b.size(), q) == ParseStatus::NotImp);
+  CHECK(q.question != nullptr);
+  CHECK(q.edns);
+}
+
+TEST_CASE("an IXFR query's SOA in authority parses (refused later), in another query it is FORMERR") {
+  Bytes soa{0, 0, 6, 0, 1, 0, 0, 0, 60, 0, 22, 0, 0};
+  soa.resize(soa.size() + 20, 1);  // serial, refresh, retry, expire, minimum
+  Bytes b = raw(1, 0, soa);
+  b[9] = 1;  // NSCOUNT
+  CHECK(parse(b) == ParseStatus::FormErr);  // type A
+  b[21] = 251;  // IXFR
+  Query q;
+  REQUIRE(parse(b, q) == ParseStatus::Ok);
+  CHECK(q.qtype == rrtype::IXFR);
+  b.pop_back();  // the SOA cut short
+  CHECK(parse(b) == ParseStatus::FormErr);
+}
+
 TEST_CASE("bad OPT records are FORMERR, EDNS version 1 is BADVERS") {
   Bytes two = opt({});
   Bytes both = two;

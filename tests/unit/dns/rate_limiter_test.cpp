@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -65,6 +66,27 @@ TEST_CASE("IPv6 clients are grouped by ipv6_prefix and mapped IPv4 counts as IPv
   RateLimiter mapped(1024);
   CHECK(allowed(mapped, s, "::ffff:192.0.2.1", 10) == 4);
   CHECK(allowed(mapped, s, "192.0.2.77", 10) == 0);
+}
+
+TEST_CASE("ipv6_prefix 64 groups every address of one /64 into one budget (no 64-bit shift)") {
+  // The most common IPv6 prefix: a shift by 64 once gave every /128 its own
+  // budget, so 20 addresses of one /64 got 80 answers instead of 4.
+  RateLimiter l(1024);
+  auto s = settings(4);
+  s.ipv6_prefix = 64;
+  int ok = 0;
+  for (int i = 1; i <= 20; ++i) {
+    std::string a = "2001:db8:0:42:" + std::to_string(i) + "::" + std::to_string(i);
+    ok += l.allow(s, ip(a.c_str()), RateClass::Answer, 7, 100);
+  }
+  CHECK(ok == 4);
+  CHECK(allowed(l, s, "2001:db8:0:43::1", 10) == 4);  // the next /64 has its own
+  for (int bits : {0, 1, 63, 65, 127}) {
+    RateLimiter each(1024);
+    s.ipv6_prefix = bits;
+    CHECK(allowed(each, s, "2001:db8:0:42::1", 10) == 4);
+    CHECK(allowed(each, s, "2001:db8:0:42::1", 10) == 0);
+  }
 }
 
 TEST_CASE("exempt networks are never limited") {

@@ -201,8 +201,10 @@ TEST_CASE("FORMERR and NOTIMP keep the ID, garbage and responses get nothing") {
   q = test::buildQuery(kGlobal, rrtype::A);
   q[2] = 0x20;  // opcode 4 (NOTIFY)
   auto notimp = z.raw(q);
-  REQUIRE(notimp.size() == 12);
+  REQUIRE(notimp.size() == q.size());  // the question kept, as sent
+  CHECK(notimp[2] == (0x80 | 0x20));  // QR and the query's opcode
   CHECK((notimp[3] & 0x0F) == rcode::NotImp);
+  CHECK(std::equal(q.begin() + 12, q.end(), notimp.begin() + 12));
   CHECK(z.raw({1, 2, 3}).empty());
   q = test::buildQuery(kGlobal, rrtype::A);
   q[2] = 0x80;  // QR: a response, never answered (no reflection loops)
