@@ -51,9 +51,11 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
                {{"endpoint", dns::WorkerStats::endpointLabel(e)}, {"rcode", dns::WorkerStats::rcodeLabel(r)}},
                static_cast<double>(sum));
     }
-  uint64_t dropped = 0, truncated = 0, send_errors = 0, limited_dropped = 0, limited_slipped = 0, evicted = 0;
+  uint64_t dropped = 0, truncated = 0, send_errors = 0, limited_dropped = 0, limited_slipped = 0, evicted = 0,
+           paused = 0;
   for (const auto* s : workers) {
     evicted += s->tcp_evicted.load(std::memory_order_relaxed);
+    paused += s->tcp_paused.load(std::memory_order_relaxed);
     limited_dropped += s->rate_limited_dropped.load(std::memory_order_relaxed);
     limited_slipped += s->rate_limited_slipped.load(std::memory_order_relaxed);
     dropped += s->dropped.load(std::memory_order_relaxed);
@@ -70,6 +72,10 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
            "TCP connections closed because a serving thread was at listen.tcp.max_connections (the quietest goes).",
            "counter");
   w.sample("switchyard_dns_tcp_evicted_total", {}, static_cast<double>(evicted));
+  w.family("switchyard_dns_tcp_paused_total",
+           "Times a TCP connection stopped being read because its client was not taking its answers (backpressure).",
+           "counter");
+  w.sample("switchyard_dns_tcp_paused_total", {}, static_cast<double>(paused));
   w.family("switchyard_dns_rate_limited_total",
            "UDP answers past a client's rate limit (rate_limit): dropped, or slipped out truncated.", "counter");
   w.sample("switchyard_dns_rate_limited_total", {{"action", "dropped"}}, static_cast<double>(limited_dropped));

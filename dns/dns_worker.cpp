@@ -26,11 +26,20 @@ struct DnsWorker::TcpConnection {
   uint64_t last_active_ms = 0;  // loop time of the accept or the last read
   int open_handles = 2;
   bool closing = false;
+  bool paused = false;  // not reading: its unsent answers are above kPauseAbove
 };
 
 namespace {
 constexpr size_t kMaxTcpMessage = 2 + 65535;
-constexpr size_t kMaxWriteQueue = 1 << 20;  // a client that does not read is dropped
+// Backpressure: a connection whose unsent answers pass kPauseAbove bytes is
+// not read (nor are its buffered queries answered) until they drop to
+// kResumeBelow. A client that pipelines and never reads then waits in TCP,
+// and costs at most about kPauseAbove + one answer + its input buffer.
+constexpr size_t kPauseAbove = 16 * 1024;
+constexpr size_t kResumeBelow = 4 * 1024;
+// The answers to one read's pipelined queries go out in writes of about this
+// size (one system call and one allocation per write, not per answer).
+constexpr size_t kFlushAt = 16 * 1024;
 
 struct WriteRequest {
   uv_write_t req;
@@ -40,6 +49,7 @@ struct WriteRequest {
 
 DnsWorker::DnsWorker(AnswerPublisher& publisher, std::vector<int> tcp_fds, WorkerOptions options)
     : options_(options) {
+  batch_.reserve(kFlushAt + kMaxTcpMessage);
   uv_loop_init(&loop_);
   loop_.data = this;
   uv_async_init(&loop_, &wake_, &DnsWorker::onWake);
@@ -135,7 +145,7 @@ void DnsWorker::onAccept(uv_stream_t* server, int status) {
   }
   c->deadline_ms = now + static_cast<uint64_t>(w->options_.tcp_lifetime.count());
   w->armTimer(*c);
-  uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), &DnsWorker::onTcpAlloc, &DnsWorker::onTcpRead);
+  if (!c->paused) uv_read_start(reinterpret_cast<uv_stream_t*>(&c->tcp), &DnsWorker::onTcpAlloc, &DnsWorker::onTcpRead);
 }
 
 void DnsWorker::readNow(TcpConnection& c) {
@@ -175,14 +185,24 @@ void DnsWorker::onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t*) {
 }
 
 void DnsWorker::serveTcp(TcpConnection& c) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(&c.tcp);
   size_t pos = 0;
+  batch_.clear();
   while (!c.closing && c.used - pos >= 2) {
+    if (batch_.size() >= kFlushAt && !flush(c)) return;
+    if (uv_stream_get_write_queue_size(stream) > kPauseAbove) {
+      // The client is not taking its answers: stop reading (what is
+      // buffered waits too) until onWritten() sees the queue drain.
+      if (!c.paused) uv_read_stop(stream);
+      c.paused = true;
+      WorkerStats::bump(stats_.tcp_paused);
+      break;
+    }
     size_t len = readU16(c.in.data() + pos);
     if (c.used - pos < 2 + len) break;
     const AnswerSet* set = reader_->current();
     ResponseInfo info;
-    size_t n = set ? respond(*set, c.in.data() + pos + 2, len, c.peer, Transport::Tcp, query_,
-                             tx_ + 2, sizeof tx_ - 2, &info)
+    size_t n = set ? respond(*set, c.in.data() + pos + 2, len, c.peer, Transport::Tcp, query_, tx_, sizeof tx_, &info)
                    : 0;
     pos += 2 + len;
     if (n == 0) {
@@ -190,24 +210,40 @@ void DnsWorker::serveTcp(TcpConnection& c) {
       continue;
     }
     stats_.count(info, Transport::Tcp);
-    auto* req = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + n + 2));
-    writeU16(req->data, static_cast<uint16_t>(n));
-    std::memcpy(req->data + 2, tx_ + 2, n);
-    uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(req->data), static_cast<unsigned>(n + 2));
-    auto* stream = reinterpret_cast<uv_stream_t*>(&c.tcp);
-    if (uv_write(&req->req, stream, &out, 1, [](uv_write_t* r, int) { std::free(r); }) != 0) {
-      std::free(req);
-      closeConnection(&c);
-      return;
-    }
-    if (uv_stream_get_write_queue_size(stream) > kMaxWriteQueue) {
-      closeConnection(&c);
-      return;
-    }
+    uint8_t prefix[2];
+    writeU16(prefix, static_cast<uint16_t>(n));
+    batch_.insert(batch_.end(), prefix, prefix + 2);
+    batch_.insert(batch_.end(), tx_, tx_ + n);
   }
-  if (c.closing) return;
+  if (c.closing || !flush(c)) return;
   std::memmove(c.in.data(), c.in.data() + pos, c.used - pos);
   c.used -= pos;
+}
+
+bool DnsWorker::flush(TcpConnection& c) {
+  if (batch_.empty()) return true;
+  auto* req = static_cast<WriteRequest*>(std::malloc(sizeof(WriteRequest) + batch_.size()));
+  std::memcpy(req->data, batch_.data(), batch_.size());
+  uv_buf_t out = uv_buf_init(reinterpret_cast<char*>(req->data), static_cast<unsigned>(batch_.size()));
+  batch_.clear();
+  if (uv_write(&req->req, reinterpret_cast<uv_stream_t*>(&c.tcp), &out, 1, &DnsWorker::onWritten) != 0) {
+    std::free(req);
+    closeConnection(&c);
+    return false;
+  }
+  return true;
+}
+
+void DnsWorker::onWritten(uv_write_t* r, int status) {
+  uv_stream_t* stream = r->handle;
+  std::free(r);
+  if (status < 0) return;  // the connection is closing (cancelled) or broken
+  auto* c = static_cast<TcpConnection*>(stream->data);
+  if (!c->paused || c->closing || uv_stream_get_write_queue_size(stream) > kResumeBelow) return;
+  // Drained: answer what is buffered, then read on unless that refilled it.
+  c->paused = false;
+  c->worker->serveTcp(*c);
+  if (!c->paused && !c->closing) uv_read_start(stream, &DnsWorker::onTcpAlloc, &DnsWorker::onTcpRead);
 }
 
 void DnsWorker::armTimer(TcpConnection& c) {

@@ -7,8 +7,8 @@
 //   - Everything else runs on the worker's thread; the only cross-thread entry
 //     points are the two uv_async handles (wake: new answers; stop).
 // Invariants:
-//   1. TCP allocates per connection and per write, which is off the UDP hot
-//      path.
+//   1. TCP allocates per connection and per write (one write carries the
+//      answers to every query one read brought), which is off the UDP path.
 //   2. At most max_tcp connections are open. connections_ is ordered by last
 //      activity (accept or read), oldest first; a new connection beyond the
 //      cap closes the front one (as gdnsd does), or itself when even the
@@ -17,6 +17,10 @@
 //      real client out: its query is answered as it arrives.
 //   3. A connection lives at most tcp_lifetime: a client that sends a byte
 //      now and then (slowloris) resets the idle timer but not this one.
+//   4. A connection whose unsent answers exceed a small bound (16 KiB) is
+//      not read until they drain (backpressure): a client that pipelines
+//      and never reads holds tens of KiB, not a queue that grows, and loses
+//      no query. It is still closed at the idle timeout and the lifetime.
 #pragma once
 
 #include <uv.h>
@@ -60,9 +64,11 @@ class DnsWorker {
   static void onAccept(uv_stream_t* server, int status);
   static void onTcpAlloc(uv_handle_t* h, size_t suggested, uv_buf_t* buf);
   static void onTcpRead(uv_stream_t* h, ssize_t nread, const uv_buf_t* buf);
+  static void onWritten(uv_write_t* r, int status);  // frees r; resumes a paused connection
   static void onIdle(uv_timer_t* t);
   void armTimer(TcpConnection& c);  // fires at the idle timeout or the lifetime's end, whichever is first
   void serveTcp(TcpConnection& c);
+  bool flush(TcpConnection& c);  // writes batch_; false if that closed the connection
   void readNow(TcpConnection& c);  // what already arrived, without waiting for the loop
   void closeConnection(TcpConnection* c);
   void run();
@@ -78,7 +84,8 @@ class DnsWorker {
   bool started_ = false;
   Query query_;
   WorkerStats stats_;
-  alignas(64) uint8_t tx_[65536];  // TCP answers
+  alignas(64) uint8_t tx_[65536];  // one TCP answer
+  std::vector<uint8_t> batch_;      // length-prefixed answers of one serveTcp() pass, not yet written
 };
 
 }  // namespace switchyard::dns

@@ -23,6 +23,7 @@ struct alignas(64) WorkerStats {
   std::atomic<uint64_t> tcp{0};        // queries that came over TCP
   std::atomic<uint64_t> send_errors{0};  // UDP answers the kernel refused (not "buffer full")
   std::atomic<uint64_t> tcp_evicted{0};  // TCP connections closed to make room for a new one
+  std::atomic<uint64_t> tcp_paused{0};   // TCP connections not read until their client takes its answers
   std::atomic<uint64_t> rate_limited_dropped{0};  // past the client's budget: not sent
   std::atomic<uint64_t> rate_limited_slipped{0};  // past the budget: sent truncated (TC)
 

@@ -58,6 +58,7 @@ class DaemonProcess {
   std::string adminUrl() const { return "http://" + admin_.toString(); }
   std::string log() const;
   void signal(int signum) const;
+  pid_t pid() const { return pid_; }  // -1 once reaped
   // SIGTERM and wait (bounded); returns the exit status or -1.
   int stop();
 
