@@ -37,6 +37,20 @@ IpAddress toIpAddress(const sockaddr* sa) {
   return ip;
 }
 
+bool isWildcard(const IpAddress& a) {
+  size_t n = a.isV4() ? 4 : 16;
+  for (size_t i = 0; i < n; ++i)
+    if (a.bytes[i] != 0) return false;
+  return true;
+}
+
+bool boundToWildcard(int fd) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
+  return isWildcard(toIpAddress(reinterpret_cast<const sockaddr*>(&ss)));
+}
+
 uint16_t boundPort(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
@@ -62,6 +76,13 @@ Result<int> bindSocket(const SocketAddress& address, int type) {
   if (type == SOCK_DGRAM) {
     int size = 4 << 20;  // absorb bursts while a worker is busy
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
+    // A wildcard socket must answer from the address each query was sent
+    // to, which only the query's packet info says (udp_batch.h).
+    if (isWildcard(address.address)) {
+      bool ok = family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) == 0
+                                  : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) == 0;
+      if (!ok) return failed(family == AF_INET ? "IP_PKTINFO" : "IPV6_RECVPKTINFO");
+    }
   }
   socklen_t len = 0;
   sockaddr_storage ss = toSockaddr(address, len);

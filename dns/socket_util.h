@@ -12,8 +12,15 @@
 namespace switchyard::dns {
 
 // Returns a bound, non-blocking socket (SOCK_DGRAM or SOCK_STREAM; a stream
-// socket is also listening). IPv6 sockets are v6-only.
+// socket is also listening). IPv6 sockets are v6-only. A UDP socket on a
+// wildcard address (0.0.0.0, ::) reports each datagram's destination
+// (IP_PKTINFO / IPV6_RECVPKTINFO) so its answer can leave from it.
 Result<int> bindSocket(const SocketAddress& address, int type);
+
+// 0.0.0.0 or ::
+bool isWildcard(const IpAddress& address);
+// Whether `fd` is bound to a wildcard address.
+bool boundToWildcard(int fd);
 
 // The port a bound socket actually has (for port 0).
 uint16_t boundPort(int fd);

@@ -1,5 +1,7 @@
 #include "dns/udp_batch.h"
 
+#include <netinet/in.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -8,7 +10,7 @@
 
 namespace switchyard::dns {
 
-UdpBatch::UdpBatch(int fd) : fd_(fd) {
+UdpBatch::UdpBatch(int fd) : fd_(fd), pktinfo_(boundToWildcard(fd)) {
   std::memset(rx_, 0, sizeof rx_);
   std::memset(tx_, 0, sizeof tx_);
   for (unsigned i = 0; i < kSize; ++i) {
@@ -23,7 +25,13 @@ UdpBatch::UdpBatch(int fd) : fd_(fd) {
 }
 
 unsigned UdpBatch::receive() {
-  for (unsigned i = 0; i < kSize; ++i) rx_[i].msg_hdr.msg_namelen = sizeof peer_[i];
+  for (unsigned i = 0; i < kSize; ++i) {
+    rx_[i].msg_hdr.msg_namelen = sizeof peer_[i];
+    if (pktinfo_) {
+      rx_[i].msg_hdr.msg_control = rx_ctl_[i];
+      rx_[i].msg_hdr.msg_controllen = kCtlSize;
+    }
+  }
   // MSG_WAITFORONE: block for the first datagram only, then take what is there.
   int got = recvmmsg(fd_, rx_, kSize, MSG_WAITFORONE, nullptr);
   return got > 0 ? static_cast<unsigned>(got) : 0;
@@ -61,9 +69,45 @@ void UdpBatch::answer(unsigned received, const AnswerSet* set, Query& scratch, W
     tx_iov_[count].iov_len = n;
     tx_[count].msg_hdr.msg_name = &peer_[i];
     tx_[count].msg_hdr.msg_namelen = in.msg_namelen;
+    if (pktinfo_) {
+      size_t ctl = replySource(i, count);
+      tx_[count].msg_hdr.msg_control = ctl ? tx_ctl_[count] : nullptr;
+      tx_[count].msg_hdr.msg_controllen = ctl;
+    }
     ++count;
   }
   send(count, stats);
+}
+
+size_t UdpBatch::replySource(unsigned i, unsigned slot) {
+  msghdr& in = rx_[i].msg_hdr;
+  msghdr out{};
+  out.msg_control = tx_ctl_[slot];
+  out.msg_controllen = kCtlSize;
+  cmsghdr* o = CMSG_FIRSTHDR(&out);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&in); c != nullptr; c = CMSG_NXTHDR(&in, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      in_pktinfo got;
+      std::memcpy(&got, CMSG_DATA(c), sizeof got);
+      in_pktinfo send{};
+      send.ipi_spec_dst = got.ipi_addr;  // the source; ifindex 0: the route picks the interface
+      o->cmsg_level = IPPROTO_IP;
+      o->cmsg_type = IP_PKTINFO;
+      o->cmsg_len = CMSG_LEN(sizeof send);
+      std::memcpy(CMSG_DATA(o), &send, sizeof send);
+      return CMSG_SPACE(sizeof send);
+    }
+    if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      // Address and arrival interface as received: a link-local destination
+      // needs its interface to be a valid source.
+      o->cmsg_level = IPPROTO_IPV6;
+      o->cmsg_type = IPV6_PKTINFO;
+      o->cmsg_len = CMSG_LEN(sizeof(in6_pktinfo));
+      std::memcpy(CMSG_DATA(o), CMSG_DATA(c), sizeof(in6_pktinfo));
+      return CMSG_SPACE(sizeof(in6_pktinfo));
+    }
+  }
+  return 0;
 }
 
 void UdpBatch::send(unsigned count, WorkerStats& stats) {

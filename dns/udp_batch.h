@@ -6,10 +6,16 @@
 // receive() sleeps in recvmmsg until a query arrives (no epoll_wait per
 // wake-up), and send() waits for room in the send buffer, so no answer is
 // dropped or copied when the kernel's buffer is full.
+// On a wildcard socket (0.0.0.0, ::) each answer leaves from the address its
+// query was sent to: the kernel reports it (IP_PKTINFO / IPV6_PKTINFO) and
+// the answer carries it back, else a host with several addresses answers
+// from whichever the route prefers and the client (dig, any resolver that
+// checks the source) drops the reply.
 // Thread safety: owned by one thread.
 // Invariants:
 //   1. count() answers are in tx[0, count); tx[i] points at tx_buf[i] and at
-//      the peer address of the query it answers.
+//      the peer address of the query it answers (and, on a wildcard socket,
+//      at tx_ctl[i], the query's destination as the source to use).
 #pragma once
 
 #include <sys/socket.h>
@@ -48,8 +54,14 @@ class UdpBatch {
 
  private:
   void send(unsigned count, WorkerStats& stats);
+  // Writes into tx_ctl_[slot] the packet info that sends from the address
+  // datagram `i` arrived at; returns its length (0: none found).
+  size_t replySource(unsigned i, unsigned slot);
+
+  static constexpr size_t kCtlSize = 64;  // >= CMSG_SPACE(sizeof(in6_pktinfo))
 
   int fd_;
+  bool pktinfo_;  // a wildcard socket: answers carry their source address
   uint32_t limited_ = 0;  // rate-limited answers so far: every slip-th one slips
   mmsghdr rx_[kSize];
   iovec rx_iov_[kSize];
@@ -58,6 +70,8 @@ class UdpBatch {
   iovec tx_iov_[kSize];
   alignas(64) uint8_t rx_buf_[kSize][kRxSlot];
   alignas(64) uint8_t tx_buf_[kSize][kTxSlot];
+  alignas(cmsghdr) uint8_t rx_ctl_[kSize][kCtlSize];
+  alignas(cmsghdr) uint8_t tx_ctl_[kSize][kCtlSize];
 };
 
 }  // namespace switchyard::dns
