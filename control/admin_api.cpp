@@ -374,6 +374,9 @@ ApiResponse AdminApi::status(const ApiRequest& r) const {
                       {"scenario", d["scenario"]}, {"state", d["state"]}, {"phase", d["phase"]},
                       {"startedAt", d["startedAt"]}, {"timings", d["timings"]}});
   json events = c_.events.since(c_.events.lastId() > 30 ? c_.events.lastId() - 30 : 0);
+  json orphaned = json::array();
+  for (const auto& [key, enabled] : c_.router.orphanedOverrides())
+    orphaned.push_back({{"registry", key.registry}, {"region", key.region}, {"globalEndpointRouting", enabled}});
   return {200,
           {{"zone", strip(t.zone.toString())},
            {"generation", c_.router.table()->generation},
@@ -384,6 +387,7 @@ ApiResponse AdminApi::status(const ApiRequest& r) const {
            {"registryCount", t.registries.size()},
            {"registries", registries},
            {"drills", recent},
+           {"orphanedOverrides", orphaned},
            {"events", events}}};
 }
 

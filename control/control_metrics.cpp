@@ -156,6 +156,10 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
   }
   p.family("switchyard_probe_stalled", "1 while the health watchdog sees no probe results.", "gauge");
   p.sample("switchyard_probe_stalled", {}, stalled_ ? 1 : 0);
+  p.family("switchyard_overrides_orphaned",
+           "Operator decisions kept for pairs the config lacks (applied if the pair returns; GET /v1/status lists them).",
+           "gauge");
+  p.sample("switchyard_overrides_orphaned", {}, static_cast<double>(router.orphanedOverrides().size()));
   return out + p.text();
 }
 

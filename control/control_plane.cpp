@@ -44,6 +44,8 @@ ControlPlane::ControlPlane(DaemonOptions options, config::TopologyPtr topology)
   health_file_.render = [this] { return StateStore::encodeHealth(router_->healthStates(), router_->laggingPairs()); };
   overrides_file_.path = store_.overridesPath();
   overrides_file_.render = [this] { return StateStore::encodeOverrides(router_->overrides()); };
+  serial_file_.path = store_.serialPath();
+  serial_file_.render = [this] { return StateStore::encodeSerial(serial_reserved_); };
 }
 
 ControlPlane::~ControlPlane() { uv_loop_close(&loop_); }
@@ -125,12 +127,26 @@ Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagg
   else initial = std::move(*restored);
   if (auto lagging = store_.loadLagging()) was_lagging = std::move(*lagging);
   else spdlog::warn("event=state_ignored {} (lagging marks are re-learned by the freshness rounds)", lagging.error());
+  // 3. The SOA serial's floor, and the first reservation above it, on disk
+  // before any answer carries a serial (one small fsync at start-up).
+  if (auto floor = store_.loadSerialFloor()) serial_floor_ = *floor;
+  else spdlog::warn("event=state_ignored {} (the SOA serial restarts from the clock)", floor.error());
+  serial_reserved_ = std::max(serial_floor_, static_cast<uint32_t>(std::time(nullptr))) + kSerialReserve;
+  if (store_.enabled()) {
+    if (auto ok = StateStore::writeAtomically(serial_file_.path, serial_file_.render()); !ok)
+      spdlog::error("event=state_write_failed {} (a restart may reuse SOA serials)", ok.error());
+  }
   return true;
 }
 
 void ControlPlane::buildRouter(const HealthStates& initial, PairSet& was_lagging) {
   // 3. The router, with the restored state.
-  router_ = std::make_unique<Router>(topology_, publisher_, initial);
+  router_ = std::make_unique<Router>(topology_, publisher_, initial, serial_floor_);
+  router_->onSerial([this](uint32_t serial) {
+    if (serial + kSerialReserve / 2 <= serial_reserved_) return;
+    serial_reserved_ = serial + kSerialReserve;
+    write(serial_file_);
+  });
   // A replica that lagged before the restart stays out of global routing
   // until a freshness round sees it serve the reference (the monitor's
   // trackers are seeded the same way, startProbing).

@@ -146,6 +146,13 @@ class ControlPlane {
   std::unique_ptr<Notifier> notifier_;
   WebhookSender webhooks_;
   Overrides restored_overrides_;  // overrides.json, until the Router takes them (start-up only)
+  // SOA serials: every one handed out is below serial_reserved_, which is on
+  // disk (serial.json) before the first answer and renewed in the background
+  // while kSerialReserve / 2 serials of headroom remain, so a restart (even
+  // after SIGKILL) resumes above any serial a secondary has seen.
+  static constexpr uint32_t kSerialReserve = 1000;
+  uint32_t serial_floor_ = 0;     // serial.json at start-up
+  uint32_t serial_reserved_ = 0;  // written, or being written, to serial.json
   std::map<PairKey, health::ProbeReport> last_probe_;
   std::map<std::string, health::FreshnessReport> freshness_;  // by registry: its last round
   std::unique_ptr<DrillManager> drills_;
@@ -158,6 +165,7 @@ class ControlPlane {
   std::unique_ptr<fleet::FleetSync> fleet_;
   FileWriter health_file_;
   FileWriter overrides_file_;
+  FileWriter serial_file_;
 
   uv_signal_t signals_[3]{};
   uv_timer_t watchdog_{};

@@ -49,8 +49,10 @@ PairKey pairKey(const policy::Topology& t, uint32_t g, uint32_t r) {
 
 }  // namespace
 
-Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher, const HealthStates& initial)
+Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher, const HealthStates& initial,
+               uint32_t serial_floor)
     : publisher_(publisher), topology_(std::move(topology)) {
+  serial_ = serial_floor;
   states_ = initialStates(*topology_);
   faults_ = noFaults(*topology_);
   for (uint32_t g = 0; g < topology_->registries.size(); ++g)
@@ -102,8 +104,7 @@ std::vector<policy::ReplicaState> Router::effective(uint32_t g) const {
 
 void Router::rebuildAll() {
   ranking_ = std::make_unique<policy::Ranking>(*topology_);
-  // Secondaries compare serials: never let one go backwards or repeat.
-  serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
+  bumpSerial();
   std::vector<std::vector<policy::ReplicaState>> eff;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g) eff.push_back(effective(g));
   auto t0 = std::chrono::steady_clock::now();
@@ -183,6 +184,19 @@ std::vector<PairKey> Router::restoreOverrides(const Overrides& overrides) {
   return dormant;
 }
 
+void Router::bumpSerial() {
+  // Secondaries compare serials: never let one go backwards or repeat.
+  serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
+  if (on_serial_) on_serial_(serial_);
+}
+
+Overrides Router::orphanedOverrides() const {
+  Overrides out;
+  for (const auto& [key, enabled] : overrides_)
+    if (!find(key.registry, key.region)) out.emplace(key, enabled);
+  return out;
+}
+
 size_t Router::retainOverrides(const std::function<bool(const PairKey&)>& keep) {
   size_t dropped = 0;
   for (auto it = overrides_.begin(); it != overrides_.end();) {
@@ -237,7 +251,7 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
     set->generation = generation_;
     // Every routing change bumps the SOA serial (secondaries and caches that
     // watch it, and NOTIFY, see a new version of the zone).
-    serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
+    bumpSerial();
     set->serial = serial_;
     set->registries.set(pair.registry, dns::compileRegistry(*topology_, *set->zone, pair.registry, *part));
     answers_ = set;

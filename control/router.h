@@ -83,7 +83,10 @@ class Router final : public health::HealthSink {
  public:
   // `initial` seeds pair health ("registry/region" -> state), e.g. restored
   // from the state directory; other pairs start Unknown.
-  Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher, const HealthStates& initial = {});
+  // `serial_floor`: the SOA serial starts above it (a restart resumes from
+  // the serial reserved before it, control_plane.h).
+  Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher, const HealthStates& initial = {},
+         uint32_t serial_floor = 0);
 
   Result<bool> setHealth(std::string_view registry, std::string_view region, policy::Health health,
                          std::string_view cause = {}) override;
@@ -104,6 +107,9 @@ class Router final : public health::HealthSink {
   // the file's flag; returns how many went.
   size_t retainOverrides(const std::function<bool(const PairKey&)>& keep);
   const Overrides& overrides() const { return overrides_; }
+  // The overrides of pairs this topology lacks (kept, dormant, on restart
+  // and reload alike): reported so an operator sees what waits for a pair.
+  Overrides orphanedOverrides() const;
   Result<bool> setFault(std::string_view registry, std::string_view region, Fault fault);
   // Replication freshness (health/freshness_tracker.h): a lagging replica
   // leaves global routing; `detail` says why, for the log and events.
@@ -113,6 +119,9 @@ class Router final : public health::HealthSink {
 
   // Called after every pair change (also when routing did not move).
   void onChange(std::function<void(const PairChange&)> f) { on_change_ = std::move(f); }
+  // Called with every new SOA serial, before the answers carrying it are
+  // published (so the caller can keep a persisted floor ahead of it).
+  void onSerial(std::function<void(uint32_t)> f) { on_serial_ = std::move(f); }
 
   const policy::Topology& topology() const { return *topology_; }
   config::TopologyPtr topologyPtr() const { return topology_; }
@@ -133,6 +142,8 @@ class Router final : public health::HealthSink {
     uint32_t replica;
   };
   Result<Pair> find(std::string_view registry, std::string_view region) const;
+  // The next SOA serial: above the last, and at least the clock.
+  void bumpSerial();
   // Sets one field of a pair's state and recomputes when it changed.
   template <typename T>
   Result<bool> setState(std::string_view registry, std::string_view region, T policy::ReplicaState::*field, T value,
@@ -150,6 +161,7 @@ class Router final : public health::HealthSink {
   std::shared_ptr<const policy::RoutingTable> table_;
   std::shared_ptr<const dns::AnswerSet> answers_;
   std::function<void(const PairChange&)> on_change_;
+  std::function<void(uint32_t)> on_serial_;
   uint64_t generation_ = 0;
   uint32_t serial_ = 0;
 };

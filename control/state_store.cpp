@@ -6,23 +6,48 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
-#include <sstream>
 
 namespace switchyard::control {
 
 namespace {
 
-// A version-1 state file: null when absent, an error naming the file when unreadable.
+// The whole file; nullopt when it does not exist (ENOENT, and only that: a
+// file that exists but cannot be read is an error, never "absent", or the
+// next write would replace what it holds).
+Result<std::optional<std::string>> readWhole(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<std::string>();
+    return makeError(path + ": cannot open: " + std::strerror(errno));
+  }
+  std::string text;
+  char buf[65536];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      std::string why = std::strerror(errno);
+      ::close(fd);
+      return makeError(path + ": cannot read: " + why);
+    }
+    text.append(buf, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return std::optional<std::string>(std::move(text));
+}
+
+// A version-1 state file: null when absent, an error naming the file when
+// unreadable or corrupt.
 Result<nlohmann::json> readStateFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return nlohmann::json();
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = readWhole(path);
+  if (!text) return Error{text.error()};
+  if (!*text) return nlohmann::json();
   try {
-    auto j = nlohmann::json::parse(text.str());
+    auto j = nlohmann::json::parse(**text);
     if (!j.is_object() || j.value("version", 0) != 1) return makeError(path + ": unknown version");
     return j;
   } catch (const nlohmann::json::exception& e) {
@@ -110,6 +135,22 @@ std::string StateStore::encodeOverrides(const Overrides& overrides) {
   nlohmann::json flags = nlohmann::json::object();
   for (const auto& [k, enabled] : overrides) flags[k.str()] = enabled;
   return nlohmann::json{{"version", 1}, {"globalEndpointRouting", flags}}.dump(1) + "\n";
+}
+
+Result<uint32_t> StateStore::loadSerialFloor() const {
+  if (!enabled()) return 0u;
+  auto file = readStateFile(serialPath());
+  if (!file) return Error{file.error()};
+  if (file->is_null()) return 0u;
+  try {
+    return file->at("serialFloor").get<uint32_t>();
+  } catch (const nlohmann::json::exception& e) {
+    return makeError(serialPath() + ": " + e.what());
+  }
+}
+
+std::string StateStore::encodeSerial(uint32_t floor) {
+  return nlohmann::json{{"version", 1}, {"serialFloor", floor}}.dump(1) + "\n";
 }
 
 Result<bool> StateStore::writeAtomically(const std::string& path, const std::string& content) {

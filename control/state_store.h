@@ -8,7 +8,12 @@
 //     rebuild it).
 //   - overrides.json: operator decisions (globalEndpointRouting set through the
 //     API). These must never vanish silently: an unreadable file stops the
-//     start-up unless the operator says --reset-state.
+//     start-up unless the operator says --reset-state. Only a file that does
+//     not exist (ENOENT) is "no decisions"; one that exists and cannot be
+//     read (permissions, EIO, a directory) is an error like a corrupt one.
+//   - serial.json: a floor above every SOA serial handed out, reserved ahead
+//     (control_plane.h), so a restart never lowers the serial (secondaries
+//     and NOTIFY listeners ignore a serial that went back).
 // Files are replaced atomically: write a temp file, fsync, rename, fsync dir.
 // Thread safety: load() on the control thread at start-up; write() may run on
 // a libuv work thread (it touches only the file system).
@@ -30,6 +35,7 @@ class StateStore {
   bool enabled() const { return !dir_.empty(); }
   std::string healthPath() const { return dir_ + "/health.json"; }
   std::string overridesPath() const { return dir_ + "/overrides.json"; }
+  std::string serialPath() const { return dir_ + "/serial.json"; }
 
   // A missing file is an empty state; a corrupt one is an error naming the file.
   Result<HealthStates> loadHealth() const;
@@ -38,6 +44,9 @@ class StateStore {
   static std::string encodeHealth(const HealthStates& states, const PairSet& lagging = {});
   Result<Overrides> loadOverrides() const;
   static std::string encodeOverrides(const Overrides& overrides);
+  // 0 when there is none.
+  Result<uint32_t> loadSerialFloor() const;
+  static std::string encodeSerial(uint32_t floor);
   static Result<bool> writeAtomically(const std::string& path, const std::string& content);
 
  private:
