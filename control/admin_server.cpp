@@ -6,6 +6,8 @@
 
 #include <httplib.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <future>
 
@@ -71,30 +73,68 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
     });
   }
   server_->Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_redirect("/status"); });
+  // Each call names its path parameters and the query parameters it reads;
+  // any other query parameter is a 400 (a query can never stand in for a
+  // path capture: a proxy's path rule and the audit log name the target).
   route("GET", R"(/v1/registries)", {});
   route("GET", R"(/v1/registries/([^/]+)/replications)", {"registry"});
   route("PATCH", R"(/v1/registries/([^/]+)/replications/([^/]+))", {"registry", "region"});
   route("POST", R"(/v1/registries/([^/]+)/replications/([^/]+)/fault)", {"registry", "region"});
   route("GET", R"(/v1/registries/([^/]+)/endpoints)", {"registry"});
-  route("GET", R"(/v1/registries/([^/]+)/routing)", {"registry"});
-  route("GET", R"(/v1/events)", {});
+  route("GET", R"(/v1/registries/([^/]+)/routing)", {"registry"}, {"client"});
+  route("GET", R"(/v1/events)", {}, {"since"});
   // A reload parses on a work thread and rebuilds on the loop: seconds at
   // 100k registries, so its caller may wait longer than for anything else.
-  route("POST", R"(/v1/reload)", {}, std::chrono::seconds(kReloadWaitSeconds));
-  route("GET", R"(/v1/status)", {});
+  route("POST", R"(/v1/reload)", {}, {}, std::chrono::seconds(kReloadWaitSeconds));
+  route("GET", R"(/v1/status)", {}, {"limit"});
   route("GET", R"(/v1/drills)", {});
   route("POST", R"(/v1/drills)", {});
   route("GET", R"(/v1/drills/([^/]+))", {"drill"});
   route("POST", R"(/v1/drills/([^/]+)/abort)", {"drill"});
-  // Anything else under /v1 is a JSON 404, not httplib's HTML.
+  // Anything else under /v1 is a JSON 404, not httplib's HTML. POST and
+  // PATCH take the content-reader form so an unknown path never reads a body.
   auto unknown = [](const httplib::Request& req, httplib::Response& res) {
     send(res, apiError(404, "no such API call: " + req.method + " " + req.path));
   };
+  auto unknown_with_body = [unknown](const httplib::Request& req, httplib::Response& res,
+                                     const httplib::ContentReader&) { unknown(req, res); };
   server_->Get(R"(/v1/.*)", unknown);
-  server_->Post(R"(/v1/.*)", unknown);
-  server_->Patch(R"(/v1/.*)", unknown);
+  server_->Post(R"(/v1/.*)", unknown_with_body);
+  server_->Patch(R"(/v1/.*)", unknown_with_body);
   server_->Put(R"(/v1/.*)", unknown);
   server_->Delete(R"(/v1/.*)", unknown);
+  guardBodies();
+}
+
+void AdminServer::guardBodies() {
+  // httplib reads a request's whole body before routing to a plain handler,
+  // and bounds only Content-Length bodies (not chunked ones): a stranger
+  // could fill memory. So every body is judged here, before a byte of it is
+  // read: only an authorized POST or PATCH under /v1 may carry one, and it
+  // is read by the route, at most kMaxBodyBytes. Anything refused leaves its
+  // body unread; the connection then closes (one request per connection:
+  // httplib cannot close a kept-alive one early, and the next request would
+  // be parsed from the body's bytes).
+  server_->set_payload_max_length(kMaxBodyBytes);
+  server_->set_keep_alive_max_count(1);
+  server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    bool chunked = req.has_header("Transfer-Encoding");
+    std::string length = req.get_header_value("Content-Length");
+    if (!chunked && (length.empty() || length == "0")) return httplib::Server::HandlerResponse::Unhandled;
+    bool takes_body = (req.method == "POST" || req.method == "PATCH") && req.path.rfind("/v1/", 0) == 0;
+    std::string why;
+    if (!takes_body) {
+      send(res, apiError(400, req.method + " " + req.path + " takes no request body"));
+    } else if (!authorized(req.get_header_value("Authorization"), why)) {
+      send(res, apiError(401, why));
+    } else if (!chunked && (length.size() > 12 || !std::all_of(length.begin(), length.end(), ::isdigit) ||
+                            std::stoull(length) > kMaxBodyBytes)) {
+      send(res, apiError(413, "the request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes"));
+    } else {
+      return httplib::Server::HandlerResponse::Unhandled;  // the route reads it, bounded
+    }
+    return httplib::Server::HandlerResponse::Handled;
+  });
 }
 
 AdminServer::~AdminServer() { stop(); }
@@ -127,11 +167,24 @@ bool AdminServer::authorized(const std::string& header, std::string& why) {
 }
 
 void AdminServer::route(const char* method, const std::string& pattern, std::vector<std::string> names,
-                        std::chrono::seconds wait) {
-  auto serve = [this, method, names, wait](const httplib::Request& req, httplib::Response& res, std::string body) {
+                        std::vector<std::string> query, std::chrono::seconds wait) {
+  auto serve = [this, method, names, query, wait](const httplib::Request& req, httplib::Response& res,
+                                                   std::string body) {
     ApiRequest api{method, req.path, {}, std::move(body)};
+    for (const auto& [k, v] : req.params) {
+      if (std::find(query.begin(), query.end(), k) != query.end()) {
+        api.params[k] = v;
+        continue;
+      }
+      std::string allowed;
+      for (const auto& q : query) allowed += (allowed.empty() ? "" : ", ") + q;
+      ApiResponse bad = apiError(400, "unknown query parameter '" + k + "' for " + std::string(method) + " " +
+                                          req.path + (allowed.empty() ? " (it takes none)" : " (it takes: " + allowed + ")"));
+      bad.body["field"] = k;
+      return send(res, bad);
+    }
+    // Path captures last: nothing in the query can replace them.
     for (size_t i = 0; i < names.size() && i + 1 < req.matches.size(); ++i) api.params[names[i]] = req.matches[i + 1];
-    for (const auto& [k, v] : req.params) api.params[k] = v;
     // Only the reply callback holds the promise: a call the stopping loop
     // drops breaks it, and this thread answers 503 at once.
     auto promise = std::make_shared<std::promise<ApiResponse>>();

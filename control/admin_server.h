@@ -9,6 +9,11 @@
 // control thread (`Dispatch`), which owns all routing state; the HTTP thread
 // waits for the answer (bounded: a control thread that does not answer in
 // 10 s gets a 503, never a hung client).
+// Request bodies: only an authorized POST or PATCH under /v1 may send one,
+// at most kMaxBodyBytes in any form (Content-Length or chunked); anything
+// else is refused before a byte of its body is read, and every connection
+// serves one request (docs/security.md). Query parameters a call does not
+// read are a 400, and never replace a path parameter.
 // Thread safety: start()/stop()/setToken() from the control thread;
 // handlers run on httplib's threads.
 #pragma once
@@ -79,9 +84,13 @@ class AdminServer {
   void setToken(std::string token);
 
  private:
-  // `wait`: how long the HTTP thread waits for the control loop's answer.
+  // `names`: the path captures; `query`: the query parameters the call reads
+  // (any other is a 400); `wait`: how long the HTTP thread waits for the
+  // control loop's answer.
   void route(const char* method, const std::string& pattern, std::vector<std::string> names,
-             std::chrono::seconds wait = std::chrono::seconds(10));
+             std::vector<std::string> query = {}, std::chrono::seconds wait = std::chrono::seconds(10));
+  // Refuses request bodies before they are read (see the .cpp).
+  void guardBodies();
   bool authorized(const std::string& header, std::string& why);
 
   const Readiness& readiness_;

@@ -163,6 +163,17 @@ std::string ControlMetrics::render(const Router& router, const std::vector<const
   return out + p.text();
 }
 
+std::string ControlMetrics::renderScrapes(uint64_t renders, double last_render_seconds) {
+  metrics::TextWriter w;
+  w.family("switchyard_metrics_renders_total",
+           "Renders of /metrics on the control loop (scrapes within 1 s share one).", "counter");
+  w.sample("switchyard_metrics_renders_total", {}, static_cast<double>(renders));
+  w.family("switchyard_metrics_render_seconds", "How long the previous /metrics render held the control loop.",
+           "gauge");
+  w.sample("switchyard_metrics_render_seconds", {}, last_render_seconds);
+  return w.text();
+}
+
 std::string ControlMetrics::renderFleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision) {
   metrics::TextWriter w;
   w.family("switchyard_fleet_connected", "1 while this node reaches etcd; 0: serving its last table.", "gauge");

@@ -34,6 +34,9 @@ class ControlMetrics {
   // Replication freshness (switchyard_replica_freshness, _seconds_behind) of
   // the registries with freshness, from their last rounds.
   static std::string renderFreshness(const std::map<std::string, health::FreshnessReport>& reports);
+  // The scrape path's own cost: renders so far (scrape_cache.h) and how long
+  // the previous render held the control loop.
+  static std::string renderScrapes(uint64_t renders, double last_render_seconds);
 
  private:
   std::map<std::tuple<std::string, std::string, std::string>, uint64_t> probes_;  // registry, replica, result

@@ -378,18 +378,25 @@ void ControlPlane::onHealthChange(const health::HealthChange& c) {
 }
 
 std::string ControlPlane::renderMetricsFromHttpThread() {
-  auto promise = std::make_shared<std::promise<std::string>>();
-  auto future = promise->get_future();
-  if (!post([this, promise] {
-        std::string text = metrics_.render(*router_, dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{});
-        text += ControlMetrics::renderFreshness(freshness_);
-        if (fleet_)
-          text += ControlMetrics::renderFleet(fleet_->node(), fleet_->connected(), fleet_->liveNodes(), fleet_->revision());
-        promise->set_value(std::move(text));
-      }))
-    return "";
-  if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return "";
-  return future.get();
+  return scrape_cache_.get([this] {
+    auto promise = std::make_shared<std::promise<std::string>>();
+    auto future = promise->get_future();
+    uint64_t renders = scrape_cache_.renders() + 1;
+    if (!tasks_.postBackground([this, promise, renders] {
+          auto started = std::chrono::steady_clock::now();
+          std::string text = metrics_.render(*router_, dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{});
+          text += ControlMetrics::renderFreshness(freshness_);
+          if (fleet_)
+            text += ControlMetrics::renderFleet(fleet_->node(), fleet_->connected(), fleet_->liveNodes(),
+                                                fleet_->revision());
+          text += ControlMetrics::renderScrapes(renders, last_render_seconds_);
+          last_render_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+          promise->set_value(std::move(text));
+        }))
+      return std::string();
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return std::string();
+    return future.get();
+  });
 }
 
 void ControlPlane::onFreshness(const health::FreshnessReport& report) {
@@ -567,6 +574,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   topology_ = *next;
   // The Router applies the reload rule (router.h) to overrides as well.
   if (router_->applyTopology(topology_) > 0) write(overrides_file_);
+  scrape_cache_.invalidate();  // families and series change with the config: no scrape of the old one
   std::erase_if(last_probe_, [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); });
   monitor_->setTargets(health::buildTargets(*topology_));
   monitor_->setFreshness(health::buildFreshnessTargets(*topology_));

@@ -51,6 +51,7 @@
 #include "control/event_log.h"
 #include "control/notifier.h"
 #include "control/router.h"
+#include "control/scrape_cache.h"
 #include "control/stall_watchdog.h"
 #include "control/state_store.h"
 #include "control/tls_identity.h"
@@ -166,6 +167,10 @@ class ControlPlane {
   FileWriter health_file_;
   FileWriter overrides_file_;
   FileWriter serial_file_;
+  // /metrics: at most one render a second on the loop, on the background
+  // lane (behind health results, never ahead), whatever the scrape rate.
+  ScrapeCache scrape_cache_{std::chrono::seconds(1)};
+  double last_render_seconds_ = 0;  // the render before this one (loop thread)
 
   uv_signal_t signals_[3]{};
   uv_timer_t watchdog_{};
