@@ -6,6 +6,10 @@
 # and recover (mass failover to fail-open and back). Rate limiting is on with
 # loopback exempt, so its path runs at full load too.
 #
+# All along, hostile clients (bench/hostile_clients.py) send the admin port
+# unauthenticated 8 MiB bodies and a scrape flood, and the DNS port TCP
+# connections that pipeline queries and never read: memory must stay flat.
+#
 # Reports: dnsperf sent / completed / lost and response codes; API calls,
 # failures and latency; reloads; health transitions; resident memory every
 # 2 s, per minute; and that the daemon stops cleanly (exit 0).
@@ -30,7 +34,7 @@ command -v dnsperf > /dev/null || { echo "dnsperf is not installed (apt-get inst
 work=$(mktemp -d /tmp/switchyard-soak.XXXXXX)
 pid= hpid= dp=
 cleanup() {
-  for p in $dp $hpid $pid ${sy_pid:-}; do kill "$p" 2>/dev/null || true; done
+  for p in $dp $hpid $pid ${sy_pid:-} ${hostile:-}; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -71,6 +75,11 @@ done
 timeout $((seconds + 30)) dnsperf -s 127.0.0.1 -p "$port" -B -d "$work/gen/queries.bin" -c 16 -T 2 -q 2000 -b 4096 \
   -t 5 -Q "$rate" -l "$seconds" > "$work/dnsperf.out" 2>&1 &
 dp=$!
+# Hostile clients all along (issue 18): admin bodies, a scrape flood, and
+# DNS-over-TCP connections that pipeline and never read.
+timeout $((seconds + 60)) python3 "$here/hostile_clients.py" --admin "127.0.0.1:$((port + 1))" \
+  --dns "127.0.0.1:$port" --seconds "$seconds" > "$work/hostile.out" 2>&1 &
+hostile=$!
 
 regions=(eastus westus westeurope)
 faults=(down throttled none none)
@@ -123,7 +132,9 @@ dp=
 alive=yes; kill -0 "$pid" 2>/dev/null || alive=no
 echo "$(( $(date +%s) - start )) $(awk '/^VmRSS/ {print $2}' "/proc/$pid/status" 2>/dev/null || echo 0)" >> "$work/rss.txt"
 
+wait "$hostile" 2>/dev/null || true
 grep -E "Queries (sent|completed|lost)|Response codes|Average Latency" "$work/dnsperf.out" | sed 's/^ */dnsperf: /'
+cat "$work/hostile.out"
 echo "API calls: $api_calls ($api_failed failed, $api_over_1s took over 1 s, slowest $api_slowest s); SIGHUP reloads sent: $reloads; probe-target outages: $outages"
 echo "reloads applied: $(grep -c 'event=config_loaded.*ok=true' "$work/switchyard.log" || true)" \
      "(SIGHUPs that arrive during a reload share the next one)," \

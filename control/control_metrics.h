@@ -3,7 +3,9 @@
 // adds the DNS workers' counters and the Router's current state.
 // Families: CONTRACTS.md §6, plus switchyard_health_transitions_total (so a
 // flap shorter than a scrape interval still shows), switchyard_probe_stalled,
-// switchyard_dns_dropped_total and switchyard_dns_truncated_total.
+// switchyard_dns_dropped_total, switchyard_dns_truncated_total,
+// switchyard_dns_tcp_paused_total, switchyard_overrides_orphaned and the
+// scrape path's own switchyard_metrics_renders_total / _render_seconds.
 // Thread safety: owned by the control thread; render() runs there too.
 #pragma once
 
