@@ -1,6 +1,7 @@
 #include "control/admin_server.h"
 
 #include "common/thread_name.h"
+#include "control/admin_task_queue.h"
 #include "control/status_page.h"
 #include "control/tls_identity.h"
 
@@ -117,6 +118,9 @@ void AdminServer::guardBodies() {
   // be parsed from the body's bytes).
   server_->set_payload_max_length(kMaxBodyBytes);
   server_->set_keep_alive_max_count(1);
+  // And no connection reads more than kAdminReadBudget, head included
+  // (httplib reads request lines and headers unbounded: read_budget.h).
+  server_->new_task_queue = [] { return new AdminTaskQueue(kAdminThreads); };
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     bool chunked = req.has_header("Transfer-Encoding");
     std::string length = req.get_header_value("Content-Length");

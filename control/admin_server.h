@@ -66,6 +66,8 @@ using MetricsRenderer = std::function<std::string()>;
 // How long POST /v1/reload waits for the reload to end (switchyardctl's
 // reload waits as long).
 inline constexpr int kReloadWaitSeconds = 300;
+// Threads serving admin connections (httplib's default is the same).
+inline constexpr size_t kAdminThreads = 8;
 // The largest request body the API reads (every valid one is under 1 KiB).
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
 

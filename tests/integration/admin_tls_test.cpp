@@ -9,6 +9,7 @@
 
 #include "tests/support/admin_client.h"
 #include "tests/support/daemon_process.h"
+#include "tests/support/process_memory.h"
 #include "tests/support/test_topology.h"
 
 using namespace switchyard;
@@ -111,4 +112,40 @@ TEST_CASE("admin API over TLS: a missing or mismatched certificate stops the sta
   CHECK(garbage.exit_code == 1);
   CHECK_THAT(garbage.output, Catch::Contains("admin.tls.cert_file " + dir + "/server.pem: not a PEM certificate"));
   runShell("rm -rf " + dir);
+}
+
+TEST_CASE("admin API over TLS: a header that never ends is dropped at the read budget, not buffered") {
+  // cpp-httplib reads header lines unbounded; over TLS the bytes come through
+  // OpenSSL's read(), which the admin threads' read budget bounds too
+  // (control/read_budget.h).
+  DaemonProcess d(tlsConfig(), "", [](const DaemonProcess& p) {
+    makeCertificates(p.dir(), "first", p.admin().address.toString());
+  });
+  REQUIRE(d.running());
+  std::string ca = d.dir() + "/first-ca.pem";
+  // A TLS client that sends one header line of up to 50 MB (curl refuses to).
+  std::string client = d.dir() + "/long_header.py";
+  writeFile(client,
+            "import socket, ssl, sys\n"
+            "host, port, ca = sys.argv[1], int(sys.argv[2]), sys.argv[3]\n"
+            "ctx = ssl.create_default_context(cafile=ca)\n"
+            "s = ctx.wrap_socket(socket.create_connection((host, port), timeout=10), server_hostname=host)\n"
+            "s.sendall(b'GET /healthz HTTP/1.1\\r\\nHost: x\\r\\nX-Long: ')\n"
+            "sent = 0\n"
+            "try:\n"
+            "    for _ in range(50):\n"
+            "        s.sendall(b'a' * (1 << 20))\n"
+            "        sent += 1 << 20\n"
+            "    print('sent all', sent)\n"
+            "except OSError as e:\n"
+            "    print('dropped after', sent)\n");
+  long before = procStatusKiB(d.pid(), "VmRSS");
+  REQUIRE(resetPeakRss(d.pid()));
+  auto r = runShell("timeout 60 python3 " + client + " " + d.admin().address.toString() + " " +
+                    std::to_string(d.admin().port) + " " + ca);
+  long peak = procStatusKiB(d.pid(), "VmHWM");
+  INFO("client: " << r.output << "; RSS " << before << " KiB, peak " << peak << " KiB");
+  CHECK_THAT(r.output, Catch::Contains("dropped after"));
+  if (kRssMeaningful) CHECK(peak - before < 8 * 1024);
+  CHECK(curlStatus(d, "https", ca) == "200");  // and the next client is served
 }
