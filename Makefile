@@ -35,10 +35,10 @@ test: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) --timeout 300
 
 # Serves deploy/examples/switchyard.yaml on 127.0.0.1:15353 and [::1]:15353 until Ctrl-C.
+# The demo: one docker-registry per replica of deploy/examples/switchyard.yaml,
+# then switchyard in the foreground; Ctrl-C stops everything (deploy/demo/run.sh).
 demo: build
-	@echo "switchyard serving the demo config; try:"
-	@echo "  dig @127.0.0.1 -p 15353 myregistry.cr.example.test +subnet=198.51.100.130/32"
-	./$(BUILD)/daemon/switchyard --config deploy/examples/switchyard.yaml
+	bash deploy/demo/run.sh ./$(BUILD)/daemon/switchyard
 
 check: build
 	./$(BUILD)/daemon/switchyard --check --config deploy/examples/switchyard.yaml

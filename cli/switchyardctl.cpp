@@ -18,16 +18,25 @@
 #include <thread>
 
 #include "cli/wait_replicated.h"
+#include "config/admin_endpoint.h"
 #include "config/duration.h"
+
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <cstdio>
 
 using nlohmann::json;
 
 namespace {
 
+constexpr const char* kDefaultServer = "http://127.0.0.1:8053";
+
 struct Options {
-  std::string server = "http://127.0.0.1:8053";
+  std::string server;  // empty: from --config, else kDefaultServer
   std::string token_file;
   std::string cacert;  // CA bundle for an https --server (admin.tls)
+  std::string config;  // the daemon's config file (or SWITCHYARD_CONFIG)
   std::string output = "table";
 };
 
@@ -40,7 +49,9 @@ std::string readToken(const Options& o) {
   std::string path = o.token_file;
   if (path.empty())
     if (const char* env = std::getenv("SWITCHYARD_TOKEN_FILE")) path = env;
-  if (path.empty()) throw Failure{2, "no token: pass --token-file FILE (or set SWITCHYARD_TOKEN_FILE)"};
+  if (path.empty())
+    throw Failure{2, "no token: pass --config with the daemon's config file (it names admin.token_file), or "
+                     "--token-file FILE (or set SWITCHYARD_CONFIG or SWITCHYARD_TOKEN_FILE)"};
   std::ifstream in(path);
   if (!in) throw Failure{2, "cannot read token file " + path};
   std::stringstream s;
@@ -51,15 +62,48 @@ std::string readToken(const Options& o) {
   return t;
 }
 
+std::string fromEnv(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// Whether the PEM file's first certificate signed itself (then it is its own
+// trust anchor; a CA-signed one is verified against the system or --cacert).
+bool selfSigned(const std::string& pem) {
+  FILE* f = std::fopen(pem.c_str(), "r");
+  if (!f) return false;
+  X509* x = PEM_read_X509(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  bool self = x && X509_check_issued(x, x) == X509_V_OK;
+  X509_free(x);
+  return self;
+}
+
+// Where the daemon is, the way `unbound-control -c` finds it: an explicit
+// flag, else its environment variable, else the daemon's config file
+// (--config / SWITCHYARD_CONFIG: listen.admin, admin.token_file, admin.tls),
+// else the default server.
+void resolveTarget(Options& o) {
+  if (o.token_file.empty()) o.token_file = fromEnv("SWITCHYARD_TOKEN_FILE");
+  if (o.cacert.empty()) o.cacert = fromEnv("SWITCHYARD_CACERT");
+  std::string config = o.config.empty() ? fromEnv("SWITCHYARD_CONFIG") : o.config;
+  if (!config.empty()) {
+    auto e = switchyard::config::readAdminEndpoint(config);
+    if (!e) throw Failure{2, e.error()};
+    if (o.server.empty()) o.server = e->url();
+    if (o.token_file.empty()) o.token_file = e->token_file;
+    if (o.cacert.empty() && e->tls && selfSigned(e->tls_cert)) o.cacert = e->tls_cert;
+  }
+  if (o.server.empty()) o.server = kDefaultServer;
+}
+
 std::atomic<bool> interrupted{false};
 
 json call(const Options& o, const std::string& method, const std::string& path, const json& body = nullptr,
           int read_timeout_s = 15) {
   httplib::Client client(o.server);
   if (!client.is_valid()) throw Failure{2, "--server " + o.server + ": expected http://HOST:PORT or https://HOST:PORT"};
-  std::string cacert = o.cacert;
-  if (cacert.empty())
-    if (const char* env = std::getenv("SWITCHYARD_CACERT")) cacert = env;
+  const std::string& cacert = o.cacert;
   // The server's certificate is always verified (name and chain); --cacert
   // adds the CA that signed it when that is not a system CA.
   if (!cacert.empty()) client.set_ca_cert_path(cacert.c_str());
@@ -262,7 +306,15 @@ int runDrill(const Options& o, const json& request, double bound_seconds) {
 int main(int argc, char** argv) {
   CLI::App app{"switchyardctl: operate a running switchyard"};
   Options o;
-  app.add_option("--server", o.server, "admin API base URL")->capture_default_str();
+  // Global options may come before or after the subcommand (`replication
+  // list --registry R --output json`, as `az` takes them): every subcommand
+  // lets what it does not know fall through to its parent.
+  app.fallthrough();
+  app.add_option("--config,-c", o.config,
+                 "the daemon's config file: find its admin API (listen.admin, admin.token_file, admin.tls) there "
+                 "(or SWITCHYARD_CONFIG)");
+  app.add_option("--server", o.server,
+                 std::string("admin API base URL (default: from --config, else ") + kDefaultServer + ")");
   app.add_option("--token-file", o.token_file, "file holding the admin bearer token (or SWITCHYARD_TOKEN_FILE)");
   app.add_option("--cacert", o.cacert, "CA certificate (PEM) that signed an https --server's certificate (or SWITCHYARD_CACERT)");
   app.add_option("--output,-o", o.output, "table or json")->check(CLI::IsMember({"table", "json"}))->capture_default_str();
@@ -332,6 +384,7 @@ int main(int argc, char** argv) {
 
   CLI11_PARSE(app, argc, argv);
   try {
+    resolveTarget(o);
     if (wait_cmd->parsed()) {
       auto timeout = switchyard::config::parseDuration(wait_timeout);
       if (!timeout) throw Failure{2, "--timeout: " + timeout.error()};

@@ -148,4 +148,9 @@ TEST_CASE("admin API over TLS: a header that never ends is dropped at the read b
   CHECK_THAT(r.output, Catch::Contains("dropped after"));
   if (kRssMeaningful) CHECK(peak - before < 8 * 1024);
   CHECK(curlStatus(d, "https", ca) == "200");  // and the next client is served
+  // switchyardctl --config sees admin.tls and speaks HTTPS (the CA-signed
+  // certificate still needs its CA).
+  auto listed = runCtl("--config " + d.dir() + "/switchyard.yaml replication list --registry myregistry --cacert " + ca);
+  INFO(listed.output);
+  CHECK(listed.exit_code == 0);
 }

@@ -417,3 +417,34 @@ TEST_CASE("SIGKILL at random points while exclusions are written never loses an 
   }
   CHECK(acknowledged_total > kRuns);  // the kills landed while writes were going on
 }
+
+TEST_CASE("switchyardctl finds the daemon from its config file and takes global options after the subcommand") {
+  // Issue 19: the README's commands failed as printed ("no token", the
+  // wrong default server, "--output json" after the subcommand rejected).
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  std::string config = d.dir() + "/switchyard.yaml";
+  auto listed = runCtl("--config " + config + " replication list --registry myregistry");
+  INFO(listed.output);
+  CHECK(listed.exit_code == 0);
+  CHECK_THAT(listed.output, Catch::Contains("NAME        REGION      STATUS"));
+  // The environment variable, and --output after the subcommand (as `az` takes it).
+  auto json_list = runShell("SWITCHYARD_CONFIG=" + config + " timeout 20 " + ctlBinary() +
+                            " replication list --registry myregistry --output json 2>&1");
+  INFO(json_list.output);
+  REQUIRE(json_list.exit_code == 0);
+  CHECK(json::parse(json_list.output)[0]["name"] == "eastus");
+  // -c, and every global option after a nested subcommand.
+  auto routed = runCtl("routing show --registry myregistry -c " + config + " -o json");
+  CHECK(routed.exit_code == 0);
+  CHECK(json::parse(routed.output).contains("clients"));
+  // An explicit flag still wins over the file.
+  auto wrong = runCtl("--config " + config + " --server http://127.0.0.1:1 replication list --registry myregistry");
+  CHECK(wrong.exit_code == 3);
+  // A config without listen.admin says so, naming the file.
+  writeFile(d.dir() + "/no-admin.yaml", "listen:\n  dns: [\"127.0.0.1:53\"]\n");
+  auto none = runCtl("--config " + d.dir() + "/no-admin.yaml replication list --registry myregistry");
+  CHECK(none.exit_code == 2);
+  CHECK_THAT(none.output, Catch::Contains("no-admin.yaml: no listen.admin"));
+}

@@ -1,0 +1,78 @@
+#include "config/admin_endpoint.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace switchyard::config {
+
+namespace {
+
+// The top-level blocks `keys` of a block-style YAML file, in file order, with
+// blank lines where the rest was, so marks keep their line numbers.
+std::string topLevelBlocks(const std::string& text, std::initializer_list<const char*> keys) {
+  std::istringstream in(text);
+  std::string line, out;
+  bool keep = false;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != ' ' && line[0] != '#' && line[0] != '-') {
+      keep = false;
+      for (const char* k : keys)
+        if (line.rfind(std::string(k) + ":", 0) == 0) keep = true;
+    }
+    out += (keep ? line : "") + "\n";
+  }
+  return out;
+}
+
+std::string mark(const std::string& file, const YAML::Node& n) {
+  return file + ":" + std::to_string(n.Mark().line + 1) + ":" + std::to_string(n.Mark().column + 1);
+}
+
+std::string resolve(const std::string& dir, const std::string& p) {
+  std::filesystem::path path(p);
+  return path.is_absolute() ? p : (std::filesystem::path(dir) / path).lexically_normal().string();
+}
+
+}  // namespace
+
+std::string AdminEndpoint::url() const { return (tls ? "https://" : "http://") + address.toString(); }
+
+Result<AdminEndpoint> readAdminEndpoint(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return makeError(path + ": cannot read the config file");
+  std::stringstream whole;
+  whole << in.rdbuf();
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  if (dir.empty()) dir = ".";
+  try {
+    YAML::Node root = YAML::Load(topLevelBlocks(whole.str(), {"listen", "admin"}));
+    if (!root["listen"] && !root["admin"]) root = YAML::Load(whole.str());  // not block style
+    YAML::Node listen = root["listen"];
+    YAML::Node admin_at = listen ? listen["admin"] : YAML::Node();
+    if (!admin_at)
+      return makeError(path + ": no listen.admin: the daemon serves no admin API (add listen.admin, e.g. \"127.0.0.1:8053\")");
+    auto sa = SocketAddress::parse(admin_at.as<std::string>());
+    if (!sa) return makeError(mark(path, admin_at) + ": listen.admin: " + sa.error());
+    AdminEndpoint e;
+    e.address = *sa;
+    bool wildcard = true;
+    for (size_t i = 0; i < (sa->address.isV4() ? 4u : 16u); ++i) wildcard &= sa->address.bytes[i] == 0;
+    if (wildcard) e.address.address = IpAddress::parse(sa->address.isV4() ? "127.0.0.1" : "::1").value();
+    if (YAML::Node admin = root["admin"]) {
+      if (YAML::Node t = admin["token_file"]) e.token_file = resolve(dir, t.as<std::string>());
+      if (YAML::Node tls = admin["tls"]) {
+        e.tls = true;
+        if (YAML::Node c = tls["cert_file"]) e.tls_cert = resolve(dir, c.as<std::string>());
+      }
+    }
+    return e;
+  } catch (const YAML::Exception& ex) {
+    return makeError(path + ":" + std::to_string(ex.mark.line + 1) + ":" + std::to_string(ex.mark.column + 1) + ": " +
+                     ex.msg);
+  }
+}
+
+}  // namespace switchyard::config
