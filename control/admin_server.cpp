@@ -122,23 +122,37 @@ void AdminServer::guardBodies() {
   // (httplib reads request lines and headers unbounded: read_budget.h).
   server_->new_task_queue = [] { return new AdminTaskQueue(kAdminThreads); };
   server_->set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    bool chunked = req.has_header("Transfer-Encoding");
-    std::string length = req.get_header_value("Content-Length");
-    if (!chunked && (length.empty() || length == "0")) return httplib::Server::HandlerResponse::Unhandled;
-    bool takes_body = (req.method == "POST" || req.method == "PATCH") && req.path.rfind("/v1/", 0) == 0;
-    std::string why;
-    if (!takes_body) {
-      send(res, apiError(400, req.method + " " + req.path + " takes no request body"));
-    } else if (!authorized(req.get_header_value("Authorization"), why)) {
-      send(res, apiError(401, why));
-    } else if (!chunked && (length.size() > 12 || !std::all_of(length.begin(), length.end(), ::isdigit) ||
-                            std::stoull(length) > kMaxBodyBytes)) {
-      send(res, apiError(413, "the request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes"));
-    } else {
-      return httplib::Server::HandlerResponse::Unhandled;  // the route reads it, bounded
-    }
+    auto refused = refuseBody(req);
+    if (!refused) return httplib::Server::HandlerResponse::Unhandled;  // the route reads it, bounded
+    send(res, *refused);
     return httplib::Server::HandlerResponse::Handled;
   });
+  // A client that asks first (Expect: 100-continue, as curl does for large
+  // bodies) is told no before it sends the body at all.
+  server_->set_expect_100_continue_handler([this](const httplib::Request& req, httplib::Response& res) {
+    auto refused = refuseBody(req);
+    if (!refused) return 100;
+    send(res, *refused);
+    return refused->status;
+  });
+}
+
+std::optional<ApiResponse> AdminServer::refuseBody(const httplib::Request& req) {
+  bool chunked = req.has_header("Transfer-Encoding");
+  std::string length = req.get_header_value("Content-Length");
+  if (!chunked && (length.empty() || length == "0")) return std::nullopt;
+  bool takes_body = (req.method == "POST" || req.method == "PATCH") && req.path.rfind("/v1/", 0) == 0;
+  std::string why;
+  if (!takes_body) return apiError(400, req.method + " " + req.path + " takes no request body");
+  if (!authorized(req.get_header_value("Authorization"), why)) return apiError(401, why);
+  if (!chunked) {
+    bool digits = !length.empty() && length.size() <= 12 &&
+                  std::all_of(length.begin(), length.end(), [](unsigned char ch) { return std::isdigit(ch) != 0; });
+    if (!digits) return apiError(400, "Content-Length is not a number: '" + length + "'");
+    if (std::stoull(length) > kMaxBodyBytes)
+      return apiError(413, "the request body is larger than " + std::to_string(kMaxBodyBytes) + " bytes");
+  }
+  return std::nullopt;
 }
 
 AdminServer::~AdminServer() { stop(); }

@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -34,6 +35,7 @@
 
 namespace httplib {
 class Server;
+struct Request;
 }
 
 namespace switchyard::control {
@@ -66,7 +68,7 @@ using MetricsRenderer = std::function<std::string()>;
 // How long POST /v1/reload waits for the reload to end (switchyardctl's
 // reload waits as long).
 inline constexpr int kReloadWaitSeconds = 300;
-// Threads serving admin connections (httplib's default is the same).
+// Threads serving admin connections (httplib's default on up to 9 cores).
 inline constexpr size_t kAdminThreads = 8;
 // The largest request body the API reads (every valid one is under 1 KiB).
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
@@ -93,6 +95,8 @@ class AdminServer {
              std::vector<std::string> query = {}, std::chrono::seconds wait = std::chrono::seconds(10));
   // Refuses request bodies before they are read (see the .cpp).
   void guardBodies();
+  // Why `req` may not send its body (nullopt: it may, bounded by its route).
+  std::optional<ApiResponse> refuseBody(const httplib::Request& req);
   bool authorized(const std::string& header, std::string& why);
 
   const Readiness& readiness_;

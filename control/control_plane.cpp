@@ -134,7 +134,8 @@ Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagg
   serial_reserved_ = std::max(serial_floor_, static_cast<uint32_t>(std::time(nullptr))) + kSerialReserve;
   if (store_.enabled()) {
     if (auto ok = StateStore::writeAtomically(serial_file_.path, serial_file_.render()); !ok)
-      spdlog::error("event=state_write_failed {} (a restart may reuse SOA serials)", ok.error());
+      return makeError(ok.error() + " (the state directory must be writable: SOA serials and operator decisions live there)");
+    serial_on_disk_ = serial_reserved_;
   }
   return true;
 }
@@ -145,7 +146,10 @@ void ControlPlane::buildRouter(const HealthStates& initial, PairSet& was_lagging
   router_->onSerial([this](uint32_t serial) {
     if (serial + kSerialReserve / 2 <= serial_reserved_) return;
     serial_reserved_ = serial + kSerialReserve;
-    write(serial_file_);
+    write(serial_file_, [this, floor = serial_reserved_](const std::string& error) {
+      if (error.empty()) serial_on_disk_ = std::max(serial_on_disk_, floor);
+      else serial_reserved_ = serial_on_disk_;  // not on disk: the next serial tries again
+    });
   });
   // A replica that lagged before the restart stays out of global routing
   // until a freshness round sees it serve the reference (the monitor's

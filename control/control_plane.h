@@ -154,6 +154,7 @@ class ControlPlane {
   static constexpr uint32_t kSerialReserve = 1000;
   uint32_t serial_floor_ = 0;     // serial.json at start-up
   uint32_t serial_reserved_ = 0;  // written, or being written, to serial.json
+  uint32_t serial_on_disk_ = 0;   // the floor serial.json is known to hold
   std::map<PairKey, health::ProbeReport> last_probe_;
   std::map<std::string, health::FreshnessReport> freshness_;  // by registry: its last round
   std::unique_ptr<DrillManager> drills_;

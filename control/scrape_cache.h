@@ -33,11 +33,19 @@ class ScrapeCache {
       return text_;
     }
     rendering_ = true;
+    uint64_t epoch = epoch_;
     lock.unlock();
-    std::string text = render();
+    std::string text;
+    try {
+      text = render();
+    } catch (...) {
+      text.clear();  // the loop dropped it (stopping): no text, and the next scrape tries again
+    }
     lock.lock();
     rendering_ = false;
-    if (!text.empty()) {
+    // A render that began before an invalidate() describes the old config:
+    // served to its own scrapers, never cached.
+    if (!text.empty() && epoch == epoch_) {
       text_ = text;
       rendered_at_ = Clock::now();
       ++renders_;
@@ -49,6 +57,7 @@ class ScrapeCache {
   void invalidate() {
     std::lock_guard<std::mutex> lock(mutex_);
     text_.clear();
+    ++epoch_;
   }
   uint64_t renders() const {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -63,6 +72,7 @@ class ScrapeCache {
   Clock::time_point rendered_at_;  // GUARDED_BY(mutex_)
   bool rendering_ = false;      // GUARDED_BY(mutex_)
   uint64_t renders_ = 0;        // GUARDED_BY(mutex_)
+  uint64_t epoch_ = 0;          // GUARDED_BY(mutex_): bumped by invalidate()
 };
 
 }  // namespace switchyard::control

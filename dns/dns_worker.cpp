@@ -34,7 +34,8 @@ constexpr size_t kMaxTcpMessage = 2 + 65535;
 // Backpressure: a connection whose unsent answers pass kPauseAbove bytes is
 // not read (nor are its buffered queries answered) until they drop to
 // kResumeBelow. A client that pipelines and never reads then waits in TCP,
-// and costs at most about kPauseAbove + one answer + its input buffer.
+// and costs at most about kPauseAbove + kFlushAt + one answer (unsent) plus
+// its input buffer: ~160 KiB.
 constexpr size_t kPauseAbove = 16 * 1024;
 constexpr size_t kResumeBelow = 4 * 1024;
 // The answers to one read's pipelined queries go out in writes of about this
@@ -202,7 +203,8 @@ void DnsWorker::serveTcp(TcpConnection& c) {
     if (c.used - pos < 2 + len) break;
     const AnswerSet* set = reader_->current();
     ResponseInfo info;
-    size_t n = set ? respond(*set, c.in.data() + pos + 2, len, c.peer, Transport::Tcp, query_, tx_, sizeof tx_, &info)
+    // At most 65535: the length must fit the two-byte prefix.
+    size_t n = set ? respond(*set, c.in.data() + pos + 2, len, c.peer, Transport::Tcp, query_, tx_, sizeof tx_ - 1, &info)
                    : 0;
     pos += 2 + len;
     if (n == 0) {
@@ -237,8 +239,13 @@ bool DnsWorker::flush(TcpConnection& c) {
 void DnsWorker::onWritten(uv_write_t* r, int status) {
   uv_stream_t* stream = r->handle;
   std::free(r);
-  if (status < 0) return;  // the connection is closing (cancelled) or broken
-  auto* c = static_cast<TcpConnection*>(stream->data);
+  auto* c = static_cast<TcpConnection*>(stream->data);  // alive: write callbacks run before the close callback
+  if (status < 0) {
+    // Cancelled by our close, or the peer is gone: a paused connection reads
+    // nothing, so this is the only place that learns it.
+    if (!c->closing) c->worker->closeConnection(c);
+    return;
+  }
   if (!c->paused || c->closing || uv_stream_get_write_queue_size(stream) > kResumeBelow) return;
   // Drained: answer what is buffered, then read on unless that refilled it.
   c->paused = false;

@@ -19,8 +19,9 @@
 //      now and then (slowloris) resets the idle timer but not this one.
 //   4. A connection whose unsent answers exceed a small bound (16 KiB) is
 //      not read until they drain (backpressure): a client that pipelines
-//      and never reads holds tens of KiB, not a queue that grows, and loses
-//      no query. It is still closed at the idle timeout and the lifetime.
+//      and never reads holds at most ~160 KiB (16 KiB queued, a 16 KiB batch,
+//      one 64 KiB answer, its 64 KiB input), not a queue that grows, and
+//      loses no query. It is still closed at the idle timeout and the lifetime.
 #pragma once
 
 #include <uv.h>

@@ -161,8 +161,19 @@ ParseStatus parseQuery(const uint8_t* p, size_t len, Query& q) {
   uint16_t ancount = readU16(p + 6);
   uint16_t nscount = readU16(p + 8);
   uint16_t arcount = readU16(p + 10);
+  uint16_t qdcount = readU16(p + 4);
   size_t pos = kHeaderSize;
-  if (readU16(p + 4) != 1 || !parseQuestion(p, len, pos, q)) return malformed;
+  if (qdcount == 1) {
+    if (!parseQuestion(p, len, pos, q)) return malformed;
+  } else {
+    // Not one question: malformed whatever follows, but the OPT is still
+    // looked for (a cookie probe, RFC 7873 §5.4, has none and an OPT), so
+    // the reply can say we speak EDNS. Questions are skipped, not kept.
+    for (uint16_t i = 0; i < qdcount; ++i) {
+      if (!skipName(p, len, pos) || len - pos < 4) return malformed;
+      pos += 4;
+    }
+  }
   // A query has no answer or authority records, except the client's SOA an
   // IXFR carries in authority (RFC 1995 §3), refused later like AXFR. NOTIFY
   // and UPDATE put records there too; they are skipped to reach the OPT.
@@ -173,7 +184,7 @@ ParseStatus parseQuery(const uint8_t* p, size_t len, Query& q) {
   }
   ParseStatus s = parseAdditional(p, len, pos, arcount, q);
   if (s != ParseStatus::Ok) return malformed == ParseStatus::NotImp ? malformed : s;
-  if (pos != len) return malformed;
+  if (pos != len || qdcount != 1) return malformed;
   if (malformed == ParseStatus::NotImp) return ParseStatus::NotImp;
   if (ancount != 0 || (nscount != 0 && q.qtype != rrtype::IXFR)) return ParseStatus::FormErr;
   if (q.edns && q.edns_version > 0) return ParseStatus::BadVers;

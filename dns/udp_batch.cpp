@@ -90,7 +90,10 @@ size_t UdpBatch::replySource(unsigned i, unsigned slot) {
       in_pktinfo got;
       std::memcpy(&got, CMSG_DATA(c), sizeof got);
       in_pktinfo send{};
-      send.ipi_spec_dst = got.ipi_addr;  // the source; ifindex 0: the route picks the interface
+      // The local address the kernel says the datagram reached (for a
+      // unicast query its destination; for a broadcast one the interface's
+      // own address, a valid source); ifindex 0: the route picks the interface.
+      send.ipi_spec_dst = got.ipi_spec_dst;
       o->cmsg_level = IPPROTO_IP;
       o->cmsg_type = IP_PKTINFO;
       o->cmsg_len = CMSG_LEN(sizeof send);

@@ -41,7 +41,8 @@ def commands(readme):
 
 def mask(line):
     line = re.sub(r"\s{2,}#.*$", "", line) if "  #" in line else line
-    line = re.sub(r"[0-9]+", "N", line)
+    # A number in any form (12, 0.000135, 9.55e-05) is one N.
+    line = re.sub(r"[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?", "N", line)
     return " ".join(line.split())
 
 

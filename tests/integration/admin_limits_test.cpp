@@ -142,6 +142,15 @@ TEST_CASE("request bodies are refused before they are read, and never buffered p
     if (o.status != 0) CHECK(o.status == c.status);
     CHECK(d.running());
   }
+  // A client that asks before sending (Expect: 100-continue) is told no
+  // before it sends a byte of its body: never "100 Continue".
+  for (const std::string& head :
+       {std::string("POST /v1/reload HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 9000000\r\n\r\n"),
+        "POST /v1/reload HTTP/1.1\r\nHost: x\r\n" + token +
+            "Expect: 100-continue\r\nContent-Length: 9000000\r\n\r\n"}) {
+    Outcome asked = flood(d.admin(), head, 0, false, 2000);
+    CHECK((asked.status == 401 || asked.status == 413));
+  }
   // A body that never ends, within the limit: the read times out, the
   // connection closes, nothing is applied.
   Outcome stalled =

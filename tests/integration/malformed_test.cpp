@@ -111,7 +111,10 @@ std::vector<Case> udpCases() {
       {"truncated header (11 bytes)", Bytes(11, 0), Expect::Drop},
       {"a response (QR set)", cat({header(1, 0, 0, 0, 0x81), question()}), Expect::Drop},
       {"QDCOUNT 0", header(0, 0, 0, 0), Expect::FormErr},
-      {"QDCOUNT 0 with an OPT", cat({header(0, 0, 0, 1), opt({})}), Expect::FormErr},
+      // RFC 7873 §5.4: a cookie probe is QDCOUNT 0 with an OPT; its FORMERR
+      // still says we speak EDNS.
+      {"QDCOUNT 0 with an OPT", cat({header(0, 0, 0, 1), opt({})}), Expect::FormErr, kOpt},
+      {"QDCOUNT 2 with an OPT", cat({header(2, 0, 0, 1), question(), question(), opt({})}), Expect::FormErr, kOpt},
       {"QDCOUNT 2", cat({header(2, 0, 0, 0), question(), question()}), Expect::FormErr},
       {"QDCOUNT 1 but no question", header(1, 0, 0, 0), Expect::FormErr},
       {"question cut inside the name", cat({header(1, 0, 0, 0), cut_name}), Expect::FormErr},
