@@ -45,10 +45,9 @@ struct Failure {
   std::string message;
 };
 
+// REQUIRES: resolveTarget(o) ran (the flag, its variable or --config).
 std::string readToken(const Options& o) {
-  std::string path = o.token_file;
-  if (path.empty())
-    if (const char* env = std::getenv("SWITCHYARD_TOKEN_FILE")) path = env;
+  const std::string& path = o.token_file;
   if (path.empty())
     throw Failure{2, "no token: pass --config with the daemon's config file (it names admin.token_file), or "
                      "--token-file FILE (or set SWITCHYARD_CONFIG or SWITCHYARD_TOKEN_FILE)"};

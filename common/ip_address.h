@@ -25,6 +25,12 @@ struct IpAddress {
   int bitLength() const { return isV4() ? 32 : 128; }
   // Bit i counted from the most significant bit of bytes[0].
   bool bit(int i) const { return (bytes[i / 8] >> (7 - i % 8)) & 1; }
+  // 0.0.0.0 or :: (a wildcard listen address).
+  bool isUnspecified() const {
+    for (int i = 0; i < byteLength(); ++i)
+      if (bytes[i] != 0) return false;
+    return true;
+  }
   std::string toString() const;
 
   // "::ffff:a.b.c.d" -> a.b.c.d; anything else is returned unchanged.

@@ -58,9 +58,7 @@ Result<AdminEndpoint> readAdminEndpoint(const std::string& path) {
     if (!sa) return makeError(mark(path, admin_at) + ": listen.admin: " + sa.error());
     AdminEndpoint e;
     e.address = *sa;
-    bool wildcard = true;
-    for (size_t i = 0; i < (sa->address.isV4() ? 4u : 16u); ++i) wildcard &= sa->address.bytes[i] == 0;
-    if (wildcard) e.address.address = IpAddress::parse(sa->address.isV4() ? "127.0.0.1" : "::1").value();
+    if (sa->address.isUnspecified()) e.address.address = IpAddress::parse(sa->address.isV4() ? "127.0.0.1" : "::1").value();
     if (YAML::Node admin = root["admin"]) {
       if (YAML::Node t = admin["token_file"]) e.token_file = resolve(dir, t.as<std::string>());
       if (YAML::Node tls = admin["tls"]) {

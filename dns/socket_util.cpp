@@ -37,18 +37,11 @@ IpAddress toIpAddress(const sockaddr* sa) {
   return ip;
 }
 
-bool isWildcard(const IpAddress& a) {
-  size_t n = a.isV4() ? 4 : 16;
-  for (size_t i = 0; i < n; ++i)
-    if (a.bytes[i] != 0) return false;
-  return true;
-}
-
 bool boundToWildcard(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return false;
-  return isWildcard(toIpAddress(reinterpret_cast<const sockaddr*>(&ss)));
+  return toIpAddress(reinterpret_cast<const sockaddr*>(&ss)).isUnspecified();
 }
 
 uint16_t boundPort(int fd) {
@@ -78,7 +71,7 @@ Result<int> bindSocket(const SocketAddress& address, int type) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof size);
     // A wildcard socket must answer from the address each query was sent
     // to, which only the query's packet info says (udp_batch.h).
-    if (isWildcard(address.address)) {
+    if (address.address.isUnspecified()) {
       bool ok = family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof one) == 0
                                   : setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one) == 0;
       if (!ok) return failed(family == AF_INET ? "IP_PKTINFO" : "IPV6_RECVPKTINFO");

@@ -17,8 +17,6 @@ namespace switchyard::dns {
 // (IP_PKTINFO / IPV6_RECVPKTINFO) so its answer can leave from it.
 Result<int> bindSocket(const SocketAddress& address, int type);
 
-// 0.0.0.0 or ::
-bool isWildcard(const IpAddress& address);
 // Whether `fd` is bound to a wildcard address.
 bool boundToWildcard(int fd);
 
