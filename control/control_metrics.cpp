@@ -1,6 +1,8 @@
 #include "control/control_metrics.h"
 
-#include "metrics/text_writer.h"
+#include <unordered_set>
+
+#include "metrics/exposition.h"
 
 namespace switchyard::control {
 
@@ -13,199 +15,186 @@ bool anyFailOpen(const Router& router, uint32_t g) {
   return false;
 }
 
+template <typename Builder>
+auto& build(Builder builder, const char* name, const char* help, prometheus::Registry& r) {
+  return builder.Name(name).Help(help).Register(r);
+}
+
+const std::vector<double>& probeBounds() {
+  static const auto b = metrics::exponentialBounds(0.001, 2.5, 10);
+  return b;
+}
+
 }  // namespace
 
-ControlMetrics::ControlMetrics() : purge_(metrics::Histogram::exponential(0.000005, 4, 10)) {}
+ControlMetrics::ControlMetrics()
+    : registry_(std::make_shared<prometheus::Registry>()),
+      probes_(build(prometheus::BuildCounter(), "switchyard_probes_total", "Health probes by outcome.", *registry_)),
+      probe_seconds_(build(prometheus::BuildHistogram(), "switchyard_probe_duration_seconds",
+                           "How long health probes took.", *registry_)),
+      transitions_(build(prometheus::BuildCounter(), "switchyard_health_transitions_total",
+                         "Health state changes of a pair, by new state.", *registry_)),
+      routing_changes_(build(prometheus::BuildCounter(), "switchyard_routing_changes_total",
+                             "Changes of a registry's global routing, by cause.", *registry_)),
+      purge_family_(build(prometheus::BuildHistogram(), "switchyard_purge_seconds",
+                          "Time from a routing decision to every DNS worker answering with it.", *registry_)),
+      fail_open_(build(prometheus::BuildCounter(), "switchyard_fail_open_total",
+                       "Times a registry entered fail-open (no eligible replica).", *registry_)),
+      freshness_(build(prometheus::BuildGauge(), "switchyard_replica_freshness",
+                       "Replication freshness of a replica's canaries: 1 for its current state (fresh, behind, "
+                       "lagging, unknown).",
+                       *registry_)),
+      seconds_behind_(build(prometheus::BuildGauge(), "switchyard_replica_seconds_behind",
+                            "How long the replica has served a canary digest other than the reference (0 when fresh).",
+                            *registry_)),
+      fleet_connected_(build(prometheus::BuildGauge(), "switchyard_fleet_connected",
+                             "1 while this node reaches etcd; 0: serving its last table.", *registry_)),
+      stalled_(build(prometheus::BuildGauge(), "switchyard_probe_stalled",
+                     "1 while the health watchdog sees no probe results.", *registry_)
+                   .Add({})),
+      generation_(build(prometheus::BuildGauge(), "switchyard_routing_generation",
+                        "Generation of the routing table the DNS workers serve.", *registry_)
+                      .Add({})),
+      orphaned_(build(prometheus::BuildGauge(), "switchyard_overrides_orphaned",
+                      "Operator decisions kept for pairs the config lacks (applied if the pair returns; GET "
+                      "/v1/status lists them).",
+                      *registry_)
+                    .Add({})),
+      purge_(purge_family_.Add({}, metrics::exponentialBounds(0.000005, 4, 10))),
+      renders_(build(prometheus::BuildCounter(), "switchyard_metrics_renders_total",
+                     "Renders of /metrics (scrapes within 1 s share one).", *registry_)
+                   .Add({})),
+      render_seconds_(build(prometheus::BuildGauge(), "switchyard_metrics_render_seconds",
+                            "How long the previous /metrics render held the control loop.", *registry_)
+                          .Add({})),
+      fleet_live_(build(prometheus::BuildGauge(), "switchyard_fleet_live_nodes",
+                        "Fleet nodes whose lease is alive, as last seen in etcd.", *registry_)),
+      fleet_revision_(build(prometheus::BuildGauge(), "switchyard_fleet_revision",
+                            "The etcd revision this node's routing reflects.", *registry_)) {}
 
 void ControlMetrics::probe(const std::string& registry, const std::string& replica, const health::ProbeReport& r) {
-  ++probes_[{registry, replica, health::resultName(r.result)}];
-  auto& h = probe_seconds_[replica];
-  if (!h) h = std::make_unique<metrics::Histogram>(metrics::Histogram::exponential(0.001, 2.5, 10));
-  h->observe(r.seconds);
+  auto& s = pairs_[{registry, replica}];
+  const char* result = health::resultName(r.result);
+  auto& c = s.probes[result];
+  if (!c) c = &probes_.Add({{"registry", registry}, {"replica", replica}, {"result", result}});
+  c->Increment();
+  auto& h = probe_seconds_by_region_[replica];
+  if (!h) h = &probe_seconds_.Add({{"replica", replica}}, probeBounds());
+  h->Observe(r.seconds);
+}
+
+ControlMetrics::RegistrySeries& ControlMetrics::registrySeries(const std::string& registry) {
+  auto& s = registries_[registry];
+  if (!s.fail_open) s.fail_open = &fail_open_.Add({{"registry", registry}});
+  return s;
 }
 
 void ControlMetrics::change(const PairChange& c, const Router& router) {
-  if (c.cause == "health") ++transitions_[{c.registry, c.replica, policy::healthName(c.state.health)}];
+  if (c.cause == "health") {
+    const char* to = policy::healthName(c.state.health);
+    auto& t = pairs_[{c.registry, c.replica}].transitions[to];
+    if (!t) t = &transitions_.Add({{"registry", c.registry}, {"replica", c.replica}, {"to", to}});
+    t->Increment();
+  }
   if (!c.routing_changed) return;
-  ++routing_changes_[{c.registry, c.cause}];
-  if (c.purge_seconds >= 0) purge_.observe(c.purge_seconds);
+  auto& reg = registrySeries(c.registry);
+  auto& changes = reg.changes[c.cause];
+  if (!changes) changes = &routing_changes_.Add({{"registry", c.registry}, {"cause", c.cause}});
+  changes->Increment();
+  if (c.purge_seconds >= 0) purge_.Observe(c.purge_seconds);
   auto g = router.topology().registryIndex(c.registry);
   if (!g) return;
   bool now = anyFailOpen(router, *g);
-  if (now && !in_fail_open_[c.registry]) ++fail_open_[c.registry];
-  in_fail_open_[c.registry] = now;
+  if (now && !reg.in_fail_open) reg.fail_open->Increment();
+  reg.in_fail_open = now;
 }
 
-std::string ControlMetrics::render(const Router& router, const std::vector<const dns::WorkerStats*>& workers) const {
-  using metrics::Labels;
-  metrics::TextWriter w;
-  const auto& t = router.topology();
-  const auto& table = *router.table();
-
-  w.family("switchyard_dns_queries_total", "DNS queries answered, by endpoint class and response code.", "counter");
-  for (int e = 0; e < dns::WorkerStats::kEndpoints; ++e)
-    for (int r = 0; r < dns::WorkerStats::kRcodes; ++r) {
-      uint64_t sum = 0;
-      for (const auto* s : workers) sum += s->queries[e][r].load(std::memory_order_relaxed);
-      w.sample("switchyard_dns_queries_total",
-               {{"endpoint", dns::WorkerStats::endpointLabel(e)}, {"rcode", dns::WorkerStats::rcodeLabel(r)}},
-               static_cast<double>(sum));
-    }
-  uint64_t dropped = 0, truncated = 0, send_errors = 0, limited_dropped = 0, limited_slipped = 0, evicted = 0,
-           paused = 0;
-  for (const auto* s : workers) {
-    evicted += s->tcp_evicted.load(std::memory_order_relaxed);
-    paused += s->tcp_paused.load(std::memory_order_relaxed);
-    limited_dropped += s->rate_limited_dropped.load(std::memory_order_relaxed);
-    limited_slipped += s->rate_limited_slipped.load(std::memory_order_relaxed);
-    dropped += s->dropped.load(std::memory_order_relaxed);
-    send_errors += s->send_errors.load(std::memory_order_relaxed);
-    truncated += s->truncated.load(std::memory_order_relaxed);
+void ControlMetrics::freshness(const std::string& registry, const std::string& replica,
+                               const health::FreshnessStatus& status) {
+  auto& s = pairs_[{registry, replica}];
+  for (auto state : {health::FreshnessState::Fresh, health::FreshnessState::Behind, health::FreshnessState::Lagging,
+                     health::FreshnessState::Unknown}) {
+    const char* name = health::freshnessName(state);
+    auto& g = s.freshness[name];
+    if (!g) g = &freshness_.Add({{"registry", registry}, {"replica", replica}, {"state", name}});
+    g->Set(status.state == state ? 1 : 0);
   }
-  w.family("switchyard_dns_dropped_total", "Packets dropped without an answer (responses, runts).", "counter");
-  w.sample("switchyard_dns_dropped_total", {}, static_cast<double>(dropped));
-  w.family("switchyard_dns_send_errors_total", "UDP answers the kernel refused to send (not a full buffer).", "counter");
-  w.sample("switchyard_dns_send_errors_total", {}, static_cast<double>(send_errors));
-  w.family("switchyard_dns_truncated_total", "UDP answers sent truncated (TC) for a TCP retry.", "counter");
-  w.sample("switchyard_dns_truncated_total", {}, static_cast<double>(truncated));
-  w.family("switchyard_dns_tcp_evicted_total",
-           "TCP connections closed because a serving thread was at listen.tcp.max_connections (the quietest goes).",
-           "counter");
-  w.sample("switchyard_dns_tcp_evicted_total", {}, static_cast<double>(evicted));
-  w.family("switchyard_dns_tcp_paused_total",
-           "Times a TCP connection stopped being read because its client was not taking its answers (backpressure).",
-           "counter");
-  w.sample("switchyard_dns_tcp_paused_total", {}, static_cast<double>(paused));
-  w.family("switchyard_dns_rate_limited_total",
-           "UDP answers past a client's rate limit (rate_limit): dropped, or slipped out truncated.", "counter");
-  w.sample("switchyard_dns_rate_limited_total", {{"action", "dropped"}}, static_cast<double>(limited_dropped));
-  w.sample("switchyard_dns_rate_limited_total", {{"action", "slipped"}}, static_cast<double>(limited_slipped));
-
-  w.family("switchyard_replica_up", "1 when the replica is healthy for the registry (faults included), else 0.", "gauge");
-  std::string up, routing, serving;
-  metrics::TextWriter gr, sv;
-  gr.family("switchyard_replica_global_routing", "The operator flag globalEndpointRouting (1 on, 0 off).", "gauge");
-  sv.family("switchyard_replica_serving_clients", "Client regions whose global answer includes the replica.", "gauge");
-  for (uint32_t g = 0; g < t.registries.size(); ++g) {
-    const auto& reg = t.registries[g];
-    for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
-      const std::string& region = t.regions[reg.replicas[r].region].name;
-      Labels l{{"registry", reg.name}, {"replica", region}};
-      auto s = *router.state(reg.name, region);
-      Fault f = *router.fault(reg.name, region);
-      bool healthy = failsHealth(f) ? false : f == Fault::Throttled ? true : s.health != policy::Health::Down;
-      w.sample("switchyard_replica_up", l, healthy ? 1 : 0);
-      gr.sample("switchyard_replica_global_routing", l, s.global_endpoint_routing ? 1 : 0);
-      int clients = 0;
-      for (const auto& route : table.registries[g]->clients)
-        for (const auto& c : route.replicas) clients += c.replica == r;
-      sv.sample("switchyard_replica_serving_clients", l, clients);
-    }
-  }
-  // Per registry, how many client regions are answered for each reason: a
-  // failover or fail-open is visible (and alertable) while it lasts.
-  metrics::TextWriter rs;
-  rs.family("switchyard_registry_clients",
-            "Client regions of a registry by routing reason (nearest, failover-spread, fail-open, servfail).", "gauge");
-  std::vector<bool> is_client(t.regions.size(), false);
-  is_client[t.default_region] = true;
-  for (const auto& n : t.networks) is_client[n.region] = true;
-  for (uint32_t g = 0; g < t.registries.size(); ++g) {
-    int count[4] = {0, 0, 0, 0};  // nearest, failover-spread, fail-open, servfail
-    const auto& routes = table.registries[g]->clients;
-    for (uint32_t c = 0; c < routes.size() && c < is_client.size(); ++c) {
-      if (!is_client[c]) continue;
-      if (routes[c].replicas.empty()) ++count[3];
-      else if (routes[c].replicas[0].reason == policy::Reason::Nearest) ++count[0];
-      else if (routes[c].replicas[0].reason == policy::Reason::FailoverSpread) ++count[1];
-      else ++count[2];
-    }
-    const char* reasons[4] = {"nearest", "failover-spread", "fail-open", "servfail"};
-    for (int i = 0; i < 4; ++i)
-      rs.sample("switchyard_registry_clients", {{"registry", t.registries[g].name}, {"reason", reasons[i]}}, count[i]);
-  }
-  std::string out = w.text() + gr.text() + sv.text() + rs.text();
-
-  metrics::TextWriter p;
-  p.family("switchyard_probes_total", "Health probes by outcome.", "counter");
-  for (const auto& [k, v] : probes_)
-    p.sample("switchyard_probes_total",
-             {{"registry", std::get<0>(k)}, {"replica", std::get<1>(k)}, {"result", std::get<2>(k)}},
-             static_cast<double>(v));
-  p.family("switchyard_probe_duration_seconds", "How long health probes took.", "histogram");
-  for (const auto& [replica, h] : probe_seconds_)
-    p.histogram("switchyard_probe_duration_seconds", {{"replica", replica}}, h->snapshot());
-  p.family("switchyard_health_transitions_total", "Health state changes of a pair, by new state.", "counter");
-  for (const auto& [k, v] : transitions_)
-    p.sample("switchyard_health_transitions_total",
-             {{"registry", std::get<0>(k)}, {"replica", std::get<1>(k)}, {"to", std::get<2>(k)}},
-             static_cast<double>(v));
-  p.family("switchyard_routing_changes_total", "Changes of a registry's global routing, by cause.", "counter");
-  for (const auto& [k, v] : routing_changes_)
-    p.sample("switchyard_routing_changes_total", {{"registry", k.first}, {"cause", k.second}}, static_cast<double>(v));
-  p.family("switchyard_routing_generation", "Generation of the routing table the DNS workers serve.", "gauge");
-  p.sample("switchyard_routing_generation", {}, static_cast<double>(table.generation));
-  p.family("switchyard_purge_seconds", "Time from a routing decision to every DNS worker answering with it.",
-           "histogram");
-  p.histogram("switchyard_purge_seconds", {}, purge_.snapshot());
-  p.family("switchyard_fail_open_total", "Times a registry entered fail-open (no eligible replica).", "counter");
-  for (const auto& reg : t.registries) {
-    auto it = fail_open_.find(reg.name);
-    p.sample("switchyard_fail_open_total", {{"registry", reg.name}},
-             static_cast<double>(it == fail_open_.end() ? 0 : it->second));
-  }
-  p.family("switchyard_probe_stalled", "1 while the health watchdog sees no probe results.", "gauge");
-  p.sample("switchyard_probe_stalled", {}, stalled_ ? 1 : 0);
-  p.family("switchyard_overrides_orphaned",
-           "Operator decisions kept for pairs the config lacks (applied if the pair returns; GET /v1/status lists them).",
-           "gauge");
-  p.sample("switchyard_overrides_orphaned", {}, static_cast<double>(router.orphanedOverrides().size()));
-  return out + p.text();
+  if (!s.seconds_behind) s.seconds_behind = &seconds_behind_.Add({{"registry", registry}, {"replica", replica}});
+  s.seconds_behind->Set(status.seconds_behind);
 }
 
-std::string ControlMetrics::renderScrapes(uint64_t renders, double last_render_seconds) {
-  metrics::TextWriter w;
-  w.family("switchyard_metrics_renders_total",
-           "Renders of /metrics on the control loop (scrapes within 1 s share one).", "counter");
-  w.sample("switchyard_metrics_renders_total", {}, static_cast<double>(renders));
-  w.family("switchyard_metrics_render_seconds", "How long the previous /metrics render held the control loop.",
-           "gauge");
-  w.sample("switchyard_metrics_render_seconds", {}, last_render_seconds);
-  return w.text();
+void ControlMetrics::removeFreshness(PairSeries& s) {
+  for (auto& [state, g] : s.freshness) freshness_.Remove(g);
+  s.freshness.clear();
+  if (s.seconds_behind) seconds_behind_.Remove(s.seconds_behind);
+  s.seconds_behind = nullptr;
 }
 
-std::string ControlMetrics::renderFleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision) {
-  metrics::TextWriter w;
-  w.family("switchyard_fleet_connected", "1 while this node reaches etcd; 0: serving its last table.", "gauge");
-  w.sample("switchyard_fleet_connected", {{"node", node}}, connected ? 1 : 0);
-  w.family("switchyard_fleet_live_nodes", "Fleet nodes whose lease is alive, as last seen in etcd.", "gauge");
-  w.sample("switchyard_fleet_live_nodes", {}, static_cast<double>(live_nodes));
-  w.family("switchyard_fleet_revision", "The etcd revision this node's routing reflects.", "gauge");
-  w.sample("switchyard_fleet_revision", {}, static_cast<double>(revision));
-  return w.text();
+void ControlMetrics::forgetFreshness(const std::string& registry) {
+  for (auto it = pairs_.lower_bound({registry, ""}); it != pairs_.end() && it->first.first == registry; ++it)
+    removeFreshness(it->second);
 }
 
-std::string ControlMetrics::renderFreshness(const std::map<std::string, health::FreshnessReport>& reports) {
-  if (reports.empty()) return "";
-  metrics::TextWriter w, b;
-  w.family("switchyard_replica_freshness",
-           "Replication freshness of a replica's canaries: 1 for its current state (fresh, behind, lagging, unknown).",
-           "gauge");
-  b.family("switchyard_replica_seconds_behind",
-           "How long the replica has served a canary digest other than the reference (0 when fresh).", "gauge");
-  const health::FreshnessState states[] = {health::FreshnessState::Fresh, health::FreshnessState::Behind,
-                                           health::FreshnessState::Lagging, health::FreshnessState::Unknown};
-  for (const auto& [registry, report] : reports)
-    for (size_t r = 0; r < report.regions.size(); ++r) {
-      const auto& status = report.replicas[r];
-      for (auto state : states)
-        w.sample("switchyard_replica_freshness",
-                 {{"registry", registry}, {"replica", report.regions[r]}, {"state", health::freshnessName(state)}},
-                 status.state == state ? 1 : 0);
-      b.sample("switchyard_replica_seconds_behind", {{"registry", registry}, {"replica", report.regions[r]}},
-               status.seconds_behind);
+void ControlMetrics::removePair(PairSeries& s) {
+  for (auto& [result, c] : s.probes) probes_.Remove(c);
+  for (auto& [to, c] : s.transitions) transitions_.Remove(c);
+  removeFreshness(s);
+}
+
+void ControlMetrics::setStalled(bool stalled) { stalled_.Set(stalled ? 1 : 0); }
+
+void ControlMetrics::retain(const policy::Topology& t) {
+  std::unordered_set<std::string> regions;
+  for (const auto& reg : t.registries)
+    for (const auto& r : reg.replicas) regions.insert(t.regions[r.region].name);
+  for (auto it = pairs_.begin(); it != pairs_.end();) {
+    auto g = t.registryIndex(it->first.first);
+    bool keep = false;
+    if (g)
+      for (const auto& r : t.registries[*g].replicas) keep = keep || t.regions[r.region].name == it->first.second;
+    if (keep) {
+      ++it;
+      continue;
     }
-  return w.text() + b.text();
+    removePair(it->second);
+    it = pairs_.erase(it);
+  }
+  for (auto it = registries_.begin(); it != registries_.end();) {
+    if (t.registryIndex(it->first)) {
+      ++it;
+      continue;
+    }
+    fail_open_.Remove(it->second.fail_open);
+    for (auto& [cause, c] : it->second.changes) routing_changes_.Remove(c);
+    it = registries_.erase(it);
+  }
+  for (const auto& reg : t.registries) registrySeries(reg.name);
+  for (auto it = probe_seconds_by_region_.begin(); it != probe_seconds_by_region_.end();) {
+    if (regions.count(it->first)) {
+      ++it;
+      continue;
+    }
+    probe_seconds_.Remove(it->second);
+    it = probe_seconds_by_region_.erase(it);
+  }
+}
+
+void ControlMetrics::scraped(const Router& router, double last_render_seconds) {
+  generation_.Set(static_cast<double>(router.table()->generation));
+  orphaned_.Set(static_cast<double>(router.orphanedOverrides().size()));
+  renders_.Increment();
+  render_seconds_.Set(last_render_seconds);
+}
+
+void ControlMetrics::fleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision) {
+  if (!fleet_connected_gauge_ || node != fleet_node_) {
+    if (fleet_connected_gauge_) fleet_connected_.Remove(fleet_connected_gauge_);
+    fleet_connected_gauge_ = &fleet_connected_.Add({{"node", node}});
+    fleet_node_ = node;
+  }
+  fleet_connected_gauge_->Set(connected ? 1 : 0);
+  fleet_live_.Add({}).Set(static_cast<double>(live_nodes));
+  fleet_revision_.Add({}).Set(static_cast<double>(revision));
 }
 
 }  // namespace switchyard::control

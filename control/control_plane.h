@@ -35,6 +35,7 @@
 
 #include <uv.h>
 
+#include <atomic>
 #include <deque>
 #include <functional>
 #include <map>
@@ -172,6 +173,7 @@ class ControlPlane {
   // lane (behind health results, never ahead), whatever the scrape rate.
   ScrapeCache scrape_cache_{std::chrono::seconds(1)};
   double last_render_seconds_ = 0;  // the render before this one (loop thread)
+  std::atomic<size_t> last_page_bytes_{0};  // the last /metrics page's size (HTTP threads)
 
   uv_signal_t signals_[3]{};
   uv_timer_t watchdog_{};

@@ -130,6 +130,10 @@ class Router final : public health::HealthSink {
   uint32_t serial() const { return serial_; }
   Result<policy::ReplicaState> state(std::string_view registry, std::string_view region) const;
   Result<Fault> fault(std::string_view registry, std::string_view region) const;
+  // Every pair's state and fault, [registry][replica] in topology order (a
+  // scrape reads them all at once, routing_metrics.h).
+  const std::vector<std::vector<policy::ReplicaState>>& states() const { return states_; }
+  const std::vector<std::vector<Fault>>& faults() const { return faults_; }
   // Every pair's observed health.
   HealthStates healthStates() const;
   // Every pair marked lagging.

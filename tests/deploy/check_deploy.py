@@ -101,7 +101,10 @@ for wanted in ["SwitchyardReplicaDown", "SwitchyardFailoverActive", "SwitchyardF
     check(wanted in alerts, f"alert rule {wanted} exists")
 
 # Metric names in the dashboard and the alerts are families the daemon writes.
-families = set(re.findall(r'"(switchyard_[a-z_]+)"', open(os.path.join(SRC, "control", "control_metrics.cpp")).read()))
+# (control_metrics.cpp: the event families; query_metrics.cpp, routing_metrics.cpp: the scrape-time ones.)
+families = set()
+for source in ("control_metrics.cpp", "query_metrics.cpp", "routing_metrics.cpp"):
+    families |= set(re.findall(r'"(switchyard_[a-z_]+)"', open(os.path.join(SRC, "control", source)).read()))
 def used(text):
     names = set()
     for m in re.findall(r"switchyard_[a-z_]+", text):
@@ -222,6 +225,10 @@ check(len(froms) >= 2 and froms[-1] == "debian:bookworm-slim", "Dockerfile is mu
 runtime = dockerfile[dockerfile.rindex("FROM"):]
 installed = set(re.findall(r"[a-z0-9][a-z0-9.+-]+", runtime.split("apt-get install", 1)[1].split("&&", 1)[0]))
 in_slim = {"libc6", "libgcc-s1", "libstdc++6"}
+# The unit's header names the runtime packages a systemd host installs.
+unit_line = re.search(r"^#\s+apt-get install (.*)$", unit, re.M)
+check(unit_line is not None, "the systemd unit lists its runtime libraries (apt-get install ...)")
+unit_installs = set(unit_line.group(1).split()) if unit_line else set()
 
 
 def package_of(path):
@@ -243,6 +250,8 @@ for binary in (BIN, CTL):
             continue  # a sanitizer build (make asan); the image builds without them
         pkg = package_of(where.get(soname, soname))
         check(pkg in installed or pkg in in_slim, f"image installs {pkg} for {os.path.basename(binary)}'s {soname}")
+        check(pkg in unit_installs or pkg in in_slim,
+              f"the systemd unit's library list has {pkg} for {os.path.basename(binary)}'s {soname}")
 check("USER 10053" in runtime, "image runs as a non-root user")
 
 print(f"\n{len(failures)} failed" if failures else "\nall deploy checks passed")
