@@ -8,7 +8,9 @@
 #   - one registry's change (PATCH exclusion) published to every worker:
 #     the daemon's purgeSeconds for it, and the API round trip;
 #   - a full rebuild (POST /v1/reload): parse and rebuild times from the log.
-# usage: bench/scale_bench.sh [--registries N] [--replicas R] [--threads T]
+#   - a /metrics scrape: bytes, the scrape's wall time, what the daemon says
+#     the render held its control loop, and the slowest API call meanwhile;
+# usage: bench/scale_bench.sh [--registries N] [--replicas R] [--threads T] [--bin PATH]
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -19,7 +21,8 @@ while [ $# -gt 0 ]; do
     --registries) registries=$2; shift 2;;
     --replicas) replicas=$2; shift 2;;
     --threads) threads=$2; shift 2;;
-    *) echo "usage: $0 [--registries N] [--replicas R] [--threads T]" >&2; exit 2;;
+    --bin) bin=$2; shift 2;;
+    *) echo "usage: $0 [--registries N] [--replicas R] [--threads T] [--bin PATH]" >&2; exit 2;;
   esac
 done
 [ -x "$bin" ] || { echo "build first: make build" >&2; exit 1; }
@@ -115,25 +118,46 @@ for i in 1 2 3 4 5; do
   echo "one registry's change ($reg): decision to every worker answering $times; API round trip $(( (t1 - t0) / 1000 )) us"
   api -X PATCH -d '{"globalEndpointRouting": true}' "$url/v1/registries/$reg/replications/eastus" > /dev/null
 done
+# slowest_api PID: polls a cheap API call every 50 ms while PID runs; sets
+# calls, max_us, slow (> 100 ms). The API is answered by the control loop,
+# so its slowest call is the loop's longest stall seen from outside.
+slowest_api() {
+  calls=0 max_us=0 slow=0
+  while kill -0 "$1" 2>/dev/null && [ "$calls" -lt 100000 ]; do
+    local c0 us
+    c0=$(date +%s%N)
+    api "$url/v1/registries/reg000001/routing" > /dev/null
+    us=$(( ($(date +%s%N) - c0) / 1000 ))
+    calls=$((calls + 1))
+    [ "$us" -gt "$max_us" ] && max_us=$us
+    [ "$us" -gt 100000 ] && slow=$((slow + 1))
+    sleep 0.05
+  done
+}
+for i in 1 2 3; do
+  sleep 1.2  # past the scrape cache's 1 s: each scrape renders
+  t0=$(date +%s%N)
+  curl -s -o "$work/metrics.txt" "$url/metrics" &
+  scrape_pid=$!
+  slowest_api "$scrape_pid"
+  wait "$scrape_pid"
+  t1=$(date +%s%N)
+  held=$(awk '/^switchyard_metrics_render_seconds / {printf "%.1f", $2 * 1000}' "$work/metrics.txt")
+  echo "/metrics scrape $i: $(stat -c %s "$work/metrics.txt") bytes, $(grep -vc '^#' "$work/metrics.txt") samples," \
+       "$(( (t1 - t0) / 1000000 )) ms; the previous render held the control loop $held ms;" \
+       "API meanwhile: $calls calls, slowest $((max_us / 1000)) ms"
+done
+echo "resident memory after the scrapes: $(( $(rss_kib "$pid") / 1024 )) MiB"
 t0=$(date +%s%N)
 api -X POST -d "" "$url/v1/reload" > "$work/reload.json" &
 reload_pid=$!
 # Meanwhile: how long does the control loop take to answer the API? (The
 # parse runs on a work thread; the rebuild still runs on the loop.)
-calls=0 max_us=0 slow=0
-while kill -0 "$reload_pid" 2>/dev/null && [ "$calls" -lt 100000 ]; do
-  c0=$(date +%s%N)
-  api "$url/v1/registries/reg000001/routing" > /dev/null
-  us=$(( ($(date +%s%N) - c0) / 1000 ))
-  calls=$((calls + 1))
-  [ "$us" -gt "$max_us" ] && max_us=$us
-  [ "$us" -gt 100000 ] && slow=$((slow + 1))
-  sleep 0.05
-done
+slowest_api "$reload_pid"
 wait "$reload_pid"
 t1=$(date +%s%N)
 echo "full reload (parse + rebuild + publish) through the API: $(( (t1 - t0) / 1000000 )) ms: $(cat "$work/reload.json")"
 echo "API during the reload: $calls calls, slowest $((max_us / 1000)) ms, $slow over 100 ms"
 grep -oE 'event=(config_loaded|rebuild) .*' "$work/scale.log" | tail -2 | sed 's/^/  /'
-rm -f "$work/scale.yaml" "$work/base.yaml"
+rm -f "$work/scale.yaml" "$work/base.yaml" "$work/metrics.txt"
 echo "(logs: $work)"
