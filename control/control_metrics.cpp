@@ -2,8 +2,6 @@
 
 #include <unordered_set>
 
-#include "metrics/exposition.h"
-
 namespace switchyard::control {
 
 namespace {
@@ -25,28 +23,38 @@ const std::vector<double>& probeBounds() {
   return b;
 }
 
+const std::string& regionOf(const policy::Topology& t, const policy::Registry& reg, size_t r) {
+  return t.regions[reg.replicas[r].region].name;
+}
+
+void copyPair(const PairCounters& from, PairCounters& to) {
+  for (int i = 0; i < kProbeResults; ++i) to.probes[i].store(from.probes[i].load(std::memory_order_relaxed));
+  for (int i = 0; i < kHealthStates; ++i) to.transitions[i].store(from.transitions[i].load(std::memory_order_relaxed));
+  to.freshness.store(from.freshness.load(std::memory_order_relaxed));
+  to.seconds_behind.store(from.seconds_behind.load(std::memory_order_relaxed));
+}
+
+uint32_t load(const std::atomic<uint32_t>& c) { return c.load(std::memory_order_relaxed); }
+
+constexpr health::FreshnessState kFreshnessStates[] = {health::FreshnessState::Fresh, health::FreshnessState::Behind,
+                                                       health::FreshnessState::Lagging,
+                                                       health::FreshnessState::Unknown};
+
 }  // namespace
 
+int causeIndex(std::string_view cause) {
+  for (int i = 0; i < kCauseCount; ++i)
+    if (cause == kCauses[i]) return i;
+  return -1;
+}
+
 ControlMetrics::ControlMetrics()
-    : registry_(std::make_shared<prometheus::Registry>()),
-      probes_(build(prometheus::BuildCounter(), "switchyard_probes_total", "Health probes by outcome.", *registry_)),
+    : counters_(std::make_shared<CounterTable>()),
+      registry_(std::make_shared<prometheus::Registry>()),
       probe_seconds_(build(prometheus::BuildHistogram(), "switchyard_probe_duration_seconds",
                            "How long health probes took.", *registry_)),
-      transitions_(build(prometheus::BuildCounter(), "switchyard_health_transitions_total",
-                         "Health state changes of a pair, by new state.", *registry_)),
-      routing_changes_(build(prometheus::BuildCounter(), "switchyard_routing_changes_total",
-                             "Changes of a registry's global routing, by cause.", *registry_)),
       purge_family_(build(prometheus::BuildHistogram(), "switchyard_purge_seconds",
                           "Time from a routing decision to every DNS worker answering with it.", *registry_)),
-      fail_open_(build(prometheus::BuildCounter(), "switchyard_fail_open_total",
-                       "Times a registry entered fail-open (no eligible replica).", *registry_)),
-      freshness_(build(prometheus::BuildGauge(), "switchyard_replica_freshness",
-                       "Replication freshness of a replica's canaries: 1 for its current state (fresh, behind, "
-                       "lagging, unknown).",
-                       *registry_)),
-      seconds_behind_(build(prometheus::BuildGauge(), "switchyard_replica_seconds_behind",
-                            "How long the replica has served a canary digest other than the reference (0 when fresh).",
-                            *registry_)),
       fleet_connected_(build(prometheus::BuildGauge(), "switchyard_fleet_connected",
                              "1 while this node reaches etcd; 0: serving its last table.", *registry_)),
       stalled_(build(prometheus::BuildGauge(), "switchyard_probe_stalled",
@@ -72,109 +80,97 @@ ControlMetrics::ControlMetrics()
       fleet_revision_(build(prometheus::BuildGauge(), "switchyard_fleet_revision",
                             "The etcd revision this node's routing reflects.", *registry_)) {}
 
+PairCounters* ControlMetrics::pair(const std::string& registry, const std::string& replica) {
+  if (!topology_) return nullptr;
+  auto g = topology_->registryIndex(registry);
+  if (!g) return nullptr;
+  const auto& reg = topology_->registries[*g];
+  for (size_t r = 0; r < reg.replicas.size(); ++r)
+    if (regionOf(*topology_, reg, r) == replica) return &(*counters_)[*g]->pairs[r];
+  return nullptr;
+}
+
+RegistryCounters* ControlMetrics::registryCounters(const std::string& registry) {
+  auto g = topology_ ? topology_->registryIndex(registry) : std::nullopt;
+  return g ? (*counters_)[*g].get() : nullptr;
+}
+
 void ControlMetrics::probe(const std::string& registry, const std::string& replica, const health::ProbeReport& r) {
-  auto& s = pairs_[{registry, replica}];
-  const char* result = health::resultName(r.result);
-  auto& c = s.probes[result];
-  if (!c) c = &probes_.Add({{"registry", registry}, {"replica", replica}, {"result", result}});
-  c->Increment();
+  auto* p = pair(registry, replica);
+  if (!p) return;  // a report from before a reload that removed the pair
+  bump(p->probes[static_cast<int>(r.result)]);
   auto& h = probe_seconds_by_region_[replica];
   if (!h) h = &probe_seconds_.Add({{"replica", replica}}, probeBounds());
   h->Observe(r.seconds);
 }
 
-ControlMetrics::RegistrySeries& ControlMetrics::registrySeries(const std::string& registry) {
-  auto& s = registries_[registry];
-  if (!s.fail_open) s.fail_open = &fail_open_.Add({{"registry", registry}});
-  return s;
-}
-
 void ControlMetrics::change(const PairChange& c, const Router& router) {
-  if (c.cause == "health") {
-    const char* to = policy::healthName(c.state.health);
-    auto& t = pairs_[{c.registry, c.replica}].transitions[to];
-    if (!t) t = &transitions_.Add({{"registry", c.registry}, {"replica", c.replica}, {"to", to}});
-    t->Increment();
-  }
+  if (c.cause == "health")
+    if (auto* p = pair(c.registry, c.replica)) bump(p->transitions[static_cast<int>(c.state.health)]);
   if (!c.routing_changed) return;
-  auto& reg = registrySeries(c.registry);
-  auto& changes = reg.changes[c.cause];
-  if (!changes) changes = &routing_changes_.Add({{"registry", c.registry}, {"cause", c.cause}});
-  changes->Increment();
   if (c.purge_seconds >= 0) purge_.Observe(c.purge_seconds);
+  auto* reg = registryCounters(c.registry);
+  if (!reg) return;
+  if (int cause = causeIndex(c.cause); cause >= 0) bump(reg->changes[cause]);
   auto g = router.topology().registryIndex(c.registry);
   if (!g) return;
   bool now = anyFailOpen(router, *g);
-  if (now && !reg.in_fail_open) reg.fail_open->Increment();
-  reg.in_fail_open = now;
+  if (now && !reg->in_fail_open) bump(reg->fail_open);
+  reg->in_fail_open = now;
 }
 
 void ControlMetrics::freshness(const std::string& registry, const std::string& replica,
                                const health::FreshnessStatus& status) {
-  auto& s = pairs_[{registry, replica}];
-  for (auto state : {health::FreshnessState::Fresh, health::FreshnessState::Behind, health::FreshnessState::Lagging,
-                     health::FreshnessState::Unknown}) {
-    const char* name = health::freshnessName(state);
-    auto& g = s.freshness[name];
-    if (!g) g = &freshness_.Add({{"registry", registry}, {"replica", replica}, {"state", name}});
-    g->Set(status.state == state ? 1 : 0);
-  }
-  if (!s.seconds_behind) s.seconds_behind = &seconds_behind_.Add({{"registry", registry}, {"replica", replica}});
-  s.seconds_behind->Set(status.seconds_behind);
-}
-
-void ControlMetrics::removeFreshness(PairSeries& s) {
-  for (auto& [state, g] : s.freshness) freshness_.Remove(g);
-  s.freshness.clear();
-  if (s.seconds_behind) seconds_behind_.Remove(s.seconds_behind);
-  s.seconds_behind = nullptr;
+  auto* p = pair(registry, replica);
+  if (!p) return;
+  p->freshness.store(static_cast<uint8_t>(status.state), std::memory_order_relaxed);
+  p->seconds_behind.store(status.seconds_behind, std::memory_order_relaxed);
 }
 
 void ControlMetrics::forgetFreshness(const std::string& registry) {
-  for (auto it = pairs_.lower_bound({registry, ""}); it != pairs_.end() && it->first.first == registry; ++it)
-    removeFreshness(it->second);
-}
-
-void ControlMetrics::removePair(PairSeries& s) {
-  for (auto& [result, c] : s.probes) probes_.Remove(c);
-  for (auto& [to, c] : s.transitions) transitions_.Remove(c);
-  removeFreshness(s);
+  if (auto* reg = registryCounters(registry))
+    for (auto& p : reg->pairs) p.freshness.store(PairCounters::kNoFreshness, std::memory_order_relaxed);
 }
 
 void ControlMetrics::setStalled(bool stalled) { stalled_.Set(stalled ? 1 : 0); }
 
-void ControlMetrics::retain(const policy::Topology& t) {
+void ControlMetrics::retain(config::TopologyPtr t) {
+  auto next = std::make_shared<CounterTable>();
+  next->reserve(t->registries.size());
   std::unordered_set<std::string> regions;
-  for (const auto& reg : t.registries)
-    for (const auto& r : reg.replicas) regions.insert(t.regions[r.region].name);
-  for (auto it = pairs_.begin(); it != pairs_.end();) {
-    auto g = t.registryIndex(it->first.first);
-    bool keep = false;
-    if (g)
-      for (const auto& r : t.registries[*g].replicas) keep = keep || t.regions[r.region].name == it->first.second;
-    if (keep) {
-      ++it;
+  for (const auto& reg : t->registries) {
+    for (size_t r = 0; r < reg.replicas.size(); ++r) regions.insert(regionOf(*t, reg, r));
+    std::optional<uint32_t> og = topology_ ? topology_->registryIndex(reg.name) : std::nullopt;
+    if (!og) {
+      next->push_back(std::make_shared<RegistryCounters>(reg.replicas.size()));
       continue;
     }
-    removePair(it->second);
-    it = pairs_.erase(it);
-  }
-  for (auto it = registries_.begin(); it != registries_.end();) {
-    if (t.registryIndex(it->first)) {
-      ++it;
+    const auto& old_reg = topology_->registries[*og];
+    const auto& old = (*counters_)[*og];
+    bool same = old_reg.replicas.size() == reg.replicas.size();
+    for (size_t r = 0; same && r < reg.replicas.size(); ++r)
+      same = regionOf(*topology_, old_reg, r) == regionOf(*t, reg, r);
+    if (same) {
+      next->push_back(old);  // shared with scrapes of the old table: the same atomics
       continue;
     }
-    fail_open_.Remove(it->second.fail_open);
-    for (auto& [cause, c] : it->second.changes) routing_changes_.Remove(c);
-    it = registries_.erase(it);
+    auto fresh = std::make_shared<RegistryCounters>(reg.replicas.size());
+    fresh->fail_open.store(load(old->fail_open));
+    for (int i = 0; i < kCauseCount; ++i) fresh->changes[i].store(load(old->changes[i]));
+    fresh->in_fail_open = old->in_fail_open;
+    for (size_t r = 0; r < reg.replicas.size(); ++r)
+      for (size_t o = 0; o < old_reg.replicas.size(); ++o)
+        if (regionOf(*topology_, old_reg, o) == regionOf(*t, reg, r)) copyPair(old->pairs[o], fresh->pairs[r]);
+    next->push_back(std::move(fresh));
   }
-  for (const auto& reg : t.registries) registrySeries(reg.name);
+  topology_ = std::move(t);
+  counters_ = std::move(next);
   for (auto it = probe_seconds_by_region_.begin(); it != probe_seconds_by_region_.end();) {
     if (regions.count(it->first)) {
       ++it;
       continue;
     }
-    probe_seconds_.Remove(it->second);
+    probe_seconds_.Remove(it->second);  // a handful of regions: the linear Remove is nothing here
     it = probe_seconds_by_region_.erase(it);
   }
 }
@@ -195,6 +191,85 @@ void ControlMetrics::fleet(const std::string& node, bool connected, size_t live_
   fleet_connected_gauge_->Set(connected ? 1 : 0);
   fleet_live_.Add({}).Set(static_cast<double>(live_nodes));
   fleet_revision_.Add({}).Set(static_cast<double>(revision));
+}
+
+void ControlMetrics::writeEvents(const EventSnapshot& s, metrics::Exposition& out) {
+  using metrics::FamilyParts;
+  using prometheus::MetricType;
+  if (!s.topology) return;
+  const auto& t = *s.topology;
+  const auto& table = *s.counters;
+  // One pass per family: a family's parts must not interleave with another's.
+  auto eachPair = [&](auto f) {
+    for (size_t g = 0; g < t.registries.size(); ++g)
+      for (size_t r = 0; r < t.registries[g].replicas.size(); ++r)
+        f(t.registries[g], regionOf(t, t.registries[g], r), table[g]->pairs[r]);
+  };
+  {
+    FamilyParts f(out, "switchyard_probes_total", "Health probes by outcome.", MetricType::Counter);
+    eachPair([&](const policy::Registry& reg, const std::string& replica, const PairCounters& p) {
+      for (int i = 0; i < kProbeResults; ++i)
+        if (uint32_t n = load(p.probes[i]))
+          f.sample({{"registry", reg.name},
+                    {"replica", replica},
+                    {"result", health::resultName(static_cast<health::ProbeResult>(i))}},
+                   n);
+    });
+    f.finish();
+  }
+  {
+    FamilyParts f(out, "switchyard_health_transitions_total", "Health state changes of a pair, by new state.",
+                  MetricType::Counter);
+    eachPair([&](const policy::Registry& reg, const std::string& replica, const PairCounters& p) {
+      for (int i = 0; i < kHealthStates; ++i)
+        if (uint32_t n = load(p.transitions[i]))
+          f.sample({{"registry", reg.name}, {"replica", replica}, {"to", policy::healthName(static_cast<policy::Health>(i))}},
+                   n);
+    });
+    f.finish();
+  }
+  {
+    FamilyParts f(out, "switchyard_routing_changes_total", "Changes of a registry's global routing, by cause.",
+                  MetricType::Counter);
+    for (size_t g = 0; g < t.registries.size(); ++g)
+      for (int i = 0; i < kCauseCount; ++i)
+        if (uint32_t n = load(table[g]->changes[i])) f.sample({{"registry", t.registries[g].name}, {"cause", kCauses[i]}}, n);
+    f.finish();
+  }
+  {
+    FamilyParts f(out, "switchyard_fail_open_total", "Times a registry entered fail-open (no eligible replica).",
+                  MetricType::Counter);
+    for (size_t g = 0; g < t.registries.size(); ++g)
+      f.sample({{"registry", t.registries[g].name}}, load(table[g]->fail_open));
+    f.finish();
+  }
+  bool any_freshness = false;
+  eachPair([&](const policy::Registry&, const std::string&, const PairCounters& p) {
+    any_freshness = any_freshness || p.freshness.load(std::memory_order_relaxed) != PairCounters::kNoFreshness;
+  });
+  if (!any_freshness) return;  // as before: the freshness families appear with freshness
+  {
+    FamilyParts f(out, "switchyard_replica_freshness",
+                  "Replication freshness of a replica's canaries: 1 for its current state (fresh, behind, lagging, "
+                  "unknown).",
+                  MetricType::Gauge);
+    eachPair([&](const policy::Registry& reg, const std::string& replica, const PairCounters& p) {
+      uint8_t state = p.freshness.load(std::memory_order_relaxed);
+      if (state == PairCounters::kNoFreshness) return;
+      for (auto st : kFreshnessStates)
+        f.sample({{"registry", reg.name}, {"replica", replica}, {"state", health::freshnessName(st)}},
+                 state == static_cast<uint8_t>(st) ? 1 : 0);
+    });
+    f.finish();
+  }
+  FamilyParts f(out, "switchyard_replica_seconds_behind",
+                "How long the replica has served a canary digest other than the reference (0 when fresh).",
+                MetricType::Gauge);
+  eachPair([&](const policy::Registry& reg, const std::string& replica, const PairCounters& p) {
+    if (p.freshness.load(std::memory_order_relaxed) != PairCounters::kNoFreshness)
+      f.sample({{"registry", reg.name}, {"replica", replica}}, p.seconds_behind.load(std::memory_order_relaxed));
+  });
+  f.finish();
 }
 
 }  // namespace switchyard::control

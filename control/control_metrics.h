@@ -1,23 +1,30 @@
-// ControlMetrics: the families the control thread keeps as events happen
-// (probe outcomes and durations, health transitions, routing changes, purge
-// latency, fail-open entries, freshness, the watchdog, fleet and scrape
-// state), as prometheus-cpp Family<Counter|Gauge|Histogram> in one
-// prometheus::Registry. The page adds two scrape-time sources:
-// query_metrics.h (the DNS workers' counters) and routing_metrics.h (the
-// Router's current state per pair); metrics_scrape.h puts them together.
+// ControlMetrics: what the control thread counts as events happen, for
+// /metrics. Two stores, by cardinality:
+//   - per registry and per pair (probes, transitions, routing changes,
+//     fail-open entries, freshness): EventCounters (event_counters.h says
+//     why not prometheus-cpp Families at that size), written at scrape time
+//     in parts by writeEvents();
+//   - the rest, a handful of series each (probe durations per region, purge
+//     latency, the watchdog, generation, orphaned overrides, the scrape
+//     path's own, fleet state): prometheus-cpp Family<Counter|Gauge|Histogram>
+//     in one prometheus::Registry.
+// The page adds query_metrics.h (the DNS workers) and routing_metrics.h (the
+// Router's state per pair); metrics_scrape.h puts them together.
 //
 // Families: CONTRACTS.md §6, plus switchyard_health_transitions_total (so a
 // flap shorter than a scrape interval still shows), switchyard_probe_stalled,
 // switchyard_overrides_orphaned and the scrape path's own
 // switchyard_metrics_renders_total / _render_seconds.
 //
-// Thread safety: the mutators run on the control thread. registry() may be
-// collected from any thread at the same time (prometheus-cpp's Registry and
-// Family lock; Counter and Gauge are atomics).
+// Thread safety: every method but writeEvents() and registry() runs on the
+// control thread. registry() may be collected from any thread meanwhile
+// (prometheus-cpp's Registry and Family lock; Counter and Gauge are atomics);
+// an EventSnapshot is written on any thread (single-writer atomics).
 // Invariants:
-//   1. Every series names a pair, registry or region of the topology last
-//      given to retain() (or is label-free): a reload or a removal drops the
-//      series of what went (Family::Remove), so no series goes stale.
+//   1. The counter table is aligned with the topology last given to
+//      retain(): a reload's removed pairs and registries have no counters, so
+//      their series are gone from the next page; a removed region's probe
+//      duration series is removed from its Family.
 //   2. switchyard_fail_open_total has a series (from 0) for every registry,
 //      so increase() sees the first entry.
 #pragma once
@@ -25,7 +32,6 @@
 #include <map>
 #include <memory>
 #include <string>
-#include <utility>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -33,59 +39,55 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include "config/config_loader.h"
+#include "control/event_counters.h"
 #include "control/router.h"
 #include "health/freshness_monitor.h"
 #include "health/probe_result.h"
+#include "metrics/exposition.h"
 
 namespace switchyard::control {
 
 class ControlMetrics {
  public:
+  // What writeEvents() reads: the counters and the topology they follow.
+  struct EventSnapshot {
+    config::TopologyPtr topology;
+    std::shared_ptr<const CounterTable> counters;
+  };
+
   ControlMetrics();
+  // Reports and changes of pairs the topology lacks (queued before a
+  // reload) are dropped.
   void probe(const std::string& registry, const std::string& replica, const health::ProbeReport& report);
   void change(const PairChange& change, const Router& router);
-  // One replica's freshness from a round (the caller skips pairs the
-  // topology lacks).
   void freshness(const std::string& registry, const std::string& replica, const health::FreshnessStatus& status);
   // The registry's freshness checks were turned off.
   void forgetFreshness(const std::string& registry);
   void setStalled(bool stalled);
-  // After a reload (and at start): drops the series of pairs, registries
-  // and regions `topology` lacks; every registry gets its fail-open series.
-  void retain(const policy::Topology& topology);
+  // After a reload (and at start, REQUIRES: before any event): the counters
+  // follow `topology` by name; what it lacks goes. O(pairs).
+  void retain(config::TopologyPtr topology);
 
   // A scrape's render begins: the gauges read at scrape time are set (on the
   // control thread) just before the page collects them.
   void scraped(const Router& router, double last_render_seconds);
   void fleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision);
 
+  EventSnapshot events() const { return {topology_, counters_}; }
+  static void writeEvents(const EventSnapshot& snapshot, metrics::Exposition& out);
   std::shared_ptr<const prometheus::Registry> registry() const { return registry_; }
 
  private:
-  struct PairSeries {
-    std::map<std::string, prometheus::Counter*> probes;       // by result
-    std::map<std::string, prometheus::Counter*> transitions;  // by new state
-    std::map<std::string, prometheus::Gauge*> freshness;      // by state
-    prometheus::Gauge* seconds_behind = nullptr;
-  };
-  struct RegistrySeries {
-    prometheus::Counter* fail_open = nullptr;
-    bool in_fail_open = false;
-    std::map<std::string, prometheus::Counter*> changes;  // by cause
-  };
-  void removePair(PairSeries& s);
-  void removeFreshness(PairSeries& s);
-  RegistrySeries& registrySeries(const std::string& registry);
+  PairCounters* pair(const std::string& registry, const std::string& replica);
+  RegistryCounters* registryCounters(const std::string& registry);
+
+  config::TopologyPtr topology_;
+  std::shared_ptr<CounterTable> counters_;
 
   std::shared_ptr<prometheus::Registry> registry_;
-  prometheus::Family<prometheus::Counter>& probes_;
   prometheus::Family<prometheus::Histogram>& probe_seconds_;
-  prometheus::Family<prometheus::Counter>& transitions_;
-  prometheus::Family<prometheus::Counter>& routing_changes_;
   prometheus::Family<prometheus::Histogram>& purge_family_;
-  prometheus::Family<prometheus::Counter>& fail_open_;
-  prometheus::Family<prometheus::Gauge>& freshness_;
-  prometheus::Family<prometheus::Gauge>& seconds_behind_;
   prometheus::Family<prometheus::Gauge>& fleet_connected_;
   prometheus::Gauge& stalled_;
   prometheus::Gauge& generation_;
@@ -96,8 +98,6 @@ class ControlMetrics {
   prometheus::Family<prometheus::Gauge>& fleet_live_;
   prometheus::Family<prometheus::Gauge>& fleet_revision_;
 
-  std::map<std::pair<std::string, std::string>, PairSeries> pairs_;  // (registry, replica)
-  std::map<std::string, RegistrySeries> registries_;
   std::map<std::string, prometheus::Histogram*> probe_seconds_by_region_;
   std::string fleet_node_;
   prometheus::Gauge* fleet_connected_gauge_ = nullptr;

@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "control/metrics_scrape.h"
+#include "control/query_metrics.h"
 
 namespace switchyard::control {
 
@@ -145,7 +146,7 @@ Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagg
 void ControlPlane::buildRouter(const HealthStates& initial, PairSet& was_lagging) {
   // 3. The router, with the restored state.
   router_ = std::make_unique<Router>(topology_, publisher_, initial, serial_floor_);
-  metrics_.retain(*topology_);
+  metrics_.retain(topology_);
   router_->onSerial([this](uint32_t serial) {
     if (serial + kSerialReserve / 2 <= serial_reserved_) return;
     serial_reserved_ = serial + kSerialReserve;
@@ -251,6 +252,7 @@ bool ControlPlane::startProbing(const HealthStates& initial, const PairSet& was_
   // with the changes (DNS starts only after the first round's changes apply).
   callbacks.on_report = [this](const std::string& registry, const std::string& region, const health::ProbeReport& r) {
     tasks_.postBackground([this, registry, region, r] {
+      if (!router_->state(registry, region)) return;  // queued before a reload that removed the pair
       last_probe_[{registry, region}] = r;
       metrics_.probe(registry, region, r);
     });
@@ -393,8 +395,9 @@ std::string ControlPlane::renderMetricsFromHttpThread() {
           auto started = std::chrono::steady_clock::now();
           metrics_.scraped(*router_, last_render_seconds_);
           if (fleet_) metrics_.fleet(fleet_->node(), fleet_->connected(), fleet_->liveNodes(), fleet_->revision());
-          MetricsScrape scrape{dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{},
-                               RoutingMetrics::take(*router_), metrics_.registry(), last_page_bytes_.load()};
+          MetricsScrape scrape{
+              queryMetrics(dns_ ? dns_->stats() : std::vector<const dns::WorkerStats*>{})->Collect(),
+              RoutingMetrics::take(*router_), metrics_.events(), metrics_.registry(), last_page_bytes_.load()};
           last_render_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
           promise->set_value(std::move(scrape));
         }))
@@ -586,7 +589,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   topology_ = *next;
   // The Router applies the reload rule (router.h) to overrides as well.
   if (router_->applyTopology(topology_) > 0) write(overrides_file_);
-  metrics_.retain(*topology_);  // the series of what went go with it
+  metrics_.retain(topology_);  // the series of what went go with it
   scrape_cache_.invalidate();  // families and series change with the config: no scrape of the old one
   std::erase_if(last_probe_, [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); });
   monitor_->setTargets(health::buildTargets(*topology_));

@@ -33,6 +33,7 @@ void RoutingMetrics::write(metrics::Exposition& out) const {
     for (const auto& reg : t.registries)
       for (const auto& rep : reg.replicas)
         up.sample({{"registry", reg.name}, {"replica", t.regions[rep.region].name}}, (pairs_[p++] & kUp) ? 1 : 0);
+    up.finish();
   }
   {
     FamilyParts routing(out, "switchyard_replica_global_routing",
@@ -42,6 +43,7 @@ void RoutingMetrics::write(metrics::Exposition& out) const {
       for (const auto& rep : reg.replicas)
         routing.sample({{"registry", reg.name}, {"replica", t.regions[rep.region].name}},
                        (pairs_[p++] & kRouting) ? 1 : 0);
+    routing.finish();
   }
   {
     FamilyParts serving(out, "switchyard_replica_serving_clients",
@@ -56,6 +58,7 @@ void RoutingMetrics::write(metrics::Exposition& out) const {
       for (uint32_t r = 0; r < reg.replicas.size(); ++r)
         serving.sample({{"registry", reg.name}, {"replica", t.regions[reg.replicas[r].region].name}}, clients[r]);
     }
+    serving.finish();
   }
   // Per registry, how many client regions are answered for each reason: a
   // failover or fail-open is visible (and alertable) while it lasts.
@@ -79,6 +82,7 @@ void RoutingMetrics::write(metrics::Exposition& out) const {
     for (int i = 0; i < 4; ++i)
       reasons.sample({{"registry", t.registries[g].name}, {"reason", kReasons[i]}}, count[i]);
   }
+  reasons.finish();
 }
 
 }  // namespace switchyard::control

@@ -48,8 +48,9 @@ void FamilyParts::flush() {
 std::vector<double> exponentialBounds(double start, double factor, int count) {
   std::vector<double> b;
   for (int i = 0; i < count; ++i, start *= factor) {
-    // Nine significant digits: `le` reads 8e-05, not 8.000000000000001e-05
-    // (the products' rounding), as it always has, so series keep their names.
+    // Nine significant digits, so the products' rounding does not pile up.
+    // (The serializer prints 16 digits: 8e-05 reads 8.000000000000001e-05,
+    // as no double prints shorter there; the hand-written text said 8e-05.)
     char text[32];
     std::snprintf(text, sizeof text, "%.9g", start);
     b.push_back(std::strtod(text, nullptr));

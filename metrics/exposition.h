@@ -50,12 +50,16 @@ class FamilyParts {
   using Labels = std::initializer_list<std::pair<const char*, std::string_view>>;
 
   FamilyParts(Exposition& out, std::string name, std::string help, prometheus::MetricType type);
-  ~FamilyParts() { flush(); }
+  // A family left unfinished (an exception while it was built) is not
+  // written further: the destructor never throws.
+  ~FamilyParts() = default;
   FamilyParts(const FamilyParts&) = delete;
   FamilyParts& operator=(const FamilyParts&) = delete;
 
   // A gauge or counter sample, by the family's type.
   void sample(Labels labels, double value);
+  // Writes what is left (and the header of an empty family). REQUIRES: once, last.
+  void finish() { flush(); }
 
  private:
   void flush();

@@ -83,7 +83,7 @@ TEST_CASE("metrics: promtool accepts the page and the counters follow DNS and ro
   CHECK_THAT(page, Catch::Contains("switchyard_dns_queries_total{endpoint=\"global\",rcode=\"NOERROR\"} 3"));
   CHECK_THAT(page, Catch::Contains("switchyard_dns_queries_total{endpoint=\"other\",rcode=\"NXDOMAIN\"} 1"));
   CHECK_THAT(page, Catch::Contains("switchyard_replica_global_routing{registry=\"myregistry\",replica=\"westus\"} 0"));
-  CHECK_THAT(page, Catch::Contains("switchyard_routing_changes_total{cause=\"operator\",registry=\"myregistry\"} 1"));
+  CHECK_THAT(page, Catch::Contains("switchyard_routing_changes_total{registry=\"myregistry\",cause=\"operator\"} 1"));
   CHECK_THAT(page, Catch::Contains("switchyard_purge_seconds_count 1"));
   CHECK_THAT(page, Catch::Contains("switchyard_fail_open_total{registry=\"myregistry\"} 0"));
 
@@ -183,10 +183,18 @@ TEST_CASE("the workers' query counters add up exactly under concurrent UDP and T
   std::string page = scrape(d);
   INFO(page);
   const int total = 4 * 1500 + 2 * 300;
-  CHECK(global + regional + nxdomain >= total * 99 / 100);  // loopback loses (almost) nothing
-  CHECK(sampleValue(page, R"(switchyard_dns_queries_total{endpoint="global",rcode="NOERROR"})") == global);
-  CHECK(sampleValue(page, R"(switchyard_dns_queries_total{endpoint="regional",rcode="NOERROR"})") == regional);
-  CHECK(sampleValue(page, R"(switchyard_dns_queries_total{endpoint="other",rcode="NXDOMAIN"})") == nxdomain);
+  const int lost = total - (global + regional + nxdomain);
+  CHECK(lost <= total / 100);  // loopback loses (almost) nothing
+  // Exact when nothing was lost; a lost reply may still have been counted.
+  auto counted = [&](const char* series, int answered) {
+    double v = sampleValue(page, series);
+    INFO(series << " = " << v << ", answered " << answered << ", lost in all " << lost);
+    CHECK(v >= answered);
+    CHECK(v <= answered + lost);
+  };
+  counted(R"(switchyard_dns_queries_total{endpoint="global",rcode="NOERROR"})", global);
+  counted(R"(switchyard_dns_queries_total{endpoint="regional",rcode="NOERROR"})", regional);
+  counted(R"(switchyard_dns_queries_total{endpoint="other",rcode="NXDOMAIN"})", nxdomain);
 }
 
 TEST_CASE("a replica or registry removed by a reload takes every one of its series with it") {
@@ -196,7 +204,7 @@ TEST_CASE("a replica or registry removed by a reload takes every one of its seri
   std::string health = "    health: { port: " + port + ", interval: 100ms, timeout: 80ms, fall: 2, rise: 1 }\n";
   std::string west = "      - { region: westus, addresses: [" + ip(1) + "] }\n";
   std::string teamb = "  - name: teamb\n    home: eastus\n" + health + "    replicas:\n      - { region: eastus, addresses: [" +
-                      ip(2) + "] }\n";
+                      ip(2) + "] }\n      - { region: westus, addresses: [" + ip(3) + "] }\n";
   std::string head = R"(zone: cr.example.test
 nameservers: [{ name: ns1.cr.example.test, addresses: [127.0.0.1] }]
 listen: { dns: @DNS@, admin: "@ADMIN@" }
@@ -216,14 +224,17 @@ registries:
   // operator's routing change of teamb.
   servers[1]->setMode(TestHttpServer::Mode::Refuse);
   std::string page;
-  for (int i = 0; i < 100; ++i) {
+  auto ready = [&] {
+    return sampleValue(page, R"(switchyard_replica_up{registry="myregistry",replica="westus"})") == 0 &&
+           sampleValue(page, R"(switchyard_probes_total{registry="teamb",replica="westus",result="ok"})") > 0 &&
+           !seriesWith(page, "switchyard_health_transitions_total{registry=\"myregistry\",replica=\"westus\",to=\"down\"}").empty();
+  };
+  for (int i = 0; i < 100 && !ready(); ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     page = scrape(d);
-    if (sampleValue(page, R"(switchyard_replica_up{registry="myregistry",replica="westus"})") == 0 &&
-        sampleValue(page, R"(switchyard_replica_up{registry="teamb",replica="westus"})") == 1 &&
-        !seriesWith(page, "switchyard_probe_duration_seconds_count{replica=\"westus\"}").empty())
-      break;
   }
+  INFO(page);
+  REQUIRE(ready());
   patch(d, "/v1/registries/teamb/replications/eastus", R"({"globalEndpointRouting": false})");
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));
   page = scrape(d);
@@ -242,7 +253,7 @@ registries:
       CHECK(west_seen);
       CHECK(teamb_seen);
     }
-    CHECK_FALSE(seriesWith(page, "switchyard_routing_changes_total{cause=\"operator\",registry=\"teamb\"}").empty());
+    CHECK_FALSE(seriesWith(page, "switchyard_routing_changes_total{registry=\"teamb\",cause=\"operator\"}").empty());
     CHECK_FALSE(seriesWith(page, "switchyard_fail_open_total{registry=\"teamb\"}").empty());
     CHECK_FALSE(seriesWith(page, "registry=\"teamb\"").empty());
     promtoolAccepts(d.dir(), page);  // with probes, histograms and transitions on it

@@ -29,6 +29,7 @@ TEST_CASE("a family written in parts is one family with every sample, in order")
   {
     FamilyParts f(out, "t_up", "Up or not.", prometheus::MetricType::Gauge);
     for (size_t i = 0; i < n; ++i) f.sample({{"registry", "reg" + std::to_string(i)}, {"replica", "eastus"}}, i % 2);
+    f.finish();
   }
   std::string text = out.take();
   CHECK(countLines(text, "# HELP t_up ") == 1);
@@ -43,11 +44,13 @@ TEST_CASE("a family written in parts is one family with every sample, in order")
 
 TEST_CASE("an empty family still has its header, and counters are typed counter") {
   Exposition out;
-  { FamilyParts f(out, "t_empty", "Nothing yet.", prometheus::MetricType::Gauge); }
+  FamilyParts(out, "t_empty", "Nothing yet.", prometheus::MetricType::Gauge).finish();
   {
     FamilyParts f(out, "t_total", "Counted.", prometheus::MetricType::Counter);
     f.sample({}, 42);
+    f.finish();
   }
+  { FamilyParts unfinished(out, "t_never", "Left unfinished.", prometheus::MetricType::Gauge); }
   CHECK(out.take() == "# HELP t_empty Nothing yet.\n# TYPE t_empty gauge\n"
                       "# HELP t_total Counted.\n# TYPE t_total counter\nt_total 42\n");
 }
@@ -57,6 +60,7 @@ TEST_CASE("label values are escaped by the serializer") {
   {
     FamilyParts f(out, "t_esc", "Escapes.", prometheus::MetricType::Gauge);
     f.sample({{"v", "a\"b\\c\nd"}}, 1);
+    f.finish();
   }
   CHECK_THAT(out.take(), Catch::Contains(R"(t_esc{v="a\"b\\c\nd"} 1)"));
 }
