@@ -4,8 +4,9 @@
 // Families: switchyard_dns_queries_total{endpoint,rcode} (CONTRACTS.md §6)
 // and switchyard_dns_{dropped,send_errors,truncated,tcp_evicted,tcp_paused,
 // rate_limited}_total.
-// Thread safety: build and collect on any thread; the blocks must outlive
-// the result (metrics/per_thread_counters.h, invariant 1).
+// Thread safety: build and collect on any thread while the blocks live; the
+// daemon does both on the control thread (metrics_scrape.h), because the
+// blocks go when the DNS server stops.
 #pragma once
 
 #include <memory>

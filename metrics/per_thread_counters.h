@@ -11,8 +11,8 @@
 // Thread safety: declare series before the first Collect(); Collect() from any
 // thread, concurrently with the owners' writes (relaxed loads).
 // Invariants:
-//   1. Every block outlives this object (the DNS server outlives the admin
-//      server that scrapes, control_plane.h).
+//   1. Every block outlives this object (the daemon collects on the control
+//      thread, which owns the DNS server and its workers' blocks).
 //   2. Series of one family are declared together, under one name/help/type.
 #pragma once
 
