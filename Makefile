@@ -8,7 +8,7 @@ PACKAGES   := build-essential cmake ninja-build pkg-config libuv1-dev libyaml-cp
               libspdlog-dev libfmt-dev libcli11-dev catch2 libldns-dev dnsutils knot-dnsutils \
               libcurl4-openssl-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev docker-registry openssl \
               prometheus libbenchmark-dev chromium python3-yaml systemd unbound skopeo umoci \
-              clang libclang-rt-14-dev etcd-server docker.io pdns-recursor
+              clang libclang-rt-14-dev etcd-server docker.io pdns-recursor knot-resolver
 CMAKE_ARGS ?=
 ifeq ($(CI),true)
   CMAKE_ARGS += -DSWITCHYARD_WERROR=ON

@@ -264,6 +264,9 @@ void printDrill(const Options& o, const json& d) {
       timings += (timings.empty() ? "" : ", ") + label + " " + (ms < 0 ? std::string("never") : std::string(value));
     }
   std::cout << "\ntimings: " << (timings.empty() ? "-" : timings) << "\n";
+  if (d.contains("resolverFlushes"))
+    for (const auto& [resolver, text] : d["resolverFlushes"].items())
+      std::cout << "resolver " << resolver << ": " << text.get<std::string>() << "\n";
   if (!d["events"].empty()) {
     std::cout << "\nevents meanwhile:\n";
     for (const auto& e : d["events"]) printEvent(e);
@@ -347,6 +350,7 @@ int main(int argc, char** argv) {
   events->add_option("--since", since, "only events after this id");
   events->add_flag("--follow,-f", follow, "keep printing new events");
   auto* reload = app.add_subcommand("reload", "reload the daemon's config file");
+  auto* resolvers = app.add_subcommand("resolvers", "caching resolvers flushed when a global answer changes, with their last result");
   auto* drill = app.add_subcommand("drill", "failover drills, proven with real DNS queries");
   drill->require_subcommand(1);
   std::string replica, scenario, dns, drill_id, drill_fault;
@@ -484,6 +488,28 @@ int main(int argc, char** argv) {
       printDrill(o, call(o, "GET", "/v1/drills/" + drill_id));
     } else if (drill_abort->parsed()) {
       printDrill(o, call(o, "POST", "/v1/drills/" + drill_id + "/abort"));
+    } else if (resolvers->parsed()) {
+      auto l = call(o, "GET", "/v1/resolvers");
+      if (o.output == "json") {
+        std::cout << l.dump(2) << "\n";
+      } else {
+        std::vector<std::vector<std::string>> rows;
+        for (const auto& r : l) {
+          std::string up = r["up"].is_null() ? "-" : r["up"].get<bool>() ? "yes" : "no";
+          std::string last = "-";
+          if (r.contains("last")) {
+            const auto& x = r["last"];
+            char ms[32];
+            std::snprintf(ms, sizeof ms, "%.1f ms", x["ms"].get<double>());
+            last = x["name"].get<std::string>() + " " + x["result"].get<std::string>() + " " + ms +
+                   (x.contains("reason") ? " (" + x["reason"].get<std::string>() + ": " + x["detail"].get<std::string>() + ")"
+                                         : "") +
+                   " at " + x["at"].get<std::string>();
+          }
+          rows.push_back({r["name"], r["type"], r["target"], up, r["flushed"].dump(), r["errors"].dump(), last});
+        }
+        table({"NAME", "TYPE", "TARGET", "UP", "FLUSHED", "ERRORS", "LAST"}, rows);
+      }
     } else if (reload->parsed()) {
       // A reload of a very large file takes seconds; the daemon answers within
       // 300 s (kReloadWaitSeconds in control/admin_server.h): wait a bit longer.

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <cctype>
@@ -92,6 +93,9 @@ class Loader {
   void loadRateLimit(Topology& t, const YAML::Node& n) const;
   void loadFleet(Topology& t, const YAML::Node& n) const;
   void loadAnnounce(Topology& t, const YAML::Node& n) const;
+  policy::CachingResolver loadResolver(const YAML::Node& n, const std::string& path) const;
+  // A file that must exist and be readable; returns its content.
+  std::string readFile(const YAML::Node& n, const std::string& path, const std::string& file) const;
   void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
   policy::Freshness loadFreshness(const policy::Registry& g, const YAML::Node& n, const std::string& path) const;
   // health.check: content needs http(s) and a canary (health.canary, else the
@@ -500,7 +504,17 @@ void Loader::loadFleet(Topology& t, const YAML::Node& n) const {
 }
 
 void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
-  checkKeys(n, "announce", {"notify", "webhooks"});
+  checkKeys(n, "announce", {"notify", "webhooks", "resolvers"});
+  if (auto list = n["resolvers"]) {
+    requireSeq(list, "announce.resolvers");
+    std::set<std::string> names;
+    for (size_t i = 0; i < list.size(); ++i) {
+      auto r = loadResolver(list[i], at("announce.resolvers", i));
+      if (!names.insert(r.name).second)
+        fail(list[i]["name"], join(at("announce.resolvers", i), "name"), "a second resolver named '" + r.name + "'");
+      t.announce.resolvers.push_back(std::move(r));
+    }
+  }
   if (auto list = n["notify"]) {
     requireSeq(list, "announce.notify");
     for (size_t i = 0; i < list.size(); ++i) {
@@ -528,6 +542,83 @@ void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
       t.announce.webhooks.push_back(url);
     }
   }
+}
+
+std::string Loader::readFile(const YAML::Node& n, const std::string& path, const std::string& file) const {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) fail(n, path, "cannot read '" + file + "': " + std::strerror(errno));
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::string& path) const {
+  using Type = policy::CachingResolver::Type;
+  if (!n.IsMap()) fail(n, path, "expected a map with name and type");
+  policy::CachingResolver r;
+  r.name = str(required(n, "name", path), join(path, "name"));
+  if (r.name.empty() || r.name.size() > 63 ||
+      !std::all_of(r.name.begin(), r.name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; }))
+    fail(n["name"], join(path, "name"), "expected 1-63 letters, digits, '-', '_' or '.' (it is a metric label), got '" + r.name + "'");
+  YAML::Node type = required(n, "type", path);
+  std::string type_name = str(type, join(path, "type"));
+  if (type_name == "pdns-recursor") {
+    r.type = Type::PdnsRecursor;
+    checkKeys(n, path, {"name", "type", "url", "api_key_file"});
+    YAML::Node u = required(n, "url", path);
+    r.url = str(u, join(path, "url"));
+    auto scheme_end = r.url.find("://");
+    std::string scheme = scheme_end == std::string::npos ? "" : r.url.substr(0, scheme_end);
+    if ((scheme != "http" && scheme != "https") || r.url.size() <= scheme_end + 3)
+      fail(u, join(path, "url"), "expected http://HOST:PORT (the recursor's web server), got '" + r.url + "'");
+    while (r.url.size() > scheme_end + 3 && r.url.back() == '/') r.url.pop_back();
+    YAML::Node k = required(n, "api_key_file", path);
+    r.api_key_file = filePath(k, join(path, "api_key_file"));
+    r.api_key = readFile(k, join(path, "api_key_file"), r.api_key_file);
+    while (!r.api_key.empty() && std::isspace(static_cast<unsigned char>(r.api_key.back()))) r.api_key.pop_back();
+    if (r.api_key.empty()) fail(k, join(path, "api_key_file"), "'" + r.api_key_file + "' is empty");
+  } else if (type_name == "unbound") {
+    r.type = Type::Unbound;
+    checkKeys(n, path, {"name", "type", "control", "tls"});
+    YAML::Node c = required(n, "control", path);
+    r.control = str(c, join(path, "control"));
+    bool is_path = !r.control.empty() && r.control.front() == '/';
+    if (!is_path) {
+      auto at_sign = r.control.rfind('@');
+      auto port = at_sign == std::string::npos ? std::string() : r.control.substr(at_sign + 1);
+      bool ok = at_sign != std::string::npos && at_sign > 0 && !port.empty() && port.size() <= 5 &&
+                std::all_of(port.begin(), port.end(), [](char ch) { return std::isdigit(static_cast<unsigned char>(ch)); }) &&
+                std::stoi(port) > 0 && std::stoi(port) < 65536 && IpAddress::parse(r.control.substr(0, at_sign));
+      if (!ok)
+        fail(c, join(path, "control"),
+             "expected ADDRESS@PORT (unbound's control-interface and control-port) or an absolute socket path, got '" +
+                 r.control + "'");
+    }
+    if (auto tls = n["tls"]) {
+      std::string tp = join(path, "tls");
+      if (is_path) fail(tls, tp, "TLS is for control: ADDRESS@PORT; a unix socket is not encrypted");
+      checkKeys(tls, tp, {"server_cert", "client_cert", "client_key"});
+      auto file = [&](const char* key) {
+        YAML::Node f = required(tls, key, tp);
+        std::string p = filePath(f, join(tp, key));
+        readFile(f, join(tp, key), p);  // exists and is readable now, not at the first flush
+        return p;
+      };
+      r.tls_server_cert = file("server_cert");
+      r.tls_client_cert = file("client_cert");
+      r.tls_client_key = file("client_key");
+    }
+  } else if (type_name == "knot-resolver") {
+    r.type = Type::KnotResolver;
+    checkKeys(n, path, {"name", "type", "socket"});
+    YAML::Node so = required(n, "socket", path);
+    r.socket = str(so, join(path, "socket"));
+    if (r.socket.empty() || r.socket.front() != '/')
+      fail(so, join(path, "socket"), "expected the absolute path of kresd's control socket, got '" + r.socket + "'");
+  } else {
+    fail(type, join(path, "type"), "expected pdns-recursor, unbound or knot-resolver, got '" + type_name + "'");
+  }
+  return r;
 }
 
 policy::Replica Loader::loadReplica(const Topology& t, const policy::Registry& g,

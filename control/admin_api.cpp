@@ -34,6 +34,8 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
   if (r.method == "GET" && p == "/v1/events") return reply(events(r));
   if (r.method == "POST" && p == "/v1/reload") return reload(reply);
   if (r.method == "GET" && p == "/v1/status") return reply(status(r));
+  if (r.method == "GET" && p == "/v1/resolvers")
+    return reply(ApiResponse{200, c_.resolvers ? c_.resolvers() : nlohmann::json::array()});
   if (p.starts_with("/v1/drills")) {
     auto id = r.params.count("drill") ? r.params.at("drill") : "";
     if (r.method == "POST" && p == "/v1/drills") return reply(c_.drills.start(r.body));

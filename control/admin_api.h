@@ -16,6 +16,7 @@
 //   POST /v1/drills  start a failover drill (DrillManager); GET /v1/drills[/ID],
 //     POST /v1/drills/ID/abort.
 //   GET /v1/status   everything the status page shows, in one call.
+//   GET /v1/resolvers  the caching resolvers flushed on a change, with their last result.
 //   GET .../routing?client=ADDR  which replica that client's subnet gets, and why
 //     (computed with policy::pickForClient, the DNS path's own rule).
 // Extensions of CONTRACTS.md (docs/api.md): a replication also has `endpoint`
@@ -60,6 +61,8 @@ struct AdminContext {
                      std::function<void(std::string)> done)> share_fault = {};
   // Fleet mode: the etcd revision the routing reflects (shown by GET .../routing).
   std::function<int64_t()> fleet_revision = {};
+  // GET /v1/resolvers: announce.resolvers with their last flush (no secrets).
+  std::function<nlohmann::json()> resolvers = {};
 };
 
 class AdminApi {

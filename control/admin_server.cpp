@@ -88,6 +88,7 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   // 100k registries, so its caller may wait longer than for anything else.
   route("POST", R"(/v1/reload)", {}, {}, std::chrono::seconds(kReloadWaitSeconds));
   route("GET", R"(/v1/status)", {}, {"limit"});
+  route("GET", R"(/v1/resolvers)", {});
   route("GET", R"(/v1/drills)", {});
   route("POST", R"(/v1/drills)", {});
   route("GET", R"(/v1/drills/([^/]+))", {"drill"});

@@ -1,5 +1,6 @@
 #include "control/control_metrics.h"
 
+#include <algorithm>
 #include <unordered_set>
 
 namespace switchyard::control {
@@ -78,7 +79,14 @@ ControlMetrics::ControlMetrics()
       fleet_live_(build(prometheus::BuildGauge(), "switchyard_fleet_live_nodes",
                         "Fleet nodes whose lease is alive, as last seen in etcd.", *registry_)),
       fleet_revision_(build(prometheus::BuildGauge(), "switchyard_fleet_revision",
-                            "The etcd revision this node's routing reflects.", *registry_)) {}
+                            "The etcd revision this node's routing reflects.", *registry_)),
+      resolver_seconds_(build(prometheus::BuildHistogram(), "switchyard_resolver_purge_seconds",
+                              "Time from a routing decision to a caching resolver's ok for its cache flush.",
+                              *registry_)),
+      resolver_errors_(build(prometheus::BuildCounter(), "switchyard_resolver_purge_errors_total",
+                             "Failed cache flush attempts at a caching resolver, by reason.", *registry_)),
+      resolver_up_(build(prometheus::BuildGauge(), "switchyard_resolver_up",
+                         "1 when the last cache flush attempt at the resolver succeeded, else 0.", *registry_)) {}
 
 PairCounters* ControlMetrics::pair(const std::string& registry, const std::string& replica) {
   if (!topology_) return nullptr;
@@ -180,6 +188,41 @@ void ControlMetrics::scraped(const Router& router, double last_render_seconds) {
   orphaned_.Set(static_cast<double>(router.orphanedOverrides().size()));
   renders_.Increment();
   render_seconds_.Set(last_render_seconds);
+}
+
+ControlMetrics::ResolverSeries& ControlMetrics::resolverSeries(const std::string& name) {
+  static const auto bounds = metrics::exponentialBounds(0.0005, 2, 14);  // 0.5 ms .. 4 s
+  auto& s = resolvers_[name];
+  if (!s.seconds) s.seconds = &resolver_seconds_.Add({{"resolver", name}}, bounds);
+  return s;
+}
+
+void ControlMetrics::resolverPurge(const PurgeReport& r) {
+  auto& s = resolverSeries(r.resolver);
+  if (!s.up) s.up = &resolver_up_.Add({{"resolver", r.resolver}});
+  s.up->Set(r.ok ? 1 : 0);
+  if (r.ok) {
+    s.seconds->Observe(r.seconds);
+    return;
+  }
+  auto& c = s.errors[r.reason];
+  if (!c) c = &resolver_errors_.Add({{"resolver", r.resolver}, {"reason", r.reason}});
+  c->Increment();
+}
+
+void ControlMetrics::retainResolvers(const std::vector<policy::CachingResolver>& resolvers) {
+  for (auto it = resolvers_.begin(); it != resolvers_.end();) {
+    bool keep = std::any_of(resolvers.begin(), resolvers.end(), [&](const auto& r) { return r.name == it->first; });
+    if (keep) {
+      ++it;
+      continue;
+    }
+    resolver_seconds_.Remove(it->second.seconds);
+    if (it->second.up) resolver_up_.Remove(it->second.up);
+    for (auto& [reason, c] : it->second.errors) resolver_errors_.Remove(c);
+    it = resolvers_.erase(it);
+  }
+  for (const auto& r : resolvers) resolverSeries(r.name);
 }
 
 void ControlMetrics::fleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision) {

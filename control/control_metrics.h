@@ -13,8 +13,10 @@
 //
 // Families: CONTRACTS.md §6, plus switchyard_health_transitions_total (so a
 // flap shorter than a scrape interval still shows), switchyard_probe_stalled,
-// switchyard_overrides_orphaned and the scrape path's own
-// switchyard_metrics_renders_total / _render_seconds.
+// switchyard_overrides_orphaned, the scrape path's own
+// switchyard_metrics_renders_total / _render_seconds, and the resolver
+// flushes' switchyard_resolver_purge_seconds{resolver},
+// _resolver_purge_errors_total{resolver,reason} and _resolver_up{resolver}.
 //
 // Thread safety: every method but writeEvents() and registry() runs on the
 // control thread. registry() may be collected from any thread meanwhile
@@ -41,6 +43,7 @@
 
 #include "config/config_loader.h"
 #include "control/event_counters.h"
+#include "control/resolver_purger.h"
 #include "control/router.h"
 #include "health/freshness_monitor.h"
 #include "health/probe_result.h"
@@ -73,6 +76,10 @@ class ControlMetrics {
   // control thread) just before the page collects them.
   void scraped(const Router& router, double last_render_seconds);
   void fleet(const std::string& node, bool connected, size_t live_nodes, int64_t revision);
+  // announce.resolvers (resolver_purger.h): one flush attempt's outcome.
+  void resolverPurge(const PurgeReport& report);
+  // The configured resolvers: the series of removed ones go.
+  void retainResolvers(const std::vector<policy::CachingResolver>& resolvers);
 
   EventSnapshot events() const { return {topology_, counters_}; }
   static void writeEvents(const EventSnapshot& snapshot, metrics::Exposition& out);
@@ -99,6 +106,16 @@ class ControlMetrics {
   prometheus::Family<prometheus::Gauge>& fleet_revision_;
 
   std::map<std::string, prometheus::Histogram*> probe_seconds_by_region_;
+  struct ResolverSeries {
+    prometheus::Histogram* seconds = nullptr;
+    prometheus::Gauge* up = nullptr;
+    std::map<std::string, prometheus::Counter*> errors;  // by reason
+  };
+  prometheus::Family<prometheus::Histogram>& resolver_seconds_;
+  prometheus::Family<prometheus::Counter>& resolver_errors_;
+  prometheus::Family<prometheus::Gauge>& resolver_up_;
+  std::map<std::string, ResolverSeries> resolvers_;
+  ResolverSeries& resolverSeries(const std::string& name);
   std::string fleet_node_;
   prometheus::Gauge* fleet_connected_gauge_ = nullptr;
 };

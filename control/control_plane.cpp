@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <future>
 #include <sstream>
@@ -14,6 +15,7 @@
 
 #include "control/metrics_scrape.h"
 #include "control/query_metrics.h"
+#include "policy/endpoint_names.h"
 
 namespace switchyard::control {
 
@@ -171,6 +173,11 @@ void ControlPlane::buildRouter(const HealthStates& initial, PairSet& was_lagging
   }
   notifier_ = std::make_unique<Notifier>(&loop_);
   webhooks_.setUrls(topology_->announce.webhooks);
+  resolvers_ = std::make_unique<ResolverPurger>([this](const PurgeReport& r) {
+    tasks_.postBackground([this, r] { onPurgeReport(r); });
+  });
+  resolvers_->setResolvers(zoneText(), topology_->announce.resolvers);
+  metrics_.retainResolvers(topology_->announce.resolvers);
   router_->onChange([this](const PairChange& c) { onPairChange(c); });
   for (const auto& key : router_->restoreOverrides(restored_overrides_))
     spdlog::warn("event=override_dormant pair={} (not in this config; kept, and applied if the pair returns)",
@@ -191,6 +198,7 @@ void ControlPlane::buildApi() {
       .persist_overrides = [this](std::function<void(std::string)> done) { write(overrides_file_, std::move(done)); },
       .reload = [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); },
       .drills = *drills_,
+      .resolvers = [this] { return resolversJson(); },
   };
   if (topology_->fleet) {
     startFleet();
@@ -461,6 +469,13 @@ void ControlPlane::onPairChange(const PairChange& c) {
   // A freshness change has its own event already (onFreshness, with the lag).
   if (c.cause != "freshness") event(kType.count(c.cause) ? kType.at(c.cause) : c.cause, fields);
   if (c.routing_changed) {
+    // The decision was change_seconds ago (recompute, compile, every worker switched).
+    auto decided = std::chrono::steady_clock::now() -
+                   std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(std::max(0.0, c.change_seconds)));
+    if (auto g = topology_->registryIndex(c.registry); g && resolvers_)
+      resolvers_->purge(policy::endpointText(*topology_, topology_->registries[*g], policy::EndpointKind::Global),
+                        decided);
     notifier_->notify(*topology_, router_->serial());
     event("routing", {{"registry", c.registry},
                             {"cause", c.cause},
@@ -471,6 +486,63 @@ void ControlPlane::onPairChange(const PairChange& c) {
                             {"purgeSeconds", c.purge_seconds},
                             {"changeSeconds", c.change_seconds}});
   }
+}
+
+std::string ControlPlane::zoneText() const {
+  std::string zone = topology_->zone.toString();
+  if (zone.size() > 1 && zone.back() == '.') zone.pop_back();
+  return zone;
+}
+
+void ControlPlane::onPurgeReport(const PurgeReport& r) {
+  metrics_.resolverPurge(r);
+  double ms = (r.ok ? r.seconds : r.attempt_seconds) * 1000;
+  if (r.ok)
+    spdlog::info("event=resolver_purge resolver={} name={} result=ok ms={:.2f} attempt={}", r.resolver, r.name, ms,
+                 r.attempt);
+  else
+    spdlog::warn("event=resolver_purge resolver={} name={} result=error reason={} attempt={}/{} detail=[{}]{}",
+                 r.resolver, r.name, r.reason, r.attempt, ResolverPurger::kMaxAttempts, r.detail,
+                 r.final ? " (given up: the TTL bounds what the resolver serves)" : "");
+  nlohmann::json fields{{"resolver", r.resolver}, {"name", r.name},          {"subtree", r.subtree},
+                        {"result", r.ok ? "ok" : "error"}, {"ms", ms}, {"attempt", r.attempt}};
+  if (!r.ok) {
+    fields["reason"] = r.reason;
+    fields["detail"] = r.detail;
+    fields["final"] = r.final;
+  }
+  event("resolver_purge", std::move(fields));
+}
+
+nlohmann::json ControlPlane::resolversJson() const {
+  nlohmann::json out = nlohmann::json::array();
+  if (!resolvers_) return out;
+  for (const auto& s : resolvers_->status()) {
+    nlohmann::json j{{"name", s.resolver.name},
+                     {"type", policy::resolverTypeName(s.resolver.type)},
+                     {"target", s.resolver.target()},
+                     {"up", s.last ? nlohmann::json(s.up) : nlohmann::json(nullptr)},
+                     {"flushed", s.flushed},
+                     {"errors", s.errors},
+                     {"givenUp", s.given_up},
+                     {"pending", s.pending}};
+    if (s.resolver.type == policy::CachingResolver::Type::Unbound)
+      j["tls"] = !s.resolver.tls_server_cert.empty();
+    if (s.last) {
+      const auto& l = *s.last;
+      char at[32];
+      std::time_t t = std::chrono::system_clock::to_time_t(s.last_at);
+      std::strftime(at, sizeof at, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+      j["last"] = {{"name", l.name}, {"result", l.ok ? "ok" : "error"},
+                   {"ms", (l.ok ? l.seconds : l.attempt_seconds) * 1000}, {"attempt", l.attempt}, {"at", at}};
+      if (!l.ok) {
+        j["last"]["reason"] = l.reason;
+        j["last"]["detail"] = l.detail;
+      }
+    }
+    out.push_back(std::move(j));
+  }
+  return out;
 }
 
 void ControlPlane::event(const std::string& type, nlohmann::json fields) {
@@ -614,6 +686,11 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
       spdlog::info("event=admin_tls certificate=\"{}\"", admin_tls_->describe());
   }
   webhooks_.setUrls(topology_->announce.webhooks);
+  resolvers_->setResolvers(zoneText(), topology_->announce.resolvers);
+  metrics_.retainResolvers(topology_->announce.resolvers);
+  // Any answer may have moved (replicas, addresses, TTLs): one flush of the
+  // zone's subtree per resolver covers every name.
+  resolvers_->purge(zoneText(), std::chrono::steady_clock::now(), true);
   notifier_->notify(*topology_, router_->serial());  // a reload is a new version of the zone
   event("reload", {{"ok", true}, {"generation", router_->table()->generation}});
   return true;
@@ -652,6 +729,7 @@ void ControlPlane::stopAll(int exit_code) {
   if (notifier_) notifier_->close();
   if (fleet_) fleet_->stop();
   webhooks_.stop();
+  if (resolvers_) resolvers_->stop();
   for (auto& s : signals_)
     if (s.data) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&watchdog_), reinterpret_cast<uv_handle_t*>(&start_bound_)})

@@ -51,6 +51,7 @@
 #include "control/drill_manager.h"
 #include "control/event_log.h"
 #include "control/notifier.h"
+#include "control/resolver_purger.h"
 #include "control/router.h"
 #include "control/scrape_cache.h"
 #include "control/stall_watchdog.h"
@@ -121,6 +122,10 @@ class ControlPlane {
   void startDns();
   void onHealthChange(const health::HealthChange& change);
   void onPairChange(const PairChange& change);
+  // A resolver flush's outcome (resolver_purger.h), on the loop: event, log, metrics.
+  void onPurgeReport(const PurgeReport& report);
+  nlohmann::json resolversJson() const;  // GET /v1/resolvers
+  std::string zoneText() const;          // "cr.example.test"
   void onFreshness(const health::FreshnessReport& report);
   void startFleet();
   // Records an event, and sends it to the webhooks.
@@ -147,6 +152,7 @@ class ControlPlane {
   ControlMetrics metrics_;
   std::unique_ptr<Notifier> notifier_;
   WebhookSender webhooks_;
+  std::unique_ptr<ResolverPurger> resolvers_;  // announce.resolvers; stopped in stopAll()
   Overrides restored_overrides_;  // overrides.json, until the Router takes them (start-up only)
   // SOA serials: every one handed out is below serial_reserved_, which is on
   // disk (serial.json) before the first answer and renewed in the background

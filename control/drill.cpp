@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
 #include "control/event_log.h"
@@ -109,6 +110,7 @@ json DrillReport::toJson() const {
   for (const auto& [k, v] : timings) out["timings"][k] = v;
   for (const auto& e : expectations)
     out["expectations"].push_back({{"name", e.name}, {"passed", e.passed}, {"detail", e.detail}});
+  if (!resolver_flushes.empty()) out["resolverFlushes"] = resolver_flushes;
   if (hold_ms) out["holdMs"] = *hold_ms;
   if (!finished_at.empty()) out["finishedAt"] = finished_at;
   return out;
@@ -226,11 +228,46 @@ void Drill::run(DrillControl& control) {
   const std::string& replica = plan_.replica;
   auto finish = [&] {
     json events = control.eventsSince(plan_.first_event_id);
+    // Each resolver's flushes of the global name (apply and revert) finish a
+    // few ms after the DNS moved: wait for them, bounded past one attempt's
+    // timeout, so the report has them.
+    auto flushes = [&](const json& list) {
+      std::map<std::string, std::vector<std::string>> out;
+      for (const auto& e : list) {
+        if (e.value("type", "") != "resolver_purge" || e.value("name", "") != plan_.global_name) continue;
+        if (e.value("result", "") == "ok") {
+          char ms[32];
+          std::snprintf(ms, sizeof ms, "%.1f ms", e.value("ms", 0.0));
+          out[e.value("resolver", "")].push_back(ms);
+        } else if (e.value("final", false)) {
+          out[e.value("resolver", "")].push_back("failed (" + e.value("reason", "") + ")");
+        }
+      }
+      return out;
+    };
+    auto deadline = Clock::now() + std::chrono::milliseconds(2500);
+    auto enough = [&](const std::map<std::string, std::vector<std::string>>& f) {
+      for (const auto& r : plan_.resolvers)
+        if (!f.count(r) || f.at(r).size() < 2) return false;
+      return true;
+    };
+    while (!plan_.resolvers.empty() && !enough(flushes(events)) && Clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      events = control.eventsSince(plan_.first_event_id);
+    }
+    std::map<std::string, std::string> summary;
+    auto found = flushes(events);
+    for (const auto& r : plan_.resolvers) {
+      std::string text;
+      for (const auto& x : found[r]) text += (text.empty() ? "" : ", ") + x;
+      summary[r] = text.empty() ? "no flush seen" : "resolver caches flushed in " + text;
+    }
     std::lock_guard<std::mutex> lock(mutex_);
     report_.state = aborted_ ? "aborted" : report_.passed() ? "passed" : "failed";
     report_.phase = "done";
     report_.finished_at = nowRfc3339();
     report_.events = std::move(events);
+    report_.resolver_flushes = std::move(summary);
     finished_ = true;
   };
   auto record = [&](const char* key, const ClientAnswers& answers) {

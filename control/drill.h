@@ -74,6 +74,9 @@ struct DrillPlan {
   // Answer records ("A 192.0.2.1", "CNAME x.example.") of each replica.
   std::map<std::string, std::vector<std::string>> records;
   uint64_t first_event_id = 0;
+  // announce.resolvers: their names; the report gives how fast each one's
+  // cache was flushed for the global name (apply and revert).
+  std::vector<std::string> resolvers;
 };
 
 // The control thread's side of a drill. Each call blocks its caller (the
@@ -111,6 +114,8 @@ struct DrillReport {
   nlohmann::json answers = nlohmann::json::object();
   std::vector<DrillExpectation> expectations;
   nlohmann::json events = nlohmann::json::array();
+  // Per resolver: "resolver caches flushed in 3.2 ms, 2.9 ms" (apply, revert).
+  std::map<std::string, std::string> resolver_flushes;
 
   bool passed() const;  // at least one expectation, and every one passed
   nlohmann::json toJson() const;

@@ -212,6 +212,7 @@ void DrillManager::describeTargets(DrillPlan& p) const {
   const auto& t = router_.topology();
   const auto& reg = t.registries[*t.registryIndex(p.registry)];
   p.global_name = policy::endpointText(t, reg, policy::EndpointKind::Global);
+  for (const auto& r : t.announce.resolvers) p.resolvers.push_back(r.name);
   bool any_v4 = false;
   for (const auto& rep : reg.replicas) {
     std::vector<std::string> records;

@@ -79,4 +79,13 @@ std::optional<uint32_t> Topology::replicaIndex(uint32_t registry, std::string_vi
   return std::nullopt;
 }
 
+const char* resolverTypeName(CachingResolver::Type type) {
+  switch (type) {
+    case CachingResolver::Type::PdnsRecursor: return "pdns-recursor";
+    case CachingResolver::Type::Unbound: return "unbound";
+    case CachingResolver::Type::KnotResolver: return "knot-resolver";
+  }
+  return "?";
+}
+
 }  // namespace switchyard::policy

@@ -158,10 +158,35 @@ struct Ttls {
 
 enum class WhenNoneEligible { FailOpen, Servfail };
 
+// A caching resolver whose cache is flushed when a global name's answer
+// changes (announce.resolvers; control/resolver_purger.h).
+struct CachingResolver {
+  enum class Type { PdnsRecursor, Unbound, KnotResolver };
+  std::string name;
+  Type type = Type::PdnsRecursor;
+  // pdns-recursor: its web server (http://HOST:PORT) and API key (the file's
+  // content, trimmed; never logged or shown by the API).
+  std::string url;
+  std::string api_key;
+  std::string api_key_file;
+  // unbound: remote control at HOST@PORT (TCP), or a socket path; with TLS
+  // the files unbound-control-setup makes.
+  std::string control;
+  std::string tls_server_cert, tls_client_cert, tls_client_key;
+  // knot-resolver: its control socket.
+  std::string socket;
+
+  // Where it is reached, for logs and the API (no secrets).
+  std::string target() const { return type == Type::PdnsRecursor ? url : type == Type::Unbound ? control : socket; }
+  bool operator==(const CachingResolver&) const = default;
+};
+const char* resolverTypeName(CachingResolver::Type type);
+
 // Who hears about routing changes.
 struct Announce {
   std::vector<SocketAddress> notify;  // DNS NOTIFY (RFC 1996) targets
   std::vector<std::string> webhooks;  // URLs that get each event as a JSON POST
+  std::vector<CachingResolver> resolvers;  // caches flushed on a global name's change
 };
 
 // DNS-over-TCP limits, per serving thread (listen.tcp).

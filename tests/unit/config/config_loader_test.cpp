@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -391,4 +392,67 @@ TEST_CASE("health.check content errors name the place and the rule") {
   // Set at the top level, the registry without a canary is named.
   CHECK_THAT(errorOf(edit("  scheme: none ", "  scheme: http\n  check: content ")),
              Catch::Contains("registries[0]: health.check: content needs an image to read"));
+}
+
+TEST_CASE("announce.resolvers: each type's keys, secrets from files, and errors at file:line:column") {
+  std::string dir = "/tmp/switchyard-resolver-config-test";
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir + "/pdns.key") << "s3cret\n";
+  for (const char* f : {"server.pem", "control.pem", "control.key"}) std::ofstream(dir + "/" + f) << "x";
+  auto t = config::loadTopologyText(base() + R"(announce:
+  resolvers:
+    - { name: pdns-a, type: pdns-recursor, url: "http://127.0.0.1:8082/", api_key_file: pdns.key }
+    - { name: unbound-sock, type: unbound, control: /run/unbound.ctl }
+    - name: unbound-tls
+      type: unbound
+      control: 127.0.0.1@8953
+      tls: { server_cert: server.pem, client_cert: control.pem, client_key: control.key }
+    - { name: kresd, type: knot-resolver, socket: /run/knot-resolver/control/1 }
+)", "sy.yaml", dir);
+  INFO((t ? "" : t.error()));
+  REQUIRE(t);
+  const auto& r = (*t)->announce.resolvers;
+  REQUIRE(r.size() == 4);
+  CHECK(r[0].type == policy::CachingResolver::Type::PdnsRecursor);
+  CHECK(r[0].url == "http://127.0.0.1:8082");
+  CHECK(r[0].api_key == "s3cret");  // trimmed
+  CHECK(r[0].api_key_file == dir + "/pdns.key");
+  CHECK(r[1].control == "/run/unbound.ctl");
+  CHECK(r[1].tls_server_cert.empty());
+  CHECK(r[2].tls_client_key == dir + "/control.key");
+  CHECK(r[3].socket == "/run/knot-resolver/control/1");
+  CHECK(r[2].target() == "127.0.0.1@8953");
+
+  auto err = [&](const std::string& entry) {
+    auto bad = config::loadTopologyText(base() + "announce:\n  resolvers:\n    - " + entry + "\n", "sy.yaml", dir);
+    return bad ? std::string() : bad.error();
+  };
+  CHECK_THAT(err("{ name: x, type: bind }"),
+             Catch::Contains("sy.yaml:") && Catch::Contains("announce.resolvers[0].type: expected pdns-recursor, unbound or knot-resolver, got 'bind'"));
+  CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"http://127.0.0.1:1\", api_key_file: missing.key }"),
+             Catch::Contains("announce.resolvers[0].api_key_file: cannot read '" + dir + "/missing.key'"));
+  CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"127.0.0.1:8082\", api_key_file: pdns.key }"),
+             Catch::Contains("announce.resolvers[0].url: expected http://HOST:PORT"));
+  CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"http://h:1\" }"),
+             Catch::Contains("announce.resolvers[0]: missing required key 'api_key_file'"));
+  CHECK_THAT(err("{ name: x, type: unbound, control: \"localhost:8953\" }"),
+             Catch::Contains("announce.resolvers[0].control: expected ADDRESS@PORT"));
+  CHECK_THAT(err("{ name: x, type: unbound, control: /run/u.ctl, tls: { server_cert: server.pem, client_cert: control.pem, client_key: control.key } }"),
+             Catch::Contains("announce.resolvers[0].tls: TLS is for control: ADDRESS@PORT"));
+  CHECK_THAT(err("{ name: x, type: unbound, control: \"127.0.0.1@8953\", tls: { server_cert: server.pem, client_cert: nope.pem, client_key: control.key } }"),
+             Catch::Contains("announce.resolvers[0].tls.client_cert: cannot read"));
+  CHECK_THAT(err("{ name: x, type: knot-resolver, socket: control/1 }"),
+             Catch::Contains("announce.resolvers[0].socket: expected the absolute path"));
+  CHECK_THAT(err("{ name: x, type: knot-resolver, socket: /s, url: \"http://h:1\" }"),
+             Catch::Contains("announce.resolvers[0]"));
+  CHECK_THAT(err("{ name: \"a b\", type: knot-resolver, socket: /s }"),
+             Catch::Contains("announce.resolvers[0].name: expected 1-63 letters"));
+  auto twice = config::loadTopologyText(base() + "announce:\n  resolvers:\n    - { name: k, type: knot-resolver, socket: /a }\n"
+                                                 "    - { name: k, type: knot-resolver, socket: /b }\n", "sy.yaml", dir);
+  REQUIRE_FALSE(twice);
+  CHECK_THAT(twice.error(), Catch::Contains("announce.resolvers[1].name: a second resolver named 'k'"));
+  // The key never appears in an error.
+  auto wrong = config::loadTopologyText(base() + "announce:\n  resolvers:\n    - { name: p, type: pdns-recursor, url: ftp, api_key_file: pdns.key }\n", "sy.yaml", dir);
+  REQUIRE_FALSE(wrong);
+  CHECK(wrong.error().find("s3cret") == std::string::npos);
 }
