@@ -6,6 +6,7 @@
 #include "control/tls_identity.h"
 
 #include <httplib.h>
+#include <sys/socket.h>
 
 #include <algorithm>
 #include <cctype>
@@ -260,6 +261,11 @@ void AdminServer::route(const char* method, const std::string& pattern, std::vec
 Result<bool> AdminServer::start(const SocketAddress& a) {
   if (!server_->is_valid()) return makeError("admin: cannot set up TLS (OpenSSL refused the context)");
   std::string host = a.address.toString();
+  int listen_fd = -1;
+  server_->set_socket_options([&listen_fd](socket_t fd) {
+    httplib::default_socket_options(fd);
+    listen_fd = fd;  // the last one made is the one bound
+  });
   if (a.port == 0) {
     int port = server_->bind_to_any_port(host);
     if (port < 0) return makeError("admin: cannot bind " + a.toString());
@@ -268,6 +274,13 @@ Result<bool> AdminServer::start(const SocketAddress& a) {
     if (!server_->bind_to_port(host, a.port)) return makeError("admin: cannot bind " + a.toString());
     port_ = a.port;
   }
+  // httplib listens with a backlog of 5 (compiled into Debian's libcpp-httplib,
+  // so its macro cannot change it): a few scrapers hammering /metrics on a busy
+  // machine overflowed it, the kernel dropped an operator's SYN and the PATCH
+  // waited a second for the resend. listen() again on a listening socket sets
+  // the new backlog.
+  if (listen_fd < 0 || ::listen(listen_fd, kAdminBacklog) != 0)
+    return makeError("admin: cannot listen on " + a.toString() + " with a backlog of " + std::to_string(kAdminBacklog));
   thread_ = std::thread([this] {
     nameThisThread("sy-admin");
     server_->listen_after_bind();

@@ -70,6 +70,9 @@ using MetricsRenderer = std::function<std::string()>;
 inline constexpr int kReloadWaitSeconds = 300;
 // Threads serving admin connections (httplib's default on up to 9 cores).
 inline constexpr size_t kAdminThreads = 8;
+// Connections the kernel holds for the listener thread (nginx's 511; capped
+// by net.core.somaxconn).
+inline constexpr int kAdminBacklog = 511;
 // The largest request body the API reads (every valid one is under 1 KiB).
 inline constexpr size_t kMaxBodyBytes = 64 * 1024;
 
