@@ -3,6 +3,7 @@
 #include <curl/curl.h>
 
 #include <CLI/CLI.hpp>
+#include <csignal>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
@@ -14,6 +15,11 @@
 #include "control/control_plane.h"
 
 int main(int argc, char** argv) {
+  // Before any thread starts, so every thread inherits it: OpenSSL writes with
+  // write(), not send(MSG_NOSIGNAL), and a TLS peer (an admin client, an
+  // Unbound control socket) that resets mid-write would otherwise end the
+  // daemon. A failed write is an error its caller reports (EPIPE).
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"switchyard: health-aware authoritative DNS for geo-replicated registries"};
   switchyard::control::DaemonOptions options;
   options.config_path = "switchyard.yaml";

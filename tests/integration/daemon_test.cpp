@@ -175,6 +175,20 @@ TEST_CASE("SIGTERM stops the daemon with exit status 0") {
   CHECK_THAT(d.log(), Catch::Contains("event=stopped"));
 }
 
+TEST_CASE("SIGPIPE does not stop the daemon: a peer that hangs up mid-write is an error, not an exit") {
+  // OpenSSL writes to its sockets with write(), not send(MSG_NOSIGNAL): an
+  // Unbound control peer or an admin TLS client that resets a connection
+  // while the daemon writes raises SIGPIPE, whose default action ends the
+  // process. Sent here directly, as the kernel would.
+  DaemonProcess d(testConfig());
+  REQUIRE(d.running());
+  d.signal(SIGPIPE);
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  INFO(d.log());
+  CHECK(d.running());
+  CHECK(d.stop() == 0);
+}
+
 TEST_CASE("check mode (--check) validates and exits 0 or 1 with file:line:column") {
   std::string dir = makeTempDir();
   std::string text = testConfig();
