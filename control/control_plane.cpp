@@ -495,6 +495,10 @@ std::string ControlPlane::zoneText() const {
 }
 
 void ControlPlane::onPurgeReport(const PurgeReport& r) {
+  // A sender retired by a reload may still report its last flush; its
+  // resolver's series are gone and must not come back.
+  const auto& named = topology_->announce.resolvers;
+  if (std::none_of(named.begin(), named.end(), [&](const auto& c) { return c.name == r.resolver; })) return;
   metrics_.resolverPurge(r);
   double ms = (r.ok ? r.seconds : r.attempt_seconds) * 1000;
   if (r.ok)
@@ -686,11 +690,13 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
       spdlog::info("event=admin_tls certificate=\"{}\"", admin_tls_->describe());
   }
   webhooks_.setUrls(topology_->announce.webhooks);
-  resolvers_->setResolvers(zoneText(), topology_->announce.resolvers);
   metrics_.retainResolvers(topology_->announce.resolvers);
-  // Any answer may have moved (replicas, addresses, TTLs): one flush of the
-  // zone's subtree per resolver covers every name.
-  resolvers_->purge(zoneText(), std::chrono::steady_clock::now(), true);
+  if (resolvers_) {  // gone once stopAll ran
+    resolvers_->setResolvers(zoneText(), topology_->announce.resolvers);
+    // Any answer may have moved (replicas, addresses, TTLs): one flush of the
+    // zone's subtree per resolver covers every name.
+    resolvers_->purge(zoneText(), std::chrono::steady_clock::now(), true);
+  }
   notifier_->notify(*topology_, router_->serial());  // a reload is a new version of the zone
   event("reload", {{"ok", true}, {"generation", router_->table()->generation}});
   return true;
@@ -730,6 +736,7 @@ void ControlPlane::stopAll(int exit_code) {
   if (fleet_) fleet_->stop();
   webhooks_.stop();
   if (resolvers_) resolvers_->stop();
+  resolvers_.reset();  // its senders report through tasks_, destroyed before it
   for (auto& s : signals_)
     if (s.data) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
   for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&watchdog_), reinterpret_cast<uv_handle_t*>(&start_bound_)})

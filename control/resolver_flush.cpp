@@ -78,6 +78,7 @@ class Stream {
   FlushOutcome writeAll(const std::string& data) {
     size_t done = 0;
     while (done < data.size()) {
+      if (ssl_) ERR_clear_error();  // SSL_get_error reads this thread's queue: only this call's errors
       ssize_t n = ssl_ ? SSL_write(ssl_, data.data() + done, static_cast<int>(data.size() - done))
                        : ::send(fd_, data.data() + done, data.size() - done, MSG_NOSIGNAL);
       if (n > 0) {
@@ -94,6 +95,7 @@ class Stream {
   FlushOutcome readUntil(std::string& out, Enough enough) {
     char buf[4096];
     while (!enough(out)) {
+      if (ssl_) ERR_clear_error();
       ssize_t n = ssl_ ? SSL_read(ssl_, buf, sizeof buf) : ::recv(fd_, buf, sizeof buf, 0);
       if (n > 0) {
         out.append(buf, static_cast<size_t>(n));
@@ -156,6 +158,7 @@ FlushOutcome unbound(const policy::CachingResolver& r, const std::string& name, 
   std::unique_ptr<SSL_CTX, SslDeleter> ctx;
   std::unique_ptr<SSL, SslDeleter> ssl;
   if (!r.tls_server_cert.empty()) {
+    ERR_clear_error();  // a failed earlier attempt's errors would name the wrong step
     ctx.reset(SSL_CTX_new(TLS_client_method()));
     if (!ctx) return failure("tls", sslError("SSL_CTX_new"));
     // unbound-control's own rule: the server's self-signed certificate is
@@ -170,6 +173,7 @@ FlushOutcome unbound(const policy::CachingResolver& r, const std::string& name, 
     ssl.reset(SSL_new(ctx.get()));
     SSL_set_fd(ssl.get(), fd.fd);
     while (true) {
+      ERR_clear_error();
       int rc = SSL_connect(ssl.get());
       if (rc == 1) break;
       int e = SSL_get_error(ssl.get(), rc);
