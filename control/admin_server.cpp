@@ -281,6 +281,7 @@ Result<bool> AdminServer::start(const SocketAddress& a) {
   // the new backlog.
   if (listen_fd < 0 || ::listen(listen_fd, kAdminBacklog) != 0)
     return makeError("admin: cannot listen on " + a.toString() + " with a backlog of " + std::to_string(kAdminBacklog));
+  server_->set_socket_options(httplib::default_socket_options);  // the lambda above points into this frame
   thread_ = std::thread([this] {
     nameThisThread("sy-admin");
     server_->listen_after_bind();

@@ -16,9 +16,11 @@
 
 int main(int argc, char** argv) {
   // Before any thread starts, so every thread inherits it: OpenSSL writes with
-  // write(), not send(MSG_NOSIGNAL), and a TLS peer (an admin client, an
-  // Unbound control socket) that resets mid-write would otherwise end the
-  // daemon. A failed write is an error its caller reports (EPIPE).
+  // write(), not send(MSG_NOSIGNAL), and an Unbound control peer over TLS that
+  // resets mid-write would otherwise end the daemon (httplib's Server ignores
+  // SIGPIPE in its constructor, so only a daemon without an admin listener
+  // was exposed; this does not depend on that). A failed write is an error
+  // its caller reports (EPIPE).
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"switchyard: health-aware authoritative DNS for geo-replicated registries"};
   switchyard::control::DaemonOptions options;
