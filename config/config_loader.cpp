@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <sys/un.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -94,6 +96,7 @@ class Loader {
   void loadFleet(Topology& t, const YAML::Node& n) const;
   void loadAnnounce(Topology& t, const YAML::Node& n) const;
   policy::CachingResolver loadResolver(const YAML::Node& n, const std::string& path) const;
+  void socketPath(const YAML::Node& n, const std::string& path, const std::string& socket) const;
   // A file that must exist and be readable; returns its content.
   std::string readFile(const YAML::Node& n, const std::string& path, const std::string& file) const;
   void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
@@ -552,6 +555,14 @@ std::string Loader::readFile(const YAML::Node& n, const std::string& path, const
   return text.str();
 }
 
+// A unix socket's path must fit sockaddr_un (107 bytes and the NUL): said
+// now, not as a connect error at the first flush.
+void Loader::socketPath(const YAML::Node& n, const std::string& path, const std::string& socket) const {
+  if (socket.size() >= sizeof(sockaddr_un{}.sun_path))
+    fail(n, path, "a unix socket path has at most " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+                      " bytes; this one has " + std::to_string(socket.size()));
+}
+
 policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::string& path) const {
   using Type = policy::CachingResolver::Type;
   if (!n.IsMap()) fail(n, path, "expected a map with name and type");
@@ -564,7 +575,7 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
   std::string type_name = str(type, join(path, "type"));
   if (type_name == "pdns-recursor") {
     r.type = Type::PdnsRecursor;
-    checkKeys(n, path, {"name", "type", "url", "api_key_file"});
+    checkKeys(n, path, {"name", "type", "url", "api_key_file", "ca_file"});
     YAML::Node u = required(n, "url", path);
     r.url = str(u, join(path, "url"));
     auto scheme_end = r.url.find("://");
@@ -577,13 +588,20 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
     r.api_key = readFile(k, join(path, "api_key_file"), r.api_key_file);
     while (!r.api_key.empty() && std::isspace(static_cast<unsigned char>(r.api_key.back()))) r.api_key.pop_back();
     if (r.api_key.empty()) fail(k, join(path, "api_key_file"), "'" + r.api_key_file + "' is empty");
+    if (auto ca = n["ca_file"]) {
+      if (scheme != "https") fail(ca, join(path, "ca_file"), "ca_file is for an https:// url; this one is " + scheme);
+      r.ca_file = filePath(ca, join(path, "ca_file"));
+      readFile(ca, join(path, "ca_file"), r.ca_file);  // exists and is readable now, not at the first flush
+    }
   } else if (type_name == "unbound") {
     r.type = Type::Unbound;
     checkKeys(n, path, {"name", "type", "control", "tls"});
     YAML::Node c = required(n, "control", path);
     r.control = str(c, join(path, "control"));
     bool is_path = !r.control.empty() && r.control.front() == '/';
-    if (!is_path) {
+    if (is_path) {
+      socketPath(c, join(path, "control"), r.control);
+    } else {
       auto at_sign = r.control.rfind('@');
       auto port = at_sign == std::string::npos ? std::string() : r.control.substr(at_sign + 1);
       bool ok = at_sign != std::string::npos && at_sign > 0 && !port.empty() && port.size() <= 5 &&
@@ -615,6 +633,7 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
     r.socket = str(so, join(path, "socket"));
     if (r.socket.empty() || r.socket.front() != '/')
       fail(so, join(path, "socket"), "expected the absolute path of kresd's control socket, got '" + r.socket + "'");
+    socketPath(so, join(path, "socket"), r.socket);
   } else {
     fail(type, join(path, "type"), "expected pdns-recursor, unbound or knot-resolver, got '" + type_name + "'");
   }

@@ -14,7 +14,7 @@
 #include <cstring>
 #include <memory>
 
-#include <httplib.h>
+#include <curl/curl.h>
 
 #include "common/ip_address.h"
 #include "dns/socket_util.h"
@@ -60,7 +60,9 @@ FlushOutcome connectTo(const std::string& target, Clock::time_point deadline, Fd
   if (::connect(out.fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     if (errno != EINPROGRESS) return failure("connect", target + ": " + std::strerror(errno));
     pollfd p{out.fd, POLLOUT, 0};
-    int n = ::poll(&p, 1, remainingMs(deadline));
+    int n;
+    do n = ::poll(&p, 1, remainingMs(deadline));
+    while (n < 0 && errno == EINTR);
     if (n == 0) return failure("timeout", target + ": no connection within the timeout");
     int err = 0;
     socklen_t el = sizeof err;
@@ -161,6 +163,9 @@ FlushOutcome unbound(const policy::CachingResolver& r, const std::string& name, 
     ERR_clear_error();  // a failed earlier attempt's errors would name the wrong step
     ctx.reset(SSL_CTX_new(TLS_client_method()));
     if (!ctx) return failure("tls", sslError("SSL_CTX_new"));
+    // OpenSSL 3 reports a close without close_notify as SSL_ERROR_SSL; the
+    // reply is complete at EOF either way.
+    SSL_CTX_set_options(ctx.get(), SSL_OP_IGNORE_UNEXPECTED_EOF);
     // unbound-control's own rule: the server's self-signed certificate is
     // the only trust anchor, and our client certificate is what it checks.
     if (SSL_CTX_load_verify_locations(ctx.get(), r.tls_server_cert.c_str(), nullptr) != 1)
@@ -179,7 +184,11 @@ FlushOutcome unbound(const policy::CachingResolver& r, const std::string& name, 
       int e = SSL_get_error(ssl.get(), rc);
       if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) return failure("tls", sslError("TLS handshake"));
       pollfd p{fd.fd, static_cast<short>(e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT), 0};
-      if (::poll(&p, 1, remainingMs(deadline)) == 0) return failure("timeout", "TLS handshake within the timeout");
+      int n;
+      do n = ::poll(&p, 1, remainingMs(deadline));
+      while (n < 0 && errno == EINTR);
+      if (n == 0) return failure("timeout", "TLS handshake within the timeout");
+      if (n < 0) return failure("connect", std::string("poll: ") + std::strerror(errno));
     }
   }
   Stream s(fd.fd, ssl.get(), deadline);
@@ -219,28 +228,57 @@ FlushOutcome knot(const policy::CachingResolver& r, const std::string& name, boo
   return failure("refused", body.substr(0, 300));
 }
 
+size_t appendBody(char* data, size_t size, size_t count, void* out) {
+  auto* body = static_cast<std::string*>(out);
+  if (body->size() + size * count > (1u << 20)) return 0;  // more than 1 MiB: not the recursor's answer
+  body->append(data, size * count);
+  return size * count;
+}
+
+// libcurl, not httplib: CURLOPT_TIMEOUT_MS bounds the whole request, name
+// lookup included (httplib bounds each read and write, so a server that
+// trickles bytes, or a lookup that hangs, would outlast the deadline).
 FlushOutcome pdns(const policy::CachingResolver& r, const std::string& name, bool subtree,
                   std::chrono::milliseconds timeout) {
-  httplib::Client client(r.url);
-  auto sec = static_cast<time_t>(timeout.count() / 1000);
-  auto usec = static_cast<time_t>((timeout.count() % 1000) * 1000);
-  client.set_connection_timeout(sec, usec);
-  client.set_read_timeout(sec, usec);
-  client.set_write_timeout(sec, usec);
+  std::unique_ptr<CURL, void (*)(CURL*)> easy(curl_easy_init(), curl_easy_cleanup);
+  if (!easy) return failure("connect", "curl_easy_init failed");
   // The recursor wants the name canonical (with the root dot).
-  std::string path = "/api/v1/servers/localhost/cache/flush?domain=" + name + "." + (subtree ? "&subtree=true" : "");
-  auto res = client.Put(path, httplib::Headers{{"X-API-Key", r.api_key}}, "", "text/plain");
-  if (!res) {
-    auto e = res.error();
-    const char* reason = e == httplib::Error::Read || e == httplib::Error::Write ? "timeout"
-                         : e == httplib::Error::SSLConnection || e == httplib::Error::SSLServerVerification ? "tls"
-                                                                                                              : "connect";
-    if (e == httplib::Error::Connection) reason = "connect";
-    return failure(reason, r.url + ": " + httplib::to_string(e));
+  std::string url = r.url + "/api/v1/servers/localhost/cache/flush?domain=" + name + "." + (subtree ? "&subtree=true" : "");
+  std::string key = "X-API-Key: " + r.api_key;
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(curl_slist_append(nullptr, key.c_str()), curl_slist_free_all);
+  std::string body;
+  char error[CURL_ERROR_SIZE] = "";
+  CURL* h = easy.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
+  curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");  // an empty body, with its Content-Length: 0
+  curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, 0L);
+  curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers.get());
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // a sender thread: no SIGALRM for lookups
+  curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // the key goes to the configured server only
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, appendBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  if (!r.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, r.ca_file.c_str());
+  CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) {
+    const char* reason = rc == CURLE_OPERATION_TIMEDOUT                                     ? "timeout"
+                         : rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
+                                   rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM
+                             ? "tls"
+                         : rc == CURLE_WRITE_ERROR ? "protocol"
+                                                   : "connect";
+    // The URL has no secret (the key travels in a header); curl's message
+    // names the host and the step.
+    return failure(reason, r.url + ": " + (error[0] ? error : curl_easy_strerror(rc)));
   }
-  if (res->status == 401 || res->status == 403) return failure("auth", "HTTP " + std::to_string(res->status) + " (the API key was refused)");
-  if (res->status != 200) return failure("refused", "HTTP " + std::to_string(res->status) + " " + res->body.substr(0, 200));
-  if (res->body.find("\"count\"") == std::string::npos) return failure("protocol", "unexpected answer: " + res->body.substr(0, 200));
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (status == 401 || status == 403) return failure("auth", "HTTP " + std::to_string(status) + " (the API key was refused)");
+  if (status != 200) return failure("refused", "HTTP " + std::to_string(status) + " " + body.substr(0, 200));
+  if (body.find("\"count\"") == std::string::npos) return failure("protocol", "unexpected answer: " + body.substr(0, 200));
   return {true, "", ""};
 }
 

@@ -1,7 +1,8 @@
 // flushResolverCache: one cache flush of one name at one caching resolver,
 // over that resolver's own control protocol:
 //   pdns-recursor  PUT {url}/api/v1/servers/localhost/cache/flush?domain=NAME
-//                  with X-API-Key (its answer: 200 and {"count": N, ...});
+//                  with X-API-Key (its answer: 200 and {"count": N, ...}),
+//                  through libcurl, whose one timeout covers the lookup too;
 //   unbound        "UBCT1 flush NAME\n" on its remote control (unix socket, or
 //                  TCP with the client certificate unbound-control-setup
 //                  made, the server's certificate pinned), answered "ok";
@@ -9,7 +10,7 @@
 //   knot-resolver  "__binary\n" then the Lua "cache.clear('NAME', true)" on
 //                  kresd's control socket; a table back means done.
 // `subtree`: the name and everything below it (a reload: the whole zone).
-// Thread safety: blocking I/O bounded by `timeout` per step; call it from a
+// Thread safety: blocking I/O, all of it within `timeout`; call it from a
 // sender thread (resolver_purger.h), never from a loop.
 #pragma once
 

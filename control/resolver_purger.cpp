@@ -1,6 +1,7 @@
 #include "control/resolver_purger.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "control/resolver_flush.h"
 
@@ -8,8 +9,9 @@ namespace switchyard::control {
 
 class ResolverPurger::Sender {
  public:
-  Sender(policy::CachingResolver spec, std::string zone, std::function<void(const PurgeReport&)>& report)
-      : report_(report) {
+  Sender(policy::CachingResolver spec, std::string zone, std::function<void(const PurgeReport&)>& report,
+         const Flush& flush)
+      : report_(report), flush_(flush) {
     status_.resolver = std::move(spec);
     zone_ = std::move(zone);
     thread_ = std::thread([this] { run(); });
@@ -27,17 +29,20 @@ class ResolverPurger::Sender {
   void purge(const std::string& name, Clock::time_point decided, bool subtree) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto same = std::find_if(pending_.begin(), pending_.end(),
-                               [&](const Entry& e) { return e.name == name && e.subtree == subtree; });
-      if (same != pending_.end()) return;  // waiting already; it keeps its earlier decision
+      // Waiting already (it keeps its earlier decision), or a waiting flush
+      // of the zone's subtree will cover it.
+      if (waiting_.count(key(name, subtree)) || waiting_.count(key(zone_, true))) return;
       if (pending_.size() >= kMaxPending) {
         // One subtree flush of the zone covers every waiting name.
         Clock::time_point earliest = decided;
         for (const auto& e : pending_) earliest = std::min(earliest, e.decided);
         pending_.clear();
+        waiting_.clear();
         pending_.push_back({zone_, true, earliest});
+        waiting_.insert(key(zone_, true));
       } else {
         pending_.push_back({name, subtree, decided});
+        waiting_.insert(key(name, subtree));
       }
     }
     cv_.notify_one();
@@ -48,6 +53,8 @@ class ResolverPurger::Sender {
     s.pending = pending_.size();
     return s;
   }
+  // run() has returned: joining is immediate.
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
   void requestStop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -57,6 +64,8 @@ class ResolverPurger::Sender {
   }
 
  private:
+  static std::string key(const std::string& name, bool subtree) { return (subtree ? "*" : "=") + name; }
+
   struct Entry {
     std::string name;
     bool subtree = false;
@@ -64,6 +73,10 @@ class ResolverPurger::Sender {
   };
 
   void run() {
+    struct Finished {
+      std::atomic<bool>& flag;
+      ~Finished() { flag.store(true, std::memory_order_release); }
+    } finished{finished_};
     while (true) {
       Entry entry;
       policy::CachingResolver spec;
@@ -73,11 +86,12 @@ class ResolverPurger::Sender {
         if (stopping_) return;
         entry = std::move(pending_.front());
         pending_.pop_front();
+        waiting_.erase(key(entry.name, entry.subtree));  // a change from now on queues it again
         spec = status_.resolver;
       }
       for (int attempt = 1; attempt <= kMaxAttempts; ++attempt) {
         auto started = Clock::now();
-        FlushOutcome out = flushResolverCache(spec, entry.name, entry.subtree, kTimeout);
+        FlushOutcome out = flush_(spec, entry.name, entry.subtree, kTimeout);
         auto done = Clock::now();
         PurgeReport r;
         r.resolver = spec.name;
@@ -111,16 +125,20 @@ class ResolverPurger::Sender {
   }
 
   std::function<void(const PurgeReport&)>& report_;
+  const Flush& flush_;
+  std::atomic<bool> finished_{false};
   mutable std::mutex mutex_;
   std::condition_variable cv_;
   ResolverStatus status_;        // GUARDED_BY(mutex_)
   std::string zone_;             // GUARDED_BY(mutex_)
-  std::deque<Entry> pending_;    // GUARDED_BY(mutex_)
+  std::deque<Entry> pending_;    // GUARDED_BY(mutex_); oldest first
+  std::unordered_set<std::string> waiting_;  // GUARDED_BY(mutex_); key() of each pending_ entry
   bool stopping_ = false;        // GUARDED_BY(mutex_)
   std::thread thread_;
 };
 
-ResolverPurger::ResolverPurger(std::function<void(const PurgeReport&)> report) : report_(std::move(report)) {}
+ResolverPurger::ResolverPurger(std::function<void(const PurgeReport&)> report, Flush flush)
+    : report_(std::move(report)), flush_(std::move(flush)) {}
 
 ResolverPurger::~ResolverPurger() { stop(); }
 
@@ -133,9 +151,13 @@ void ResolverPurger::setResolvers(const std::string& zone, const std::vector<pol
       (*it)->update(spec, zone);
       next.push_back(std::move(*it));
     } else {
-      next.push_back(std::make_unique<Sender>(spec, zone, report_));
+      next.push_back(std::make_unique<Sender>(spec, zone, report_, flush_));
     }
   }
+  // Senders retired by earlier reloads that have ended are joined now, so
+  // a config that keeps renaming resolvers holds at most the ones still
+  // finishing an attempt (each within kTimeout).
+  std::erase_if(retired_, [](const auto& s) { return s->finished(); });
   for (auto& gone : senders_)
     if (gone) {
       gone->requestStop();  // its current attempt ends within kTimeout; joined in stop()

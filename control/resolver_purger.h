@@ -31,6 +31,9 @@
 #include <thread>
 #include <vector>
 
+#include <unordered_set>
+
+#include "control/resolver_flush.h"
 #include "policy/topology.h"
 
 namespace switchyard::control {
@@ -64,7 +67,11 @@ class ResolverPurger {
   static constexpr int kMaxAttempts = 4;
   static constexpr size_t kMaxPending = 10000;
 
-  explicit ResolverPurger(std::function<void(const PurgeReport&)> report);
+  // One attempt at one resolver; flushResolverCache but in tests.
+  using Flush = std::function<FlushOutcome(const policy::CachingResolver&, const std::string& name, bool subtree,
+                                           std::chrono::milliseconds timeout)>;
+
+  explicit ResolverPurger(std::function<void(const PurgeReport&)> report, Flush flush = flushResolverCache);
   ~ResolverPurger();
   ResolverPurger(const ResolverPurger&) = delete;
   ResolverPurger& operator=(const ResolverPurger&) = delete;
@@ -82,9 +89,10 @@ class ResolverPurger {
  private:
   class Sender;
   std::function<void(const PurgeReport&)> report_;
+  Flush flush_;
   std::string zone_;
   std::vector<std::unique_ptr<Sender>> senders_;
-  std::vector<std::unique_ptr<Sender>> retired_;  // stopping; joined in stop()
+  std::vector<std::unique_ptr<Sender>> retired_;  // stopping; the finished ones joined by the next setResolvers, the rest in stop()
 };
 
 }  // namespace switchyard::control

@@ -169,6 +169,7 @@ struct CachingResolver {
   std::string url;
   std::string api_key;
   std::string api_key_file;
+  std::string ca_file;  // https: the CA that signed its certificate (empty: the system's)
   // unbound: remote control at HOST@PORT (TCP), or a socket path; with TLS
   // the files unbound-control-setup makes.
   std::string control;

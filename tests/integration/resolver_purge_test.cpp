@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <iostream>
+#include <regex>
 #include <chrono>
 #include <sstream>
 #include <thread>
@@ -171,8 +172,10 @@ TEST_CASE("an exclusion reaches clients of PowerDNS Recursor, Unbound (socket an
   auto drill = runCtl(ctlArgs(d, "drill run --registry myregistry --replica eastus --scenario exclude"), 60);
   INFO(drill.output);
   CHECK(drill.exit_code == 0);
+  // Two flushes each: the exclusion's and the revert's.
   for (const char* n : names)
-    CHECK_THAT(drill.output, Catch::Contains(std::string("resolver ") + n + ": resolver caches flushed in "));
+    CHECK(std::regex_search(drill.output, std::regex(std::string("resolver ") + n +
+                                                     ": resolver caches flushed in [0-9.]+ ms, [0-9.]+ ms")));
   // A reload may move any answer: each resolver's whole zone is flushed.
   auto [rs, reloaded] = api.send("POST", "/v1/reload", "");
   REQUIRE(rs == 200);

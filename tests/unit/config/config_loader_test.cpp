@@ -445,6 +445,17 @@ TEST_CASE("announce.resolvers: each type's keys, secrets from files, and errors 
              Catch::Contains("announce.resolvers[0].socket: expected the absolute path"));
   CHECK_THAT(err("{ name: x, type: knot-resolver, socket: /s, url: \"http://h:1\" }"),
              Catch::Contains("announce.resolvers[0]"));
+  std::string long_path = "/run/" + std::string(103, 'k');  // 108 bytes: no room for sockaddr_un's NUL
+  CHECK_THAT(err("{ name: x, type: knot-resolver, socket: " + long_path + " }"),
+             Catch::Contains("announce.resolvers[0].socket: a unix socket path has at most 107 bytes; this one has 108"));
+  CHECK_THAT(err("{ name: x, type: unbound, control: " + long_path + " }"),
+             Catch::Contains("announce.resolvers[0].control: a unix socket path has at most 107 bytes"));
+  CHECK(err("{ name: x, type: knot-resolver, socket: " + long_path.substr(1) + " }").find("at most") == std::string::npos);
+  CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"http://h:1\", api_key_file: pdns.key, ca_file: server.pem }"),
+             Catch::Contains("announce.resolvers[0].ca_file: ca_file is for an https:// url; this one is http"));
+  CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"https://h:1\", api_key_file: pdns.key, ca_file: nope.pem }"),
+             Catch::Contains("announce.resolvers[0].ca_file: cannot read"));
+  CHECK(err("{ name: x, type: pdns-recursor, url: \"https://h:1\", api_key_file: pdns.key, ca_file: server.pem }").empty());
   CHECK_THAT(err("{ name: \"a b\", type: knot-resolver, socket: /s }"),
              Catch::Contains("announce.resolvers[0].name: expected 1-63 letters"));
   auto twice = config::loadTopologyText(base() + "announce:\n  resolvers:\n    - { name: k, type: knot-resolver, socket: /a }\n"
