@@ -558,8 +558,8 @@ std::string Loader::readFile(const YAML::Node& n, const std::string& path, const
 // A unix socket's path must fit sockaddr_un (107 bytes and the NUL): said
 // now, not as a connect error at the first flush.
 void Loader::socketPath(const YAML::Node& n, const std::string& path, const std::string& socket) const {
-  if (socket.size() >= sizeof(sockaddr_un{}.sun_path))
-    fail(n, path, "a unix socket path has at most " + std::to_string(sizeof(sockaddr_un{}.sun_path) - 1) +
+  if (socket.size() >= sizeof(sockaddr_un::sun_path))
+    fail(n, path, "a unix socket path has at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
                       " bytes; this one has " + std::to_string(socket.size()));
 }
 
@@ -583,6 +583,9 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
     if ((scheme != "http" && scheme != "https") || r.url.size() <= scheme_end + 3)
       fail(u, join(path, "url"), "expected http://HOST:PORT (the recursor's web server), got '" + r.url + "'");
     while (r.url.size() > scheme_end + 3 && r.url.back() == '/') r.url.pop_back();
+    // Credentials in the URL would be in every error detail and log line.
+    if (r.url.substr(scheme_end + 3, r.url.find('/', scheme_end + 3) - scheme_end - 3).find('@') != std::string::npos)
+      fail(u, join(path, "url"), "no user:password@ in the url: the recursor takes its key from api_key_file");
     YAML::Node k = required(n, "api_key_file", path);
     r.api_key_file = filePath(k, join(path, "api_key_file"));
     r.api_key = readFile(k, join(path, "api_key_file"), r.api_key_file);

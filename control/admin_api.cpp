@@ -88,6 +88,7 @@ json AdminApi::replication(uint32_t g, uint32_t r) const {
               {"probe", reg.health.scheme == policy::ProbeScheme::None ? "none" : "active"},
               {"check", reg.health.check == policy::HealthCheck::Content ? "content" : "api"}};
   if (reg.health.canary) health["canary"] = reg.health.canary->text();
+  if (state.awaiting_probe) health["awaitingFirstProbe"] = true;  // out of global routing until then
   if (last != c_.last_probe.end())
     health["lastProbe"] = {{"result", health::resultName(last->second.result)},
                            {"httpStatus", last->second.http_status},
@@ -239,6 +240,7 @@ ApiResponse AdminApi::routingFor(const std::string& registry, const std::string&
     if (state.health == policy::Health::Down) return std::string("down (its probes fail)");
     if (!state.global_endpoint_routing) return std::string("out of global routing (operator)");
     if (state.lagging) return std::string("lagging behind its canary");
+    if (state.awaiting_probe) return std::string("new and not probed yet");
     return std::string("not eligible");
   };
   std::string reason = route.servfail || route.replicas.empty() ? "servfail" : policy::reasonName(route.replicas[0].reason);

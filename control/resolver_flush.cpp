@@ -240,14 +240,15 @@ size_t appendBody(char* data, size_t size, size_t count, void* out) {
 // trickles bytes, or a lookup that hangs, would outlast the deadline).
 FlushOutcome pdns(const policy::CachingResolver& r, const std::string& name, bool subtree,
                   std::chrono::milliseconds timeout) {
-  std::unique_ptr<CURL, void (*)(CURL*)> easy(curl_easy_init(), curl_easy_cleanup);
-  if (!easy) return failure("connect", "curl_easy_init failed");
   // The recursor wants the name canonical (with the root dot).
   std::string url = r.url + "/api/v1/servers/localhost/cache/flush?domain=" + name + "." + (subtree ? "&subtree=true" : "");
   std::string key = "X-API-Key: " + r.api_key;
-  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(curl_slist_append(nullptr, key.c_str()), curl_slist_free_all);
   std::string body;
   char error[CURL_ERROR_SIZE] = "";
+  // Declared after what it points at, so it is cleaned up first.
+  std::unique_ptr<curl_slist, void (*)(curl_slist*)> headers(curl_slist_append(nullptr, key.c_str()), curl_slist_free_all);
+  std::unique_ptr<CURL, void (*)(CURL*)> easy(curl_easy_init(), curl_easy_cleanup);
+  if (!easy || !headers) return failure("connect", "curl_easy_init failed");
   CURL* h = easy.get();
   curl_easy_setopt(h, CURLOPT_URL, url.c_str());
   curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "PUT");
@@ -257,19 +258,36 @@ FlushOutcome pdns(const policy::CachingResolver& r, const std::string& name, boo
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout.count()));
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);  // a sender thread: no SIGALRM for lookups
   curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);  // the key goes to the configured server only
+  // The key goes to the configured server only: no redirect, and no proxy
+  // from the environment (http_proxy would otherwise get the header).
+  curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+  curl_easy_setopt(h, CURLOPT_PROXY, "");
+  // At the timeout, leave a hung name lookup's thread behind instead of
+  // waiting for getaddrinfo's own (resolv.conf) timeouts.
+  curl_easy_setopt(h, CURLOPT_QUICK_EXIT, 1L);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, appendBody);
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
   if (!r.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, r.ca_file.c_str());
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) {
-    const char* reason = rc == CURLE_OPERATION_TIMEDOUT                                     ? "timeout"
-                         : rc == CURLE_SSL_CONNECT_ERROR || rc == CURLE_PEER_FAILED_VERIFICATION ||
-                                   rc == CURLE_SSL_CACERT_BADFILE || rc == CURLE_SSL_CERTPROBLEM
-                             ? "tls"
-                         : rc == CURLE_WRITE_ERROR ? "protocol"
-                                                   : "connect";
+    const char* reason = "connect";
+    switch (rc) {
+      case CURLE_OPERATION_TIMEDOUT: reason = "timeout"; break;
+      case CURLE_SSL_CONNECT_ERROR:
+      case CURLE_PEER_FAILED_VERIFICATION:
+      case CURLE_SSL_CACERT_BADFILE:
+      case CURLE_SSL_CERTPROBLEM:
+      case CURLE_SSL_CIPHER:
+      case CURLE_SSL_ISSUER_ERROR:
+      case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+      case CURLE_SSL_CRL_BADFILE: reason = "tls"; break;
+      case CURLE_WEIRD_SERVER_REPLY:
+      case CURLE_GOT_NOTHING:
+      case CURLE_WRITE_ERROR: reason = "protocol"; break;
+      default: break;
+    }
+    if (rc == CURLE_WRITE_ERROR) return failure(reason, r.url + ": more than 1 MiB of reply");
     // The URL has no secret (the key travels in a header); curl's message
     // names the host and the step.
     return failure(reason, r.url + ": " + (error[0] ? error : curl_easy_strerror(rc)));

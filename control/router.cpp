@@ -157,7 +157,14 @@ Result<bool> Router::setState(std::string_view registry, std::string_view region
 
 Result<bool> Router::setHealth(std::string_view registry, std::string_view region, policy::Health health,
                                std::string_view cause) {
-  return setState(registry, region, &policy::ReplicaState::health, health, "health", cause);
+  auto p = find(registry, region);
+  if (!p) return Error{p.error()};
+  auto& s = states_[p->registry][p->replica];
+  if (s.health == health && !s.awaiting_probe) return false;
+  s.health = health;
+  s.awaiting_probe = false;  // decided: a first probe, or a fleet's verdict
+  update(*p, "health", cause);
+  return true;
 }
 
 Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled) {
@@ -304,10 +311,14 @@ size_t Router::applyTopology(config::TopologyPtr topology) {
       auto over = overrides_.find(key);
       auto it = old.find(key);
       if (it == old.end()) {
-        // A new pair (or one coming back): its dormant override, else the file.
+        // A new pair (or one coming back): its dormant override, else the
+        // file; out of global routing until its first probe (a pair never
+        // probed, scheme none, has nothing to wait for).
         if (over != overrides_.end()) states_[g][r].global_endpoint_routing = over->second;
+        states_[g][r].awaiting_probe = topology_->registries[g].health.scheme != policy::ProbeScheme::None;
         continue;
       }
+      states_[g][r].awaiting_probe = it->second.state.awaiting_probe;
       states_[g][r].health = it->second.state.health;
       if (topology_->registries[g].freshness) states_[g][r].lagging = it->second.state.lagging;
       faults_[g][r] = it->second.fault;

@@ -13,7 +13,7 @@ const char* healthName(Health health) {
 
 namespace {
 
-bool healthy(const ReplicaState& s) { return s.health != Health::Down; }
+bool healthy(const ReplicaState& s) { return s.health != Health::Down && !s.awaiting_probe; }
 bool eligible(const ReplicaState& s) { return healthy(s) && s.global_endpoint_routing && !s.lagging; }
 
 ClientRoute share(const std::vector<uint32_t>& replicas, Reason reason) {

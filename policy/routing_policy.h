@@ -10,7 +10,9 @@
 //      ignoring operator flags and lag, and when none is healthy with every replica;
 //      `servfail` answers SERVFAIL.
 // Health::Unknown counts as healthy: with no evidence against a replica we keep
-// it. (The prober decides when "unknown" may be served at all.)
+// it. (The prober decides when "unknown" may be served at all.) A replica
+// added at run time (a reload, the API) is not: it waits for its first probe
+// (ReplicaState::awaiting_probe), so no answer comes from a guess.
 // Thread safety: pure functions; no state.
 #pragma once
 
@@ -32,6 +34,9 @@ struct ReplicaState {
   Health health = Health::Unknown;
   bool global_endpoint_routing = true;
   bool lagging = false;  // serves an older canary than the reference for too long
+  // Added while running and not probed yet: neither eligible nor healthy
+  // until its first probe decides (cleared by any health decision).
+  bool awaiting_probe = false;
   friend bool operator==(const ReplicaState&, const ReplicaState&) = default;
 };
 

