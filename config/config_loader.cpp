@@ -28,6 +28,8 @@ using policy::Topology;
 // Thrown inside this file only; loadTopology* turn it into an Error.
 struct ConfigError {
   std::string message;
+  std::string path;  // the key path alone, and the rule: for API errors
+  std::string what;
 };
 
 class Loader {
@@ -36,6 +38,8 @@ class Loader {
       : name_(std::move(name)), base_dir_(std::move(base_dir)) {}
 
   TopologyPtr load(const YAML::Node& root);
+  // The catalog's registries added to a copy of `file` (addCatalog).
+  CatalogTopology loadCatalog(const Topology& file, const YAML::Node& root);
 
  private:
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& path,
@@ -46,7 +50,7 @@ class Loader {
     out << ": ";
     if (!path.empty()) out << path << ": ";
     out << what;
-    throw ConfigError{out.str()};
+    throw ConfigError{out.str(), path, what};
   }
   [[noreturn]] void fail(const YAML::Node& node, const std::string& path,
                          const std::string& what) const {
@@ -99,7 +103,7 @@ class Loader {
   void socketPath(const YAML::Node& n, const std::string& path, const std::string& socket) const;
   // A file that must exist and be readable; returns its content.
   std::string readFile(const YAML::Node& n, const std::string& path, const std::string& file) const;
-  void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const;
+  void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path);
   policy::Freshness loadFreshness(const policy::Registry& g, const YAML::Node& n, const std::string& path) const;
   // health.check: content needs http(s) and a canary (health.canary, else the
   // first freshness canary); write_check needs content.
@@ -108,6 +112,8 @@ class Loader {
                               const std::string& path) const;
 
   std::string name_;
+  bool catalog_ = false;                  // loading the catalog: see addCatalog
+  std::vector<CatalogPending> pending_;   // the catalog's registries not served yet
   std::string base_dir_;
 };
 
@@ -672,7 +678,7 @@ policy::Replica Loader::loadReplica(const Topology& t, const policy::Registry& g
   return r;
 }
 
-void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) const {
+void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) {
   checkKeys(n, path,
             {"name", "home", "regional_endpoints", "data_endpoints", "health", "replicas", "freshness"});
   policy::Registry g;
@@ -682,7 +688,13 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   for (char& c : g.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (g.name == "geo" || g.name == "data")
     fail(nn, join(path, "name"), "'" + g.name + "' is reserved for regional/data names");
-  if (t.registryIndex(g.name)) fail(nn, join(path, "name"), "duplicate registry '" + g.name + "'");
+  if (auto same = t.registryIndex(g.name)) {
+    if (catalog_ && !t.registries[*same].from_catalog)
+      fail(nn, join(path, "name"), "'" + g.name + "' is declared in " + t.source_file +
+                                       " too; a registry lives in the config file or in the catalog, not both");
+    fail(nn, join(path, "name"), "duplicate registry '" + g.name + "'");
+  }
+  g.from_catalog = catalog_;
   auto global = t.zone.prepend(g.name);
   if (!global) fail(nn, join(path, "name"), global.error());
   for (const auto& ns : t.nameservers)
@@ -693,16 +705,22 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   if (auto v = n["health"]) g.health = probe(v, join(path, "health"), t.health_defaults);
   YAML::Node reps = required(n, "replicas", path);
   requireSeq(reps, join(path, "replicas"));
-  if (reps.size() == 0) fail(reps, join(path, "replicas"), "must list at least one replica");
+  if (reps.size() == 0 && !catalog_) fail(reps, join(path, "replicas"), "must list at least one replica");
   for (size_t i = 0; i < reps.size(); ++i)
     g.replicas.push_back(loadReplica(t, g, reps[i], at(join(path, "replicas"), i)));
   YAML::Node home = required(n, "home", path);
   g.home = region(t, home, join(path, "home"));
   bool has_home = false;
   for (const auto& r : g.replicas) has_home = has_home || r.region == g.home;
-  if (!has_home) fail(home, join(path, "home"), "home region '" + t.regions[g.home].name + "' has no replica");
+  if (!has_home && !catalog_)
+    fail(home, join(path, "home"), "home region '" + t.regions[g.home].name + "' has no replica");
   if (auto f = n["freshness"]) g.freshness = loadFreshness(g, f, join(path, "freshness"));
   checkContent(g, n, path);
+  if (!has_home) {
+    // Made through the API one step at a time: served once its home replica exists.
+    pending_.push_back({g.name, "no replica in its home region " + t.regions[g.home].name + " yet"});
+    return;
+  }
   t.addRegistry(std::move(g));
 }
 
@@ -801,6 +819,18 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   return t;
 }
 
+CatalogTopology Loader::loadCatalog(const Topology& file, const YAML::Node& root) {
+  auto t = std::make_shared<Topology>(file);
+  catalog_ = true;
+  if (root && !root.IsNull()) {
+    checkKeys(root, "", {"registries"});
+    YAML::Node regs = required(root, "registries", "");
+    requireSeq(regs, "registries");
+    for (size_t i = 0; i < regs.size(); ++i) loadRegistry(*t, regs[i], at("registries", i));
+  }
+  return {t, std::move(pending_)};
+}
+
 Result<TopologyPtr> loadWith(const std::string& name, const std::string& base_dir,
                              const std::function<YAML::Node()>& parse) {
   try {
@@ -831,6 +861,27 @@ Result<TopologyPtr> loadTopologyFile(const std::string& path) {
 Result<TopologyPtr> loadTopologyText(const std::string& text, const std::string& name,
                                      const std::string& base_dir) {
   return loadWith(name, base_dir, [&] { return YAML::Load(text); });
+}
+
+Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& catalog_json,
+                                   const std::string& catalog_name, FieldError* field) {
+  // No catalog: the file's topology itself, not a copy (100,000 registries).
+  if (catalog_json.find_first_not_of(" \t\r\n") == std::string::npos) return CatalogTopology{file, {}};
+  std::string dir = std::filesystem::path(file->source_file).parent_path().string();
+  try {
+    YAML::Node root = YAML::Load(catalog_json);
+    return Loader(catalog_name, dir.empty() ? "." : dir).loadCatalog(*file, root);
+  } catch (const ConfigError& e) {
+    if (field) *field = {e.path, e.what};
+    return makeError(e.message);
+  } catch (const YAML::Exception& e) {
+    if (field) *field = {"", e.msg};
+    std::ostringstream out;
+    out << catalog_name;
+    if (e.mark.line >= 0) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
+    out << ": " << e.msg;
+    return makeError(out.str());
+  }
 }
 
 }  // namespace switchyard::config

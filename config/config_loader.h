@@ -12,6 +12,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "policy/topology.h"
@@ -28,5 +29,30 @@ Result<TopologyPtr> loadTopologyFile(const std::string& path);
 // and `base_dir` resolves relative paths.
 Result<TopologyPtr> loadTopologyText(const std::string& text, const std::string& name,
                                      const std::string& base_dir = ".");
+
+// The runtime catalog: registries made through the API, kept in the state
+// directory in the config file's own schema ({"registries": [...]}, JSON,
+// which is YAML), so one set of rules validates both.
+struct CatalogPending {
+  std::string registry;
+  std::string reason;  // why it is not served yet (no replica in its home region)
+};
+struct CatalogTopology {
+  TopologyPtr topology;                 // the file's registries, then the catalog's served ones
+  std::vector<CatalogPending> pending;  // valid, kept, not served yet
+};
+// A broken rule without FILE:LINE:COLUMN: the key path ("registries[0].replicas[1].addresses[0]") and what is wrong.
+struct FieldError {
+  std::string path;
+  std::string message;
+};
+// `file`'s topology plus the catalog's registries, each checked with the
+// file's rules against the file's regions and health defaults (relative paths
+// resolve beside the file). A catalog registry may have no replica in its
+// home region yet: it is kept as pending, not served. One named like a file
+// registry is an error. Errors name `catalog_name`:LINE:COLUMN; `field`, when
+// given, gets the path and the rule apart.
+Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& catalog_json,
+                                   const std::string& catalog_name, FieldError* field = nullptr);
 
 }  // namespace switchyard::config

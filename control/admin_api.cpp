@@ -1,5 +1,8 @@
 #include "control/admin_api.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "policy/client_map.h"
 #include "policy/endpoint_names.h"
 #include "policy/routing_policy.h"
@@ -43,6 +46,15 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
     if (r.method == "GET") return reply(c_.drills.get(id));
     if (r.method == "POST" && p.ends_with("/abort")) return reply(c_.drills.abort(id));
   }
+  if (p == "/v1/registries/" + reg) {  // the registry itself
+    if (r.method == "GET") return reply(registry(reg));
+    if (r.method == "PUT") return putRegistry(r, reply);
+    if (r.method == "DELETE") return deleteRegistry(r, reply);
+  }
+  if (r.params.count("region") && !p.ends_with("/fault")) {
+    if (r.method == "PUT") return putReplication(r, reply);
+    if (r.method == "DELETE") return deleteReplication(r, reply);
+  }
   if (!c_.router.topology().registryIndex(reg)) return reply(apiError(404, "no registry named '" + reg + "'"));
   if (r.method == "GET" && p.ends_with("/replications")) return reply(replications(reg));
   if (r.method == "GET" && p.ends_with("/endpoints")) return reply(endpoints(reg));
@@ -53,16 +65,179 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
   reply(apiError(404, "no such API call: " + r.method + " " + p));
 }
 
+namespace {
+
+json registrySummary(const policy::Topology& t, const policy::Registry& g) {
+  return {{"name", g.name},
+          {"home", t.regions[g.home].name},
+          {"regionalEndpoints", g.regional_endpoints},
+          {"dataEndpointEnabled", g.data_endpoints},
+          {"globalEndpoint", policy::endpointText(t, g, policy::EndpointKind::Global)},
+          {"source", g.from_catalog ? "api" : "file"},
+          {"serving", true}};
+}
+
+// A catalog registry that is not served yet, from its catalog entry.
+json pendingSummary(const json& doc, const std::string& reason) {
+  json replications = json::array();
+  for (const auto& r : doc["replicas"]) replications.push_back(r.value("region", ""));
+  return {{"name", doc["name"]},
+          {"home", doc.value("home", json())},
+          {"regionalEndpoints", doc.value("regional_endpoints", json("disabled")) == "enabled"},
+          {"dataEndpointEnabled", doc.value("data_endpoints", json("disabled")) == "enabled"},
+          {"source", "api"},
+          {"serving", false},
+          {"reason", reason},
+          {"replications", replications}};
+}
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+ApiResponse fieldError(const ApiFieldError& e) {
+  ApiResponse bad = apiError(400, e.field.empty() ? e.message : e.field + ": " + e.message);
+  bad.body["field"] = e.field;
+  return bad;
+}
+
+}  // namespace
+
 ApiResponse AdminApi::registries() const {
   const auto& t = c_.router.topology();
   json out = json::array();
-  for (const auto& g : t.registries)
-    out.push_back({{"name", g.name},
-                   {"home", t.regions[g.home].name},
-                   {"regionalEndpoints", g.regional_endpoints},
-                   {"dataEndpointEnabled", g.data_endpoints},
-                   {"globalEndpoint", policy::endpointText(t, g, policy::EndpointKind::Global)}});
+  for (const auto& g : t.registries) out.push_back(registrySummary(t, g));
+  if (c_.pending_registries && c_.catalog)
+    for (const auto& p : *c_.pending_registries)
+      if (const json* doc = c_.catalog->find(p.registry)) out.push_back(pendingSummary(*doc, p.reason));
   return {200, out};
+}
+
+ApiResponse AdminApi::registry(const std::string& name) const {
+  const auto& t = c_.router.topology();
+  std::string n = lower(name);
+  if (auto g = t.registryIndex(n)) {
+    json out = registrySummary(t, t.registries[*g]);
+    out["replications"] = replications(n).body;
+    return {200, out};
+  }
+  if (c_.pending_registries && c_.catalog)
+    for (const auto& p : *c_.pending_registries)
+      if (p.registry == n)
+        if (const json* doc = c_.catalog->find(n)) return {200, pendingSummary(*doc, p.reason)};
+  return apiError(404, "no registry named '" + n + "'");
+}
+
+std::optional<ApiResponse> AdminApi::fileOwned(const std::string& name) const {
+  const auto& t = c_.router.topology();
+  auto g = t.registryIndex(name);
+  if (!g || t.registries[*g].from_catalog) return std::nullopt;
+  ApiResponse out = apiError(409, "'" + name + "' is declared in " + t.source_file +
+                                      ": change it there and reload; the API changes only the registries it made");
+  out.body["field"] = "registry";
+  return out;
+}
+
+void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
+  std::string name = lower(r.params.at("registry"));
+  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
+  if (auto owned = fileOwned(name)) return reply(*owned);
+  auto body = parseBody(r.body);
+  if (!body) return reply(apiError(400, body.error()));
+  const json* existing = c_.catalog->find(name);
+  ApiFieldError error;
+  auto doc = registryFromApi(name, *body, existing, error);
+  if (!doc) return reply(fieldError(error));
+  Catalog next = *c_.catalog;
+  next.put(std::move(*doc));
+  bool created = existing == nullptr;
+  c_.change_catalog(std::move(next), {created ? "registry_created" : "registry_updated", name, ""},
+                    [this, name, created, reply](std::optional<ApiResponse> failed) {
+                      if (failed) return reply(*failed);
+                      ApiResponse out = registry(name);
+                      if (created && out.status == 200) out.status = 201;
+                      reply(out);
+                    });
+}
+
+void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
+  std::string name = lower(r.params.at("registry"));
+  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
+  if (auto owned = fileOwned(name)) return reply(*owned);
+  if (!c_.catalog->find(name)) return reply(apiError(404, "no registry named '" + name + "'"));
+  Catalog next = *c_.catalog;
+  next.erase(name);
+  c_.change_catalog(std::move(next), {"registry_deleted", name, ""}, [name, reply](std::optional<ApiResponse> failed) {
+    if (failed) return reply(*failed);
+    reply({200, {{"deleted", true}, {"registry", name}}});
+  });
+}
+
+void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
+  std::string name = lower(r.params.at("registry"));
+  std::string region = r.params.at("region");
+  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
+  if (auto owned = fileOwned(name)) return reply(*owned);
+  const json* existing = c_.catalog->find(name);
+  if (!existing)
+    return reply(apiError(404, "no registry named '" + name + "' (create it first: PUT /v1/registries/" + name + ")"));
+  auto body = parseBody(r.body);
+  if (!body) return reply(apiError(400, body.error()));
+  ApiFieldError error;
+  auto entry = replicaFromApi(region, *body, "", error);
+  if (!entry) return reply(fieldError(error));
+  json doc = *existing;
+  bool created = true;
+  for (auto& rep : doc["replicas"])
+    if (rep.value("region", "") == region) {
+      for (const auto& [k, v] : entry->items()) {
+        // addresses and target are one choice: the newer one replaces the other.
+        if (k == "addresses") rep.erase("target");
+        if (k == "target") rep.erase("addresses");
+        if (v.is_null()) rep.erase(k);
+        else rep[k] = v;
+      }
+      created = false;
+    }
+  if (created) doc["replicas"].push_back(std::move(*entry));
+  Catalog next = *c_.catalog;
+  next.put(std::move(doc));
+  c_.change_catalog(std::move(next), {created ? "replication_created" : "replication_updated", name, region},
+                    [this, name, region, created, reply](std::optional<ApiResponse> failed) {
+                      if (failed) return reply(*failed);
+                      ApiResponse out = replicationNow(name, region);
+                      if (out.status == 404) out = registry(name);  // not served yet: the registry says why
+                      if (created && out.status == 200) out.status = 201;
+                      reply(out);
+                    });
+}
+
+void AdminApi::deleteReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
+  std::string name = lower(r.params.at("registry"));
+  std::string region = r.params.at("region");
+  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
+  if (auto owned = fileOwned(name)) return reply(*owned);
+  const json* existing = c_.catalog->find(name);
+  if (!existing) return reply(apiError(404, "no registry named '" + name + "'"));
+  json doc = *existing;
+  auto& reps = doc["replicas"];
+  auto it = std::find_if(reps.begin(), reps.end(), [&](const json& rep) { return rep.value("region", "") == region; });
+  if (it == reps.end()) return reply(apiError(404, "registry '" + name + "' has no replica in '" + region + "'"));
+  if (reps.size() == 1)
+    return reply(apiError(409, "'" + region + "' is the last replica of '" + name +
+                                   "': delete the registry instead (DELETE /v1/registries/" + name + ")"));
+  if (doc.value("home", "") == region)
+    return reply(apiError(409, "'" + region + "' is the home replica of '" + name +
+                                   "': move its home first (PUT /v1/registries/" + name + " {\"home\": REGION})"));
+  reps.erase(it);
+  Catalog next = *c_.catalog;
+  next.put(std::move(doc));
+  c_.change_catalog(std::move(next), {"replication_deleted", name, region},
+                    [name, region, reply](std::optional<ApiResponse> failed) {
+                      if (failed) return reply(*failed);
+                      reply({200, {{"deleted", true}, {"registry", name}, {"region", region}}});
+                    });
 }
 
 json AdminApi::replication(uint32_t g, uint32_t r) const {

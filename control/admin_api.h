@@ -17,6 +17,9 @@
 //     POST /v1/drills/ID/abort.
 //   GET /v1/status   everything the status page shows, in one call.
 //   GET /v1/resolvers  the caching resolvers flushed on a change, with their last result.
+//   PUT/DELETE /v1/registries/{reg}, PUT/DELETE .../replications/{region}:
+//     the runtime catalog (control/catalog.h); validated with the loader's
+//     rules, applied, catalog.json written and fsync'd, then the reply.
 //   GET .../routing?client=ADDR  which replica that client's subnet gets, and why
 //     (computed with policy::pickForClient, the DNS path's own rule).
 // Extensions of CONTRACTS.md (docs/api.md): a replication also has `endpoint`
@@ -29,7 +32,9 @@
 #include <optional>
 #include <string>
 
+#include "config/config_loader.h"
 #include "control/admin_server.h"
+#include "control/catalog.h"
 #include "control/drill_manager.h"
 #include "control/event_log.h"
 #include "control/router.h"
@@ -63,6 +68,14 @@ struct AdminContext {
   std::function<int64_t()> fleet_revision = {};
   // GET /v1/resolvers: announce.resolvers with their last flush (no secrets).
   std::function<nlohmann::json()> resolvers = {};
+  // The runtime catalog (control/catalog.h): what the API made, the ones
+  // not served yet, and the one way to change it (validate, apply, persist;
+  // done(nullopt) once catalog.json holds it, or the error reply).
+  // Null (tests, no catalog): the catalog's calls answer 409.
+  const Catalog* catalog = nullptr;
+  const std::vector<config::CatalogPending>* pending_registries = nullptr;
+  std::function<void(Catalog next, const CatalogChange& change, std::function<void(std::optional<ApiResponse>)> done)>
+      change_catalog = {};
 };
 
 class AdminApi {
@@ -92,6 +105,14 @@ class AdminApi {
   void fault(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   void reload(const std::function<void(ApiResponse)>& reply);
   ApiResponse status(const ApiRequest& request) const;
+  // The runtime catalog's calls (docs/api.md "Registries and replicas at run time").
+  ApiResponse registry(const std::string& name) const;
+  void putRegistry(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+  void deleteRegistry(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+  void putReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+  void deleteReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+  // 409 when `name` is the config file's (read-only here), else nullopt.
+  std::optional<ApiResponse> fileOwned(const std::string& name) const;
 
   AdminContext c_;
 };

@@ -81,6 +81,12 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   route("GET", R"(/v1/registries)", {});
   route("GET", R"(/v1/registries/([^/]+)/replications)", {"registry"});
   route("PATCH", R"(/v1/registries/([^/]+)/replications/([^/]+))", {"registry", "region"});
+  // The runtime catalog (control/catalog.h): registries and replicas made through the API.
+  route("PUT", R"(/v1/registries/([^/]+))", {"registry"});
+  route("DELETE", R"(/v1/registries/([^/]+))", {"registry"});
+  route("GET", R"(/v1/registries/([^/]+))", {"registry"});
+  route("PUT", R"(/v1/registries/([^/]+)/replications/([^/]+))", {"registry", "region"});
+  route("DELETE", R"(/v1/registries/([^/]+)/replications/([^/]+))", {"registry", "region"});
   route("POST", R"(/v1/registries/([^/]+)/replications/([^/]+)/fault)", {"registry", "region"});
   route("GET", R"(/v1/registries/([^/]+)/endpoints)", {"registry"});
   route("GET", R"(/v1/registries/([^/]+)/routing)", {"registry"}, {"client"});
@@ -104,8 +110,8 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   server_->Get(R"(/v1/.*)", unknown);
   server_->Post(R"(/v1/.*)", unknown_with_body);
   server_->Patch(R"(/v1/.*)", unknown_with_body);
-  server_->Put(R"(/v1/.*)", unknown);
-  server_->Delete(R"(/v1/.*)", unknown);
+  server_->Put(R"(/v1/.*)", unknown_with_body);
+  server_->Delete(R"(/v1/.*)", unknown_with_body);
   guardBodies();
 }
 
@@ -113,7 +119,7 @@ void AdminServer::guardBodies() {
   // httplib reads a request's whole body before routing to a plain handler,
   // and bounds only Content-Length bodies (not chunked ones): a stranger
   // could fill memory. So every body is judged here, before a byte of it is
-  // read: only an authorized POST or PATCH under /v1 may carry one, and it
+  // read: only an authorized POST, PATCH, PUT or DELETE under /v1 may carry one, and it
   // is read by the route, at most kMaxBodyBytes. Anything refused leaves its
   // body unread; the connection then closes (one request per connection:
   // httplib cannot close a kept-alive one early, and the next request would
@@ -143,7 +149,8 @@ std::optional<ApiResponse> AdminServer::refuseBody(const httplib::Request& req) 
   bool chunked = req.has_header("Transfer-Encoding");
   std::string length = req.get_header_value("Content-Length");
   if (!chunked && (length.empty() || length == "0")) return std::nullopt;
-  bool takes_body = (req.method == "POST" || req.method == "PATCH") && req.path.rfind("/v1/", 0) == 0;
+  bool takes_body = (req.method == "POST" || req.method == "PATCH" || req.method == "PUT" || req.method == "DELETE") &&
+                    req.path.rfind("/v1/", 0) == 0;
   std::string why;
   if (!takes_body) return apiError(400, req.method + " " + req.path + " takes no request body");
   if (!authorized(req.get_header_value("Authorization"), why)) return apiError(401, why);
@@ -256,6 +263,8 @@ void AdminServer::route(const char* method, const std::string& pattern, std::vec
   };
   if (m == "POST") server_->Post(pattern, handler);
   else if (m == "PATCH") server_->Patch(pattern, handler);
+  else if (m == "PUT") server_->Put(pattern, handler);
+  else if (m == "DELETE") server_->Delete(pattern, handler);
 }
 
 Result<bool> AdminServer::start(const SocketAddress& a) {

@@ -51,6 +51,9 @@ ControlPlane::ControlPlane(DaemonOptions options, config::TopologyPtr topology)
   overrides_file_.render = [this] { return StateStore::encodeOverrides(router_->overrides()); };
   serial_file_.path = store_.serialPath();
   serial_file_.render = [this] { return StateStore::encodeSerial(serial_reserved_); };
+  catalog_file_.path = store_.catalogPath();
+  catalog_file_.render = [this] { return catalog_.render(); };
+  file_topology_ = topology_;
 }
 
 ControlPlane::~ControlPlane() { uv_loop_close(&loop_); }
@@ -116,6 +119,21 @@ int ControlPlane::failStart(const std::string& message) {
 }
 
 Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagging) {
+  // 0. The runtime catalog: its registries are served like the file's.
+  auto text = store_.loadCatalogText();
+  if (!text) return makeError(text.error() + " (registries made through the API would be lost; fix the file)");
+  auto catalog = Catalog::parse(*text, store_.catalogPath());
+  if (!catalog) return makeError(catalog.error() + " (registries made through the API would be lost; fix the file)");
+  catalog_ = std::move(*catalog);
+  if (catalog_.size() > 0) {
+    auto merged = config::addCatalog(file_topology_, catalog_.render(), store_.catalogPath());
+    if (!merged)
+      return makeError(merged.error() + " (a registry made through the API no longer fits the config file; fix the file "
+                                        "or the catalog entry)");
+    topology_ = merged->topology;
+    pending_registries_ = std::move(merged->pending);
+    spdlog::info("event=catalog_loaded registries={} pending={}", catalog_.size(), pending_registries_.size());
+  }
   // 1. Operator decisions first: refusing to start beats forgetting them.
   auto overrides = store_.loadOverrides();
   if (!overrides) {
@@ -199,6 +217,12 @@ void ControlPlane::buildApi() {
       .reload = [this](std::function<void(Result<bool>)> done) { reload(std::move(done)); },
       .drills = *drills_,
       .resolvers = [this] { return resolversJson(); },
+      .catalog = &catalog_,
+      .pending_registries = &pending_registries_,
+      .change_catalog =
+          [this](Catalog next, const CatalogChange& change, std::function<void(std::optional<ApiResponse>)> done) {
+            changeCatalog(std::move(next), change, std::move(done));
+          },
   };
   if (topology_->fleet) {
     startFleet();
@@ -619,6 +643,9 @@ void ControlPlane::startReload() {
   spdlog::info("event=reload_started file={}", options_.config_path);
   reload_ = std::make_unique<Reload>();
   reload_->path = options_.config_path;
+  reload_->catalog_text = catalog_.size() ? catalog_.render() : "";
+  reload_->catalog_version = catalog_version_;
+  reload_->catalog_name = store_.catalogPath();
   reload_->told.swap(reload_waiting_);
   reload_->req.data = reload_.get();
   uv_queue_work(
@@ -627,6 +654,16 @@ void ControlPlane::startReload() {
         auto* run = static_cast<Reload*>(req->data);
         auto start = std::chrono::steady_clock::now();
         run->result = config::loadTopologyFile(run->path);
+        if (run->result) {
+          run->file = *run->result;
+          auto merged = config::addCatalog(run->file, run->catalog_text, run->catalog_name);
+          if (merged) {
+            run->result = merged->topology;
+            run->pending = std::move(merged->pending);
+          } else {
+            run->result = Error{merged.error()};
+          }
+        }
         run->parse_ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start)
                             .count();
       },
@@ -662,25 +699,23 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     spdlog::warn("event=reload fleet changed: takes effect at the next restart");
   if ((*next)->admin_tls_cert.empty() != topology_->admin_tls_cert.empty())
     spdlog::warn("event=reload admin.tls added or removed: takes effect at the next restart");
-  topology_ = *next;
-  // The Router applies the reload rule (router.h) to overrides as well.
-  if (router_->applyTopology(topology_) > 0) write(overrides_file_);
-  metrics_.retain(topology_);  // the series of what went go with it
-  scrape_cache_.invalidate();  // families and series change with the config: no scrape of the old one
-  std::erase_if(last_probe_, [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); });
-  monitor_->setTargets(health::buildTargets(*topology_));
-  monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
-  for (auto it = freshness_.begin(); it != freshness_.end();) {
-    auto g = topology_->registryIndex(it->first);
-    if (g && topology_->registries[*g].freshness) {
-      ++it;
-      continue;
+  file_topology_ = run.file;
+  config::TopologyPtr merged = *next;
+  pending_registries_ = std::move(run.pending);
+  if (run.catalog_version != catalog_version_) {
+    // The API changed the catalog while the file was parsed: merge the
+    // catalog as it is now (it was valid against the old file; a file that
+    // refuses it fails the reload like any bad file).
+    auto again = config::addCatalog(file_topology_, catalog_.render(), store_.catalogPath());
+    if (!again) {
+      spdlog::error("event=reload_failed keeping the running config: {}", again.error());
+      event("reload", {{"ok", false}, {"error", again.error()}});
+      return Error{again.error()};
     }
-    metrics_.forgetFreshness(it->first);
-    it = freshness_.erase(it);
+    merged = again->topology;
+    pending_registries_ = std::move(again->pending);
   }
-  computeStallLimit();
-  returnFreedMemory();
+  applyTopology(merged);
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
   if (admin_tls_ && !topology_->admin_tls_cert.empty()) {
     // A rotated certificate is picked up here; new connections get it.
@@ -700,6 +735,82 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   notifier_->notify(*topology_, router_->serial());  // a reload is a new version of the zone
   event("reload", {{"ok", true}, {"generation", router_->table()->generation}});
   return true;
+}
+
+void ControlPlane::applyTopology(config::TopologyPtr next) {
+  topology_ = std::move(next);
+  // The Router applies the reload rule (router.h) to overrides as well.
+  if (router_->applyTopology(topology_) > 0) write(overrides_file_);
+  metrics_.retain(topology_);  // the series of what went go with it
+  scrape_cache_.invalidate();  // families and series change with the config: no scrape of the old one
+  std::erase_if(last_probe_, [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); });
+  monitor_->setTargets(health::buildTargets(*topology_));
+  monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
+  for (auto it = freshness_.begin(); it != freshness_.end();) {
+    auto g = topology_->registryIndex(it->first);
+    if (g && topology_->registries[*g].freshness) {
+      ++it;
+      continue;
+    }
+    metrics_.forgetFreshness(it->first);
+    it = freshness_.erase(it);
+  }
+  computeStallLimit();
+  returnFreedMemory();
+}
+
+void ControlPlane::changeCatalog(Catalog next, const CatalogChange& change,
+                                 std::function<void(std::optional<ApiResponse>)> done) {
+  if (!store_.enabled())
+    return done(apiError(409, "registries made through the API live in the state directory: start switchyard with "
+                              "--state-dir"));
+  config::FieldError field;
+  auto merged = config::addCatalog(file_topology_, next.render(), store_.catalogPath(), &field);
+  if (!merged) {
+    ApiResponse bad = apiError(400, merged.error());
+    // The loader's path, in the API's words when it is inside the registry asked about.
+    const auto& all = next.registries();
+    auto it = all.find(change.registry);
+    std::string own = "registries[" + std::to_string(std::distance(all.begin(), it)) + "]";
+    if (it != all.end() && (field.path == own || field.path.rfind(own + ".", 0) == 0)) {
+      std::string api = apiField(field.path, it->second);
+      bad.body["field"] = api;
+      bad.body["error"] = (api.empty() ? "" : api + ": ") + field.message;
+    } else if (!field.path.empty()) {
+      bad.body["field"] = field.path;
+    }
+    return done(bad);
+  }
+  catalog_ = std::move(next);
+  ++catalog_version_;
+  pending_registries_ = std::move(merged->pending);
+  auto before = topology_;
+  applyTopology(merged->topology);
+  // Resolvers may hold the registry's names (an NXDOMAIN before it existed,
+  // the old answer after): flush them, not the whole zone.
+  if (resolvers_) {
+    auto now = std::chrono::steady_clock::now();
+    for (const auto* t : {before.get(), topology_.get()}) {
+      auto g = t->registryIndex(change.registry);
+      if (!g) continue;
+      const auto& reg = t->registries[*g];
+      resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Global), now);
+      for (const auto& r : reg.replicas) {
+        if (reg.regional_endpoints) resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Regional, r.region), now);
+        if (reg.data_endpoints) resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Data, r.region), now);
+      }
+    }
+  }
+  notifier_->notify(*topology_, router_->serial());
+  nlohmann::json fields{{"registry", change.registry}, {"generation", router_->table()->generation}};
+  if (!change.replica.empty()) fields["replica"] = change.replica;
+  spdlog::info("event={} registry={} replica={} generation={}", change.event, change.registry, change.replica,
+               router_->table()->generation);
+  event(change.event, std::move(fields));
+  write(catalog_file_, [done](std::string error) {
+    if (!error.empty()) return done(apiError(500, "applied but not persisted (catalog.json): " + error));
+    done(std::nullopt);
+  });
 }
 
 void ControlPlane::onSignal(uv_signal_t* h, int signum) {

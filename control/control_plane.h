@@ -4,6 +4,9 @@
 // runs the control loop until SIGTERM/SIGINT.
 //
 // Start-up:
+//   0. Add the runtime catalog (catalog.json: registries made through the
+//      API) to the file's topology; an unreadable catalog, or one the file
+//      no longer allows, stops the start with the reason (nothing is dropped).
 //   1. Restore operator overrides (overrides.json). An unreadable file stops
 //      the start with a clear message unless --reset-state: an operator's
 //      exclusion must never vanish silently.
@@ -47,6 +50,7 @@
 #include "config/config_loader.h"
 #include "control/admin_api.h"
 #include "control/admin_server.h"
+#include "control/catalog.h"
 #include "control/control_metrics.h"
 #include "control/drill_manager.h"
 #include "control/event_log.h"
@@ -98,6 +102,11 @@ class ControlPlane {
   struct Reload {
     uv_work_t req{};
     std::string path;
+    std::string catalog_text;      // the catalog when the run started
+    std::string catalog_name;      // catalog.json's path, for errors
+    uint64_t catalog_version = 0;  // ... and its version: a change since is merged again on the loop
+    config::TopologyPtr file;      // the file alone, when it loaded
+    std::vector<config::CatalogPending> pending;
     Result<config::TopologyPtr> result = Error{"not parsed"};
     int64_t parse_ms = 0;
     std::vector<std::function<void(Result<bool>)>> told;  // answered when this run ends
@@ -108,6 +117,13 @@ class ControlPlane {
   void reload(std::function<void(Result<bool>)> done);
   void startReload();
   Result<bool> applyReload(Reload& run);
+  // A new topology (a reload, a catalog change) applied on the loop: routing,
+  // probes, metrics, freshness; the caller announces it.
+  void applyTopology(config::TopologyPtr next);
+  // The runtime catalog: `next` is validated with the loader's rules against
+  // the file's topology, applied, persisted (catalog.json), then `done` is
+  // called with "" or the error reply (400 with its field, 500 not persisted).
+  void changeCatalog(Catalog next, const CatalogChange& change, std::function<void(std::optional<ApiResponse>)> done);
   // run()'s steps, in the order of the header's start-up list.
   Result<bool> restoreState(HealthStates& initial, PairSet& was_lagging);  // 1, 2
   void buildRouter(const HealthStates& initial, PairSet& was_lagging);     // 3
@@ -137,7 +153,11 @@ class ControlPlane {
   void computeStallLimit();
 
   DaemonOptions options_;
-  config::TopologyPtr topology_;
+  config::TopologyPtr topology_;       // the file's registries and the catalog's: what is served
+  config::TopologyPtr file_topology_;  // the config file's alone (the catalog is added to it)
+  Catalog catalog_;                    // registries made through the API (catalog.json)
+  uint64_t catalog_version_ = 0;       // bumped by every catalog change
+  std::vector<config::CatalogPending> pending_registries_;  // in the catalog, not served yet
   uv_loop_t loop_{};
   dns::AnswerPublisher publisher_;
   std::unique_ptr<Reload> reload_;  // the run in flight, if any
@@ -175,6 +195,7 @@ class ControlPlane {
   FileWriter health_file_;
   FileWriter overrides_file_;
   FileWriter serial_file_;
+  FileWriter catalog_file_;
   // /metrics: at most one render a second on the loop, on the background
   // lane (behind health results, never ahead), whatever the scrape rate.
   ScrapeCache scrape_cache_{std::chrono::seconds(1)};

@@ -131,6 +131,13 @@ Result<Overrides> StateStore::loadOverrides() const {
   return out;
 }
 
+Result<std::string> StateStore::loadCatalogText() const {
+  if (!enabled()) return std::string();
+  auto file = readWhole(catalogPath());
+  if (!file) return Error{file.error()};
+  return file->value_or("");
+}
+
 std::string StateStore::encodeOverrides(const Overrides& overrides) {
   nlohmann::json flags = nlohmann::json::object();
   for (const auto& [k, enabled] : overrides) flags[k.str()] = enabled;

@@ -11,6 +11,9 @@
 //     start-up unless the operator says --reset-state. Only a file that does
 //     not exist (ENOENT) is "no decisions"; one that exists and cannot be
 //     read (permissions, EIO, a directory) is an error like a corrupt one.
+//   - catalog.json: registries and replicas made through the API
+//     (control/catalog.h); an unreadable file stops the start like
+//     overrides.json does.
 //   - serial.json: a floor above every SOA serial handed out, reserved ahead
 //     (control_plane.h), so a restart never lowers the serial (secondaries
 //     and NOTIFY listeners ignore a serial that went back).
@@ -36,6 +39,7 @@ class StateStore {
   std::string healthPath() const { return dir_ + "/health.json"; }
   std::string overridesPath() const { return dir_ + "/overrides.json"; }
   std::string serialPath() const { return dir_ + "/serial.json"; }
+  std::string catalogPath() const { return dir_ + "/catalog.json"; }
 
   // A missing file is an empty state; a corrupt one is an error naming the file.
   Result<HealthStates> loadHealth() const;
@@ -44,6 +48,9 @@ class StateStore {
   static std::string encodeHealth(const HealthStates& states, const PairSet& lagging = {});
   Result<Overrides> loadOverrides() const;
   static std::string encodeOverrides(const Overrides& overrides);
+  // catalog.json's text ("" when there is none). Like overrides, the
+  // catalog must never vanish silently: an unreadable file is an error.
+  Result<std::string> loadCatalogText() const;
   // 0 when there is none.
   Result<uint32_t> loadSerialFloor() const;
   static std::string encodeSerial(uint32_t floor);

@@ -141,6 +141,9 @@ struct Registry {
   ProbeSpec health;
   std::vector<Replica> replicas;
   std::optional<Freshness> freshness;  // off unless configured
+  // Made through the API (the state directory's catalog), not the config
+  // file: the API may change or delete it; the file's registries are read-only there.
+  bool from_catalog = false;
 };
 
 struct Nameserver {

@@ -25,8 +25,10 @@ struct AdminClient {
     return {r ? r->status : 0, r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json()};
   }
   std::pair<int, nlohmann::json> send(const std::string& method, const std::string& path, const std::string& body) {
-    auto r = method == "PATCH" ? client.Patch(path, auth, body, "application/json")
-                               : client.Post(path, auth, body, "application/json");
+    auto r = method == "PATCH"    ? client.Patch(path, auth, body, "application/json")
+             : method == "PUT"    ? client.Put(path, auth, body, "application/json")
+             : method == "DELETE" ? client.Delete(path, auth, body, "application/json")
+                                  : client.Post(path, auth, body, "application/json");
     return {r ? r->status : 0, r ? nlohmann::json::parse(r->body, nullptr, false) : nlohmann::json()};
   }
 };

@@ -1,0 +1,173 @@
+#include "control/catalog.h"
+
+#include <set>
+
+namespace switchyard::control {
+
+using nlohmann::json;
+
+namespace {
+
+// API field -> the config file's key, per level.
+const std::map<std::string, std::string> kRegistryKeys{
+    {"home", "home"},
+    {"regionalEndpoints", "regional_endpoints"},
+    {"dataEndpointEnabled", "data_endpoints"},
+    {"health", "health"},
+    {"freshness", "freshness"},
+};
+const std::map<std::string, std::string> kReplicaKeys{
+    {"addresses", "addresses"},
+    {"target", "target"},
+    {"dataAddresses", "data_addresses"},
+    {"probeAddress", "probe_address"},
+    {"globalEndpointRouting", "global_endpoint_routing"},
+};
+
+std::string known(const std::map<std::string, std::string>& keys, const char* extra = nullptr) {
+  std::string out;
+  for (const auto& [api, file] : keys) out += (out.empty() ? "" : ", ") + api;
+  if (extra) out += std::string(", ") + extra;
+  return out;
+}
+
+// The config's enabled/disabled from the API's bool (or the same words).
+json endpointsValue(const json& v) {
+  if (v.is_boolean()) return v.get<bool>() ? "enabled" : "disabled";
+  return v;  // the loader says what is wrong with anything else
+}
+
+std::string apiKey(const std::map<std::string, std::string>& keys, const std::string& file_key) {
+  for (const auto& [api, file] : keys)
+    if (file == file_key) return api;
+  return file_key;
+}
+
+}  // namespace
+
+Result<Catalog> Catalog::parse(const std::string& text, const std::string& name) {
+  Catalog c;
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) return c;
+  json doc = json::parse(text, nullptr, false);
+  if (doc.is_discarded() || !doc.is_object() || !doc.contains("registries") || !doc["registries"].is_array())
+    return makeError(name + ": not a catalog (expected {\"registries\": [...]})");
+  for (size_t i = 0; i < doc["registries"].size(); ++i) {
+    const json& r = doc["registries"][i];
+    std::string at = name + ": registries[" + std::to_string(i) + "]";
+    if (!r.is_object() || !r.contains("name") || !r["name"].is_string())
+      return makeError(at + ": expected an object with a name");
+    if (!r.contains("replicas") || !r["replicas"].is_array()) return makeError(at + ": expected a replicas list");
+    std::set<std::string> regions;
+    for (const auto& rep : r["replicas"])
+      if (!rep.is_object() || !rep.contains("region") || !rep["region"].is_string() ||
+          !regions.insert(rep["region"].get<std::string>()).second)
+        return makeError(at + ": every replica needs a region of its own");
+    if (!c.registries_.emplace(r["name"].get<std::string>(), r).second)
+      return makeError(at + ": a second registry named '" + r["name"].get<std::string>() + "'");
+  }
+  return c;
+}
+
+std::string Catalog::render() const {
+  json list = json::array();
+  for (const auto& [name, r] : registries_) list.push_back(r);
+  return json{{"registries", list}}.dump(2) + "\n";
+}
+
+const json* Catalog::find(const std::string& registry) const {
+  auto it = registries_.find(registry);
+  return it == registries_.end() ? nullptr : &it->second;
+}
+
+void Catalog::put(json registry) {
+  std::string name = registry["name"].get<std::string>();
+  registries_[name] = std::move(registry);
+}
+
+bool Catalog::erase(const std::string& registry) { return registries_.erase(registry) > 0; }
+
+Result<json> replicaFromApi(const std::string& region, const json& body, const std::string& field_prefix,
+                            ApiFieldError& error) {
+  if (!body.is_object()) {
+    error = {field_prefix, "expected an object"};
+    return makeError(error.message);
+  }
+  json r{{"region", region}};
+  for (const auto& [key, value] : body.items()) {
+    auto k = kReplicaKeys.find(key);
+    if (k == kReplicaKeys.end()) {
+      error = {field_prefix.empty() ? key : field_prefix + "." + key, "unknown field (expected one of: " + known(kReplicaKeys) + ")"};
+      return makeError(error.message);
+    }
+    r[k->second] = value;
+  }
+  return r;
+}
+
+Result<json> registryFromApi(const std::string& name, const json& body, const json* existing, ApiFieldError& error) {
+  if (!body.is_object()) {
+    error = {"", "expected a JSON object"};
+    return makeError(error.message);
+  }
+  json r = existing ? *existing : json{{"name", name}, {"replicas", json::array()}};
+  if (!existing && !body.contains("home")) {
+    error = {"home", "a new registry needs its home region"};
+    return makeError(error.message);
+  }
+  for (const auto& [key, value] : body.items()) {
+    if (key == "replications") {
+      if (!value.is_object()) {
+        error = {"replications", "expected an object: REGION -> replication"};
+        return makeError(error.message);
+      }
+      json replicas = json::array();
+      for (const auto& [region, rep] : value.items()) {
+        auto entry = replicaFromApi(region, rep, "replications." + region, error);
+        if (!entry) return Error{entry.error()};
+        replicas.push_back(std::move(*entry));
+      }
+      r["replicas"] = std::move(replicas);
+      continue;
+    }
+    auto k = kRegistryKeys.find(key);
+    if (k == kRegistryKeys.end()) {
+      error = {key, "unknown field (expected one of: " + known(kRegistryKeys, "replications") + ")"};
+      return makeError(error.message);
+    }
+    if (value.is_null()) r.erase(k->second);  // back to the default (health, freshness)
+    else r[k->second] = key == "regionalEndpoints" || key == "dataEndpointEnabled" ? endpointsValue(value) : value;
+  }
+  return r;
+}
+
+std::string apiField(const std::string& loader_path, const json& registry) {
+  // Drop "registries[N]" (and its dot): the caller names the registry.
+  std::string path = loader_path;
+  if (path.rfind("registries[", 0) == 0) {
+    auto close = path.find(']');
+    path = close == std::string::npos ? "" : path.substr(close + 1);
+    if (!path.empty() && path[0] == '.') path.erase(0, 1);
+  }
+  auto split = [](const std::string& p) {
+    auto dot = p.find('.');
+    auto bracket = p.find('[');
+    auto end = std::min(dot, bracket);
+    return std::make_pair(p.substr(0, end), end == std::string::npos ? std::string() : p.substr(end));
+  };
+  if (path.rfind("replicas[", 0) == 0) {
+    auto close = path.find(']');
+    size_t i = std::stoul(path.substr(9, close - 9));
+    std::string region = i < registry["replicas"].size() ? registry["replicas"][i].value("region", "?") : "?";
+    std::string rest = path.substr(close + 1);
+    if (!rest.empty() && rest[0] == '.') {
+      auto [key, tail] = split(rest.substr(1));
+      rest = "." + apiKey(kReplicaKeys, key) + tail;
+    }
+    return "replications." + region + rest;
+  }
+  if (path == "replicas") return "replications";
+  auto [key, tail] = split(path);
+  return apiKey(kRegistryKeys, key) + tail;
+}
+
+}  // namespace switchyard::control

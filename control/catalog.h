@@ -1,0 +1,79 @@
+// Catalog: the registries made through the API (PUT /v1/registries/{reg},
+// PUT .../replications/{region}), kept in the state directory as
+// catalog.json in the config file's own schema ({"registries": [...]}), so
+// config::addCatalog validates them with the loader's rules, one
+// implementation for the file and the API.
+//
+// This file also holds the API's shape of a registry and a replication
+// (camelCase, replications by region) and its translation to that schema,
+// and back for error fields: the loader says
+// "registries[0].replicas[1].addresses[0]", the API caller reads
+// "replications.westus.addresses[0]".
+//
+// Thread safety: a value type; the ControlPlane owns the live one on the
+// control thread.
+// Invariants:
+//   1. Every entry is an object whose "name" is its key and whose
+//      "replicas" is a list (possibly empty: a registry waiting for its
+//      home replica), each with a distinct "region".
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+
+namespace switchyard::control {
+
+class Catalog {
+ public:
+  // catalog.json's text; an empty text is an empty catalog. Checks the
+  // shape only (invariant 1); the rules are config::addCatalog's.
+  static Result<Catalog> parse(const std::string& text, const std::string& name);
+  // Indented and sorted by name: a stable, diffable file.
+  std::string render() const;
+
+  const nlohmann::json* find(const std::string& registry) const;
+  void put(nlohmann::json registry);  // by its "name"
+  bool erase(const std::string& registry);
+  size_t size() const { return registries_.size(); }
+  const std::map<std::string, nlohmann::json>& registries() const { return registries_; }
+
+ private:
+  std::map<std::string, nlohmann::json> registries_;
+};
+
+// What a catalog change was, for its event: registry_created,
+// registry_updated, registry_deleted, replication_created, ...
+struct CatalogChange {
+  std::string event;
+  std::string registry;
+  std::string replica;  // empty for a registry's own change
+};
+
+// A request body broken before the loader sees it (unknown field, wrong
+// type): the API's field name and what is wrong.
+struct ApiFieldError {
+  std::string field;
+  std::string message;
+};
+
+// PUT /v1/registries/{reg}: `body` over `existing` (nullptr: a new one).
+// Fields: home (required for a new one), regionalEndpoints and
+// dataEndpointEnabled (true/false, or "enabled"/"disabled"), health and
+// freshness (the config file's keys), replications (optional: REGION ->
+// a replication body, replacing the registry's replicas).
+Result<nlohmann::json> registryFromApi(const std::string& name, const nlohmann::json& body,
+                                       const nlohmann::json* existing, ApiFieldError& error);
+// PUT .../replications/{region}: the replica entry. Fields: addresses or
+// target, dataAddresses, probeAddress, globalEndpointRouting.
+Result<nlohmann::json> replicaFromApi(const std::string& region, const nlohmann::json& body,
+                                      const std::string& field_prefix, ApiFieldError& error);
+// The loader's key path inside `registry` (a catalog entry), in the API's
+// words: "registries[0].replicas[1].addresses[0]" -> "replications.westus.addresses[0]".
+std::string apiField(const std::string& loader_path, const nlohmann::json& registry);
+
+}  // namespace switchyard::control

@@ -1,0 +1,171 @@
+// Registries and replicas made at run time through the API (the runtime
+// catalog), end to end: the real daemon with a state directory, real HTTP
+// calls, real DNS queries, and a restart that must serve the catalog again.
+#include <catch2/catch.hpp>
+
+#include <signal.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "tests/support/admin_client.h"
+#include "tests/support/daemon_process.h"
+#include "tests/support/dns_client.h"
+#include "tests/support/test_topology.h"
+
+using namespace switchyard;
+using namespace switchyard::test;
+using nlohmann::json;
+using Strings = std::vector<std::string>;
+
+namespace {
+
+Strings ask(const DaemonProcess& d, const std::string& name, const char* subnet = "198.51.100.64/26") {
+  auto p = query(d.v4(), name, LDNS_RR_TYPE_A, {.ecs = IpPrefix::parse(subnet).value()});
+  if (!p) return {"(no answer)"};
+  if (ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NXDOMAIN) return {"NXDOMAIN"};
+  return answers(p.get());
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+TEST_CASE("a registry made through the API answers at once, survives a restart, and goes with DELETE") {
+  std::string state = makeTempDir();
+  std::string config = adminConfig();
+  auto d = std::make_unique<DaemonProcess>(config, "--state-dir " + state);
+  INFO(d->log());
+  REQUIRE(d->running());
+  AdminClient api(*d);
+  const std::string global = "newreg.cr.example.test";
+  CHECK(ask(*d, global) == Strings{"NXDOMAIN"});
+
+  // Create: home eastus with its replica in one call (scheme none here: nothing to probe).
+  auto [s1, created] = api.send("PUT", "/v1/registries/newreg",
+                                R"({"home": "eastus", "regionalEndpoints": true, "dataEndpointEnabled": false,
+                                    "replications": {"eastus": {"addresses": ["127.0.0.51"]}}})");
+  INFO(created.dump());
+  REQUIRE(s1 == 201);
+  CHECK(created["source"] == "api");
+  CHECK(created["serving"] == true);
+  CHECK(created["regionalEndpoints"] == true);
+  CHECK(ask(*d, global) == Strings{"A 127.0.0.51"});  // the reply came after the answer changed
+  CHECK(ask(*d, "newreg.eastus.geo.cr.example.test") == Strings{"A 127.0.0.51"});
+
+  // A replica nearer to westus clients: they move to it.
+  auto [s2, west] = api.send("PUT", "/v1/registries/newreg/replications/westus", R"({"addresses": ["127.0.0.52"]})");
+  INFO(west.dump());
+  REQUIRE(s2 == 201);
+  CHECK(west["region"] == "westus");
+  CHECK(ask(*d, global) == Strings{"A 127.0.0.52"});
+  CHECK(ask(*d, global, "198.51.100.0/26") == Strings{"A 127.0.0.51"});  // eastus clients stay
+
+  // The loader's rules, in the API's words.
+  auto [s3, bad] = api.send("PUT", "/v1/registries/newreg/replications/westeurope", R"({"addresses": ["127.0.0.53", "x"]})");
+  CHECK(s3 == 400);
+  CHECK(bad["field"] == "replications.westeurope.addresses[1]");
+  CHECK_THAT(bad["error"].get<std::string>(), Catch::Contains("replications.westeurope.addresses[1]:"));
+  auto [s4, unknown] = api.send("PUT", "/v1/registries/newreg/replications/mars", R"({"addresses": ["127.0.0.54"]})");
+  CHECK(s4 == 400);
+  CHECK(unknown["field"] == "replications.mars.region");
+  auto [s5, typo] = api.send("PUT", "/v1/registries/newreg", R"({"regionalEndpoint": true})");
+  CHECK(s5 == 400);
+  CHECK(typo["field"] == "regionalEndpoint");
+  CHECK(ask(*d, global) == Strings{"A 127.0.0.52"});  // refused changes moved nothing
+
+  // The file's registries are read-only here.
+  auto [s6, file] = api.send("PUT", "/v1/registries/myregistry/replications/westus", R"({"addresses": ["127.0.0.99"]})");
+  CHECK(s6 == 409);
+  CHECK_THAT(file["error"].get<std::string>(), Catch::Contains("switchyard.yaml"));
+  CHECK(api.send("DELETE", "/v1/registries/myregistry", "").first == 409);
+
+  // Safety rules of a delete.
+  auto [s7, home] = api.send("DELETE", "/v1/registries/newreg/replications/eastus", "");
+  CHECK(s7 == 409);
+  CHECK_THAT(home["error"].get<std::string>(), Catch::Contains("home replica"));
+
+  // The operator's exclusion works on it like on any replica.
+  CHECK(api.send("PATCH", "/v1/registries/newreg/replications/westus", R"({"globalEndpointRouting": false})").first == 200);
+  CHECK(ask(*d, global) == Strings{"A 127.0.0.51"});
+  CHECK(api.send("PATCH", "/v1/registries/newreg/replications/westus", R"({"globalEndpointRouting": true})").first == 200);
+
+  // On disk before the reply, in the config file's schema.
+  json catalog = json::parse(slurp(state + "/catalog.json"));
+  REQUIRE(catalog["registries"].size() == 1);
+  CHECK(catalog["registries"][0]["replicas"].size() == 2);
+  CHECK(catalog["registries"][0]["regional_endpoints"] == "enabled");
+
+  // Events announce it.
+  auto [se, events] = api.get("/v1/events?since=0");
+  int made = 0;
+  for (const auto& e : events) made += e["type"] == "registry_created" || e["type"] == "replication_created";
+  CHECK(made == 2);
+
+  // SIGKILL and start again from the same state: served from the catalog.
+  ::kill(d->pid(), SIGKILL);
+  d.reset();
+  d = std::make_unique<DaemonProcess>(config, "--state-dir " + state);
+  REQUIRE(d->running());
+  CHECK(ask(*d, global) == Strings{"A 127.0.0.52"});
+  AdminClient again(*d);
+  auto [sg, listed] = again.get("/v1/registries/newreg");
+  CHECK(sg == 200);
+  CHECK(listed["replications"].size() == 2);
+
+  // A reload keeps the catalog's registries.
+  CHECK(again.send("POST", "/v1/reload", "").first == 200);
+  CHECK(ask(*d, global) == Strings{"A 127.0.0.52"});
+
+  // Deleting the replica, then the registry.
+  CHECK(again.send("DELETE", "/v1/registries/newreg/replications/westus", "").first == 200);
+  CHECK(ask(*d, global) == Strings{"A 127.0.0.51"});
+  CHECK(again.send("DELETE", "/v1/registries/newreg/replications/eastus", "").first == 409);  // the last one
+  CHECK(again.send("DELETE", "/v1/registries/newreg", "").first == 200);
+  CHECK(ask(*d, global) == Strings{"NXDOMAIN"});
+  CHECK(again.get("/v1/registries/newreg").first == 404);
+  CHECK(json::parse(slurp(state + "/catalog.json"))["registries"].empty());
+}
+
+TEST_CASE("a registry created before its home replica waits, listed as not serving, and serves once it has one") {
+  std::string state = makeTempDir();
+  DaemonProcess d(adminConfig(), "--state-dir " + state);
+  INFO(d.log());
+  REQUIRE(d.running());
+  AdminClient api(d);
+  auto [s1, made] = api.send("PUT", "/v1/registries/later", R"({"home": "westus"})");
+  INFO(made.dump());
+  REQUIRE(s1 == 201);
+  CHECK(made["serving"] == false);
+  CHECK_THAT(made["reason"].get<std::string>(), Catch::Contains("no replica in its home region westus"));
+  CHECK(ask(d, "later.cr.example.test") == Strings{"NXDOMAIN"});
+  // A replica elsewhere is kept; still not served without its home.
+  REQUIRE(api.send("PUT", "/v1/registries/later/replications/eastus", R"({"addresses": ["127.0.0.61"]})").first == 201);
+  CHECK(ask(d, "later.cr.example.test") == Strings{"NXDOMAIN"});
+  auto [s2, home] = api.send("PUT", "/v1/registries/later/replications/westus", R"({"addresses": ["127.0.0.62"]})");
+  CHECK(s2 == 201);
+  CHECK(ask(d, "later.cr.example.test") == Strings{"A 127.0.0.62"});
+  auto [s3, list] = api.get("/v1/registries");
+  bool found = false;
+  for (const auto& r : list)
+    if (r["name"] == "later") found = r["serving"] == true && r["source"] == "api";
+  CHECK(found);
+}
+
+TEST_CASE("without a state directory the API makes no registries, and says why") {
+  DaemonProcess d(adminConfig());
+  REQUIRE(d.running());
+  AdminClient api(d);
+  auto [s, body] = api.send("PUT", "/v1/registries/x",
+                            R"({"home": "eastus", "replications": {"eastus": {"addresses": ["127.0.0.70"]}}})");
+  CHECK(s == 409);
+  CHECK_THAT(body["error"].get<std::string>(), Catch::Contains("--state-dir"));
+  CHECK(ask(d, "x.cr.example.test") == Strings{"NXDOMAIN"});
+}
