@@ -109,9 +109,12 @@ json call(const Options& o, const std::string& method, const std::string& path, 
   client.set_connection_timeout(5);
   client.set_read_timeout(read_timeout_s);
   httplib::Headers headers{{"Authorization", "Bearer " + readToken(o)}};
-  httplib::Result r = method == "GET"    ? client.Get(path, headers)
-                     : method == "POST" ? client.Post(path, headers, body.is_null() ? "" : body.dump(), "application/json")
-                                        : client.Patch(path, headers, body.dump(), "application/json");
+  std::string text = body.is_null() ? "" : body.dump();
+  httplib::Result r = method == "GET"      ? client.Get(path, headers)
+                      : method == "POST"   ? client.Post(path, headers, text, "application/json")
+                      : method == "PUT"    ? client.Put(path, headers, text, "application/json")
+                      : method == "DELETE" ? client.Delete(path, headers)
+                                           : client.Patch(path, headers, text, "application/json");
   if (!r) throw Failure{3, "cannot reach " + o.server + ": " + httplib::to_string(r.error())};
   json j;
   try {
@@ -303,6 +306,23 @@ int runDrill(const Options& o, const json& request, double bound_seconds) {
   return 0;
 }
 
+// `registry list` and `registry show`: one row per registry.
+void printRegistries(const Options& o, const json& list) {
+  if (o.output == "json") {
+    std::cout << list.dump(2) << "\n";
+    return;
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& r : list) {
+    auto word = [&](const char* key) { return r.value(key, false) ? std::string("enabled") : std::string("disabled"); };
+    std::string serving = r.value("serving", true) ? "yes" : "no: " + r.value("reason", std::string());
+    rows.push_back({r["name"], r["home"].is_string() ? r["home"].get<std::string>() : "-", word("regionalEndpoints"),
+                    word("dataEndpointEnabled"), r.value("source", std::string("file")), serving,
+                    r.value("globalEndpoint", std::string("-"))});
+  }
+  table({"NAME", "HOME", "REGIONAL ENDPOINTS", "DATA ENDPOINT", "SOURCE", "SERVING", "GLOBAL ENDPOINT"}, rows);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -338,6 +358,37 @@ int main(int argc, char** argv) {
   fault->add_option("--registry", registry)->required();
   fault->add_option("--name", name, "replica (region) name")->required();
   fault->add_option("--health", fault_health)->required()->check(CLI::IsMember({"down", "throttled", "none"}));
+  // The runtime catalog, shaped like `az acr` and `az acr replication`.
+  std::string location, target, probe_address, home, regional_endpoints, data_endpoint, global_routing;
+  std::vector<std::string> addresses, data_addresses;
+  auto* rep_create = replication->add_subcommand("create", "add a replica to a registry made through the API");
+  rep_create->add_option("--registry", registry)->required();
+  rep_create->add_option("--location", location, "its region")->required();
+  rep_create->add_option("--address", addresses, "an address the global and regional names answer with (repeatable)");
+  rep_create->add_option("--target", target, "a host name the names alias (CNAME) instead of addresses");
+  rep_create->add_option("--data-address", data_addresses, "an address of its data endpoint (repeatable)");
+  rep_create->add_option("--probe-address", probe_address, "where its health probes go, IP or IP:PORT");
+  rep_create->add_option("--global-endpoint-routing", global_routing, "take part in global routing (default true)")
+      ->check(CLI::IsMember({"true", "false"}));
+  auto* rep_delete = replication->add_subcommand("delete", "remove a replica from a registry made through the API");
+  rep_delete->add_option("--registry", registry)->required();
+  rep_delete->add_option("--location", location, "its region")->required();
+  auto* reg_cmd = app.add_subcommand("registry", "registries: list and show all; create, update and delete the API's own");
+  reg_cmd->require_subcommand(1);
+  auto* reg_create = reg_cmd->add_subcommand("create", "make a registry (its replicas: replication create)");
+  auto* reg_update = reg_cmd->add_subcommand("update", "change a registry made through the API");
+  for (auto* c : {reg_create, reg_update}) {
+    c->add_option("--name,-n", name, "registry name")->required();
+    c->add_option("--home", home, "its home region (a replica there serves it)");
+    c->add_option("--regional-endpoints", regional_endpoints)->check(CLI::IsMember({"enabled", "disabled"}));
+    c->add_option("--data-endpoint-enabled", data_endpoint)->check(CLI::IsMember({"true", "false"}));
+  }
+  reg_create->get_option("--home")->required();
+  auto* reg_delete = reg_cmd->add_subcommand("delete", "delete a registry made through the API");
+  reg_delete->add_option("--name,-n", name, "registry name")->required();
+  auto* reg_show = reg_cmd->add_subcommand("show", "one registry and its replicas");
+  reg_show->add_option("--name,-n", name, "registry name")->required();
+  auto* reg_list = reg_cmd->add_subcommand("list", "every registry, from the file and the API");
   auto* endpoints = app.add_subcommand("show-endpoints", "global, regional and data names of a registry");
   endpoints->add_option("--registry", registry)->required();
   auto* routing = app.add_subcommand("routing", "routing decisions");
@@ -405,7 +456,58 @@ int main(int argc, char** argv) {
       curl_global_cleanup();
       return rc;
     }
-    if (list->parsed()) {
+    auto registryBody = [&] {
+      json body = json::object();
+      if (!home.empty()) body["home"] = home;
+      if (!regional_endpoints.empty()) body["regionalEndpoints"] = regional_endpoints == "enabled";
+      if (!data_endpoint.empty()) body["dataEndpointEnabled"] = data_endpoint == "true";
+      return body;
+    };
+    if (reg_create->parsed()) {
+      // create is not update: an existing name is an error, as with az.
+      bool exists = true;
+      try {
+        call(o, "GET", "/v1/registries/" + name);
+      } catch (const Failure&) {
+        exists = false;
+      }
+      if (exists) throw Failure{1, "registry '" + name + "' exists already (registry update changes it)"};
+      printRegistries(o, json::array({call(o, "PUT", "/v1/registries/" + name, registryBody())}));
+    } else if (reg_update->parsed()) {
+      call(o, "GET", "/v1/registries/" + name);  // 404 for a name that is not there
+      printRegistries(o, json::array({call(o, "PUT", "/v1/registries/" + name, registryBody())}));
+    } else if (reg_delete->parsed()) {
+      call(o, "DELETE", "/v1/registries/" + name);
+      if (o.output == "json") std::cout << json{{"deleted", true}, {"registry", name}}.dump(2) << "\n";
+      else std::cout << "deleted registry " << name << "\n";
+    } else if (reg_show->parsed()) {
+      auto r = call(o, "GET", "/v1/registries/" + name);
+      if (o.output == "json") {
+        std::cout << r.dump(2) << "\n";
+      } else {
+        printRegistries(o, json::array({r}));
+        if (r.value("serving", true)) {
+          std::cout << "\n";
+          printReplications(o, r["replications"]);
+        }
+      }
+    } else if (reg_list->parsed()) {
+      printRegistries(o, call(o, "GET", "/v1/registries"));
+    } else if (rep_create->parsed()) {
+      json body = json::object();
+      if (!addresses.empty()) body["addresses"] = addresses;
+      if (!target.empty()) body["target"] = target;
+      if (!data_addresses.empty()) body["dataAddresses"] = data_addresses;
+      if (!probe_address.empty()) body["probeAddress"] = probe_address;
+      if (!global_routing.empty()) body["globalEndpointRouting"] = global_routing == "true";
+      auto r = call(o, "PUT", "/v1/registries/" + registry + "/replications/" + location, body);
+      if (r.contains("status")) printReplications(o, json::array({r}));
+      else printRegistries(o, json::array({r}));  // the registry waits for its home replica: it says so
+    } else if (rep_delete->parsed()) {
+      call(o, "DELETE", "/v1/registries/" + registry + "/replications/" + location);
+      if (o.output == "json") std::cout << json{{"deleted", true}, {"registry", registry}, {"region", location}}.dump(2) << "\n";
+      else std::cout << "deleted replica " << location << " of " << registry << "\n";
+    } else if (list->parsed()) {
       printReplications(o, call(o, "GET", "/v1/registries/" + registry + "/replications"));
     } else if (update->parsed()) {
       auto r = call(o, "PATCH", "/v1/registries/" + registry + "/replications/" + name,

@@ -169,3 +169,64 @@ TEST_CASE("without a state directory the API makes no registries, and says why")
   CHECK_THAT(body["error"].get<std::string>(), Catch::Contains("--state-dir"));
   CHECK(ask(d, "x.cr.example.test") == Strings{"NXDOMAIN"});
 }
+
+TEST_CASE("the az walkthrough with switchyardctl: create, list, update endpoints, exclude, include, delete") {
+  std::string state = makeTempDir();
+  DaemonProcess d(adminConfig(), "--state-dir " + state);
+  INFO(d.log());
+  REQUIRE(d.running());
+  auto ctl = [&](const std::string& args) {
+    auto r = runCtl(ctlArgs(d, args));
+    UNSCOPED_INFO("switchyardctl " << args << "\n" << r.output);
+    return r;
+  };
+  // az acr create --name contoso --location eastus (its home replica comes with it here)
+  auto made = ctl("registry create --name contoso --home eastus");
+  REQUIRE(made.exit_code == 0);
+  CHECK_THAT(made.output, Catch::Contains("contoso") && Catch::Contains("no replica in its home region eastus"));
+  CHECK(ctl("registry create --name contoso --home eastus").exit_code != 0);  // create is not update
+  REQUIRE(ctl("replication create --registry contoso --location eastus --address 127.0.0.81 --data-address 127.0.0.181").exit_code == 0);
+  // az acr replication create --registry contoso --location westus
+  auto west = ctl("replication create --registry contoso --location westus --address 127.0.0.82 --data-address 127.0.0.182");
+  REQUIRE(west.exit_code == 0);
+  CHECK_THAT(west.output, Catch::Contains("westus"));
+  CHECK(ask(d, "contoso.cr.example.test") == Strings{"A 127.0.0.82"});
+
+  // az acr replication list / az acr list
+  auto reps = ctl("replication list --registry contoso");
+  CHECK(reps.exit_code == 0);
+  CHECK_THAT(reps.output, Catch::Contains("eastus") && Catch::Contains("westus"));
+  auto regs = ctl("registry list");
+  CHECK_THAT(regs.output, Catch::Contains("contoso") && Catch::Contains("api") && Catch::Contains("myregistry") &&
+                              Catch::Contains("file"));
+
+  // az acr update --regional-endpoints enabled / --data-endpoint-enabled
+  CHECK(ask(d, "contoso.westus.geo.cr.example.test") == Strings{"NXDOMAIN"});
+  REQUIRE(ctl("registry update --name contoso --regional-endpoints enabled --data-endpoint-enabled true").exit_code == 0);
+  CHECK(ask(d, "contoso.westus.geo.cr.example.test") == Strings{"A 127.0.0.82"});
+  CHECK(ask(d, "contoso.westus.data.cr.example.test") == Strings{"A 127.0.0.182"});
+  auto ends = ctl("show-endpoints --registry contoso");
+  CHECK_THAT(ends.output, Catch::Contains("contoso.westus.geo.cr.example.test"));
+
+  // exclude and include (the reference's --global-endpoint-routing)
+  REQUIRE(ctl("replication update --registry contoso --name westus --global-endpoint-routing false").exit_code == 0);
+  CHECK(ask(d, "contoso.cr.example.test") == Strings{"A 127.0.0.81"});
+  CHECK(ask(d, "contoso.westus.geo.cr.example.test") == Strings{"A 127.0.0.82"});  // regional never moves
+  REQUIRE(ctl("replication update --registry contoso --name westus --global-endpoint-routing true").exit_code == 0);
+  CHECK(ask(d, "contoso.cr.example.test") == Strings{"A 127.0.0.82"});
+
+  // Errors name the field; the file's registries are read-only.
+  auto bad = ctl("replication create --registry contoso --location westeurope --address 10.0.0.x");
+  CHECK(bad.exit_code != 0);
+  CHECK_THAT(bad.output, Catch::Contains("replications.westeurope.addresses[0]"));
+  auto file = ctl("replication delete --registry myregistry --location westus");
+  CHECK(file.exit_code != 0);
+  CHECK_THAT(file.output, Catch::Contains("switchyard.yaml"));
+
+  // az acr replication delete, az acr delete
+  REQUIRE(ctl("replication delete --registry contoso --location westus").exit_code == 0);
+  CHECK(ask(d, "contoso.cr.example.test") == Strings{"A 127.0.0.81"});
+  REQUIRE(ctl("registry delete --name contoso").exit_code == 0);
+  CHECK(ask(d, "contoso.cr.example.test") == Strings{"NXDOMAIN"});
+  CHECK(ctl("registry show --name contoso").exit_code != 0);
+}
