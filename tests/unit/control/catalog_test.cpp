@@ -1,0 +1,139 @@
+// The runtime catalog's model and its translation between the API's words
+// and the config file's schema; and config::addCatalog, which validates the
+// catalog with the loader's rules.
+#include <catch2/catch.hpp>
+
+#include "config/config_loader.h"
+#include "control/catalog.h"
+#include "tests/support/test_topology.h"
+
+using namespace switchyard;
+using control::ApiFieldError;
+using control::Catalog;
+using nlohmann::json;
+
+namespace {
+
+json made(const std::string& body, const json* existing = nullptr, const std::string& name = "newreg") {
+  ApiFieldError e;
+  auto r = control::registryFromApi(name, json::parse(body), existing, e);
+  INFO(e.field << ": " << e.message);
+  REQUIRE(r);
+  return *r;
+}
+
+ApiFieldError refused(const std::string& body, const json* existing = nullptr) {
+  ApiFieldError e;
+  auto r = control::registryFromApi("newreg", json::parse(body), existing, e);
+  CHECK_FALSE(r);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE("the API's registry becomes the config file's schema, and an update changes only what it names") {
+  json doc = made(R"({"home": "eastus", "regionalEndpoints": true, "dataEndpointEnabled": "disabled",
+                      "health": {"path": "/v2/"},
+                      "replications": {"eastus": {"addresses": ["10.0.0.1"], "dataAddresses": ["10.0.1.1"],
+                                                   "probeAddress": "10.0.2.1", "globalEndpointRouting": false}}})");
+  CHECK(doc["name"] == "newreg");
+  CHECK(doc["home"] == "eastus");
+  CHECK(doc["regional_endpoints"] == "enabled");
+  CHECK(doc["data_endpoints"] == "disabled");
+  CHECK(doc["health"]["path"] == "/v2/");
+  REQUIRE(doc["replicas"].size() == 1);
+  CHECK(doc["replicas"][0] == json{{"region", "eastus"},
+                                   {"addresses", {"10.0.0.1"}},
+                                   {"data_addresses", {"10.0.1.1"}},
+                                   {"probe_address", "10.0.2.1"},
+                                   {"global_endpoint_routing", false}});
+  json updated = made(R"({"regionalEndpoints": false, "health": null})", &doc);
+  CHECK(updated["regional_endpoints"] == "disabled");
+  CHECK_FALSE(updated.contains("health"));  // null: back to the defaults
+  CHECK(updated["replicas"] == doc["replicas"]);  // untouched
+  CHECK(updated["home"] == "eastus");
+
+  CHECK(refused(R"({"regionalEndpoints": true})").field == "home");  // a new one needs its home
+  auto typo = refused(R"({"home": "eastus", "dataEndpointsEnabled": true})");
+  CHECK(typo.field == "dataEndpointsEnabled");
+  CHECK_THAT(typo.message, Catch::Contains("dataEndpointEnabled"));  // the list of what it takes
+  CHECK(refused(R"({"home": "eastus", "replications": {"eastus": {"address": "x"}}})").field == "replications.eastus.address");
+  CHECK(refused(R"({"home": "eastus", "replications": ["eastus"]})").field == "replications");
+}
+
+TEST_CASE("the loader's paths read in the API's words") {
+  json doc{{"name", "r"}, {"replicas", {{{"region", "eastus"}}, {{"region", "westus"}}}}};
+  CHECK(control::apiField("registries[3].replicas[1].addresses[0]", doc) == "replications.westus.addresses[0]");
+  CHECK(control::apiField("registries[3].replicas[0].data_addresses", doc) == "replications.eastus.dataAddresses");
+  CHECK(control::apiField("registries[3].replicas[1].global_endpoint_routing", doc) ==
+        "replications.westus.globalEndpointRouting");
+  CHECK(control::apiField("registries[3].replicas[0]", doc) == "replications.eastus");
+  CHECK(control::apiField("registries[3].regional_endpoints", doc) == "regionalEndpoints");
+  CHECK(control::apiField("registries[3].data_endpoints", doc) == "dataEndpointEnabled");
+  CHECK(control::apiField("registries[3].health.interval", doc) == "health.interval");
+  CHECK(control::apiField("registries[3].name", doc) == "name");
+  CHECK(control::apiField("registries[3]", doc).empty());
+}
+
+TEST_CASE("catalog.json: sorted, diffable, and only well-shaped entries load") {
+  Catalog c;
+  c.put(json{{"name", "zeta"}, {"replicas", json::array()}});
+  c.put(json{{"name", "alpha"}, {"replicas", {{{"region", "eastus"}}}}});
+  std::string text = c.render();
+  CHECK(text.find("alpha") < text.find("zeta"));
+  auto back = Catalog::parse(text, "catalog.json");
+  REQUIRE(back);
+  CHECK(back->render() == text);
+  CHECK(Catalog::parse("", "catalog.json")->size() == 0);
+  CHECK_THAT(Catalog::parse("{\"registries\": [", "catalog.json").error(), Catch::Contains("catalog.json: not a catalog"));
+  CHECK_THAT(Catalog::parse(R"({"registries": [{"name": "a", "replicas": [{"region": "x"}, {"region": "x"}]}]})", "c").error(),
+             Catch::Contains("c: registries[0]: every replica needs a region of its own"));
+  CHECK_THAT(Catalog::parse(R"({"registries": [{"name": "a", "replicas": []}, {"name": "a", "replicas": []}]})", "c").error(),
+             Catch::Contains("a second registry named 'a'"));
+  CHECK(c.erase("zeta"));
+  CHECK_FALSE(c.erase("zeta"));
+  CHECK(c.size() == 1);
+}
+
+TEST_CASE("addCatalog: the file's rules for the catalog, pending registries kept, no copy without a catalog") {
+  auto file = test::loadTestTopology();
+  auto none = config::addCatalog(file, "", "catalog.json");
+  REQUIRE(none);
+  CHECK(none->topology == file);  // the same object: nothing to add
+
+  Catalog c;
+  c.put(json{{"name", "newreg"}, {"home", "westus"}, {"replicas", {{{"region", "westus"}, {"addresses", {"10.0.0.2"}}}}}});
+  c.put(json{{"name", "later"}, {"home", "eastus"}, {"replicas", {{{"region", "westus"}, {"addresses", {"10.0.0.3"}}}}}});
+  auto merged = config::addCatalog(file, c.render(), "catalog.json");
+  INFO((merged ? "" : merged.error()));
+  REQUIRE(merged);
+  const auto& t = *merged->topology;
+  CHECK(t.registries.size() == file->registries.size() + 1);
+  auto g = t.registryIndex("newreg");
+  REQUIRE(g);
+  CHECK(t.registries[*g].from_catalog);
+  CHECK_FALSE(t.registries[*t.registryIndex("myregistry")].from_catalog);
+  CHECK(t.registries[*g].health.scheme == file->health_defaults.scheme);  // the file's defaults apply
+  REQUIRE(merged->pending.size() == 1);
+  CHECK(merged->pending[0].registry == "later");
+  CHECK(merged->pending[0].reason == "no replica in its home region eastus yet");
+  CHECK(file->registries.size() == 2);  // the file's own topology is untouched
+
+  // Errors: the catalog's file, line and column, and the path apart.
+  Catalog bad;
+  bad.put(json{{"name", "newreg"}, {"home", "eastus"}, {"replicas", {{{"region", "eastus"}, {"addresses", {"10.0.0.1", "x"}}}}}});
+  config::FieldError field;
+  auto broken = config::addCatalog(file, bad.render(), "/state/catalog.json", &field);
+  REQUIRE_FALSE(broken);
+  CHECK_THAT(broken.error(), Catch::StartsWith("/state/catalog.json:") &&
+                                 Catch::Contains("registries[0].replicas[0].addresses[1]: "));
+  CHECK(field.path == "registries[0].replicas[0].addresses[1]");
+  CHECK_FALSE(field.message.empty());
+  // A name the file has: refused, and said so.
+  Catalog clash;
+  clash.put(json{{"name", "myregistry"}, {"home", "eastus"}, {"replicas", {{{"region", "eastus"}, {"addresses", {"10.0.0.1"}}}}}});
+  auto twice = config::addCatalog(file, clash.render(), "catalog.json", &field);
+  REQUIRE_FALSE(twice);
+  CHECK_THAT(twice.error(), Catch::Contains("'myregistry' is declared in") && Catch::Contains("not both"));
+  CHECK(field.path == "registries[0].name");
+}
