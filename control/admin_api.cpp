@@ -34,6 +34,7 @@ void AdminApi::handle(const ApiRequest& r, const std::function<void(ApiResponse)
   const std::string& p = r.path;
   auto reg = r.params.count("registry") ? r.params.at("registry") : "";
   if (r.method == "GET" && p == "/v1/registries") return reply(registries());
+  if (r.method == "POST" && p == "/v1/registries:batch") return batch(r, reply);
   if (r.method == "GET" && p == "/v1/events") return reply(events(r));
   if (r.method == "POST" && p == "/v1/reload") return reload(reply);
   if (r.method == "GET" && p == "/v1/status") return reply(status(r));
@@ -152,7 +153,7 @@ void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResp
   Catalog next = *c_.catalog;
   next.put(std::move(*doc));
   bool created = existing == nullptr;
-  c_.change_catalog(std::move(next), {created ? "registry_created" : "registry_updated", name, ""},
+  c_.change_catalog(std::move(next), {{created ? "registry_created" : "registry_updated", name, ""}},
                     [this, name, created, reply](std::optional<ApiResponse> failed) {
                       if (failed) return reply(*failed);
                       ApiResponse out = registry(name);
@@ -168,7 +169,7 @@ void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiR
   if (!c_.catalog->find(name)) return reply(apiError(404, "no registry named '" + name + "'"));
   Catalog next = *c_.catalog;
   next.erase(name);
-  c_.change_catalog(std::move(next), {"registry_deleted", name, ""}, [name, reply](std::optional<ApiResponse> failed) {
+  c_.change_catalog(std::move(next), {{"registry_deleted", name, ""}}, [name, reply](std::optional<ApiResponse> failed) {
     if (failed) return reply(*failed);
     reply({200, {{"deleted", true}, {"registry", name}}});
   });
@@ -203,7 +204,7 @@ void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiR
   if (created) doc["replicas"].push_back(std::move(*entry));
   Catalog next = *c_.catalog;
   next.put(std::move(doc));
-  c_.change_catalog(std::move(next), {created ? "replication_created" : "replication_updated", name, region},
+  c_.change_catalog(std::move(next), {{created ? "replication_created" : "replication_updated", name, region}},
                     [this, name, region, created, reply](std::optional<ApiResponse> failed) {
                       if (failed) return reply(*failed);
                       ApiResponse out = replicationNow(name, region);
@@ -233,7 +234,7 @@ void AdminApi::deleteReplication(const ApiRequest& r, const std::function<void(A
   reps.erase(it);
   Catalog next = *c_.catalog;
   next.put(std::move(doc));
-  c_.change_catalog(std::move(next), {"replication_deleted", name, region},
+  c_.change_catalog(std::move(next), {{"replication_deleted", name, region}},
                     [name, region, reply](std::optional<ApiResponse> failed) {
                       if (failed) return reply(*failed);
                       reply({200, {{"deleted", true}, {"registry", name}, {"region", region}}});
@@ -575,6 +576,75 @@ void AdminApi::reload(const std::function<void(ApiResponse)>& reply) {
     if (!ok) reply(apiError(400, ok.error()));
     else reply({200, {{"reloaded", true}, {"generation", c_.router.table()->generation}}});
   });
+}
+
+}  // namespace switchyard::control
+
+namespace switchyard::control {
+
+void AdminApi::batch(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
+  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
+  Catalog next = *c_.catalog;
+  std::vector<CatalogChange> changes;
+  std::map<std::string, size_t> line_of;
+  json created = json::array(), updated = json::array(), deleted = json::array();
+  auto lineError = [&](size_t line, ApiResponse bad) {
+    bad.body["line"] = line;
+    bad.body["error"] = "line " + std::to_string(line) + ": " + bad.body["error"].get<std::string>();
+    return reply(bad);
+  };
+  size_t line = 0, begin = 0;
+  while (begin <= r.body.size()) {
+    size_t end = r.body.find('\n', begin);
+    if (end == std::string::npos) end = r.body.size();
+    std::string text = r.body.substr(begin, end - begin);
+    begin = end + 1;
+    ++line;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    json entry = json::parse(text, nullptr, false);
+    if (entry.is_discarded() || !entry.is_object()) return lineError(line, apiError(400, "not a JSON object"));
+    if (!entry.contains("name") || !entry["name"].is_string()) {
+      ApiResponse bad = apiError(400, "name: every line names its registry");
+      bad.body["field"] = "name";
+      return lineError(line, bad);
+    }
+    std::string name = lower(entry["name"].get<std::string>());
+    if (line_of.count(name)) return lineError(line, apiError(400, "'" + name + "' is on line " + std::to_string(line_of[name]) + " too"));
+    line_of[name] = line;
+    if (auto owned = fileOwned(name)) return lineError(line, *owned);
+    bool remove = entry.value("delete", false);
+    entry.erase("name");
+    entry.erase("delete");
+    const json* existing = next.find(name);
+    if (remove) {
+      if (!existing) return lineError(line, apiError(404, "no registry named '" + name + "' to delete"));
+      next.erase(name);
+      changes.push_back({"registry_deleted", name, ""});
+      deleted.push_back(name);
+      continue;
+    }
+    ApiFieldError error;
+    auto doc = registryFromApi(name, entry, existing, error);
+    if (!doc) return lineError(line, fieldError(error));
+    (existing ? updated : created).push_back(name);
+    changes.push_back({existing ? "registry_updated" : "registry_created", name, ""});
+    next.put(std::move(*doc));
+  }
+  if (changes.empty()) return reply(apiError(400, "the body holds no registry (NDJSON: one JSON object per line)"));
+  c_.change_catalog(std::move(next), std::move(changes),
+                    [reply, line_of, created, updated, deleted](std::optional<ApiResponse> failed) {
+                      if (failed) {
+                        ApiResponse bad = *failed;
+                        if (bad.body.contains("registry") && line_of.count(bad.body["registry"].get<std::string>())) {
+                          size_t at = line_of.at(bad.body["registry"].get<std::string>());
+                          bad.body["line"] = at;
+                          bad.body["error"] = "line " + std::to_string(at) + " (" + bad.body["registry"].get<std::string>() +
+                                              "): " + bad.body["error"].get<std::string>();
+                        }
+                        return reply(bad);
+                      }
+                      reply({200, {{"created", created}, {"updated", updated}, {"deleted", deleted}}});
+                    });
 }
 
 }  // namespace switchyard::control

@@ -74,7 +74,7 @@ struct AdminContext {
   // Null (tests, no catalog): the catalog's calls answer 409.
   const Catalog* catalog = nullptr;
   const std::vector<config::CatalogPending>* pending_registries = nullptr;
-  std::function<void(Catalog next, const CatalogChange& change, std::function<void(std::optional<ApiResponse>)> done)>
+  std::function<void(Catalog next, std::vector<CatalogChange> changes, std::function<void(std::optional<ApiResponse>)> done)>
       change_catalog = {};
 };
 
@@ -111,6 +111,9 @@ class AdminApi {
   void deleteRegistry(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   void putReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   void deleteReplication(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+  // POST /v1/registries:batch: NDJSON, one registry per line (a PUT body with
+  // its "name", or {"name", "delete": true}); all or nothing.
+  void batch(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
   // 409 when `name` is the config file's (read-only here), else nullopt.
   std::optional<ApiResponse> fileOwned(const std::string& name) const;
 

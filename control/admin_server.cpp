@@ -82,6 +82,7 @@ AdminServer::AdminServer(const Readiness& readiness, Dispatch dispatch, MetricsR
   route("GET", R"(/v1/registries/([^/]+)/replications)", {"registry"});
   route("PATCH", R"(/v1/registries/([^/]+)/replications/([^/]+))", {"registry", "region"});
   // The runtime catalog (control/catalog.h): registries and replicas made through the API.
+  route("POST", R"(/v1/registries:batch)", {});
   route("PUT", R"(/v1/registries/([^/]+))", {"registry"});
   route("DELETE", R"(/v1/registries/([^/]+))", {"registry"});
   route("GET", R"(/v1/registries/([^/]+))", {"registry"});

@@ -220,8 +220,8 @@ void ControlPlane::buildApi() {
       .catalog = &catalog_,
       .pending_registries = &pending_registries_,
       .change_catalog =
-          [this](Catalog next, const CatalogChange& change, std::function<void(std::optional<ApiResponse>)> done) {
-            changeCatalog(std::move(next), change, std::move(done));
+          [this](Catalog next, std::vector<CatalogChange> changes, std::function<void(std::optional<ApiResponse>)> done) {
+            changeCatalog(std::move(next), std::move(changes), std::move(done));
           },
   };
   if (topology_->fleet) {
@@ -759,7 +759,7 @@ void ControlPlane::applyTopology(config::TopologyPtr next) {
   returnFreedMemory();
 }
 
-void ControlPlane::changeCatalog(Catalog next, const CatalogChange& change,
+void ControlPlane::changeCatalog(Catalog next, std::vector<CatalogChange> changes,
                                  std::function<void(std::optional<ApiResponse>)> done) {
   if (!store_.enabled())
     return done(apiError(409, "registries made through the API live in the state directory: start switchyard with "
@@ -768,12 +768,15 @@ void ControlPlane::changeCatalog(Catalog next, const CatalogChange& change,
   auto merged = config::addCatalog(file_topology_, next.render(), store_.catalogPath(), &field);
   if (!merged) {
     ApiResponse bad = apiError(400, merged.error());
-    // The loader's path, in the API's words when it is inside the registry asked about.
+    // "registries[N]..." is the N-th entry of the rendered catalog: name it,
+    // and say the rest in the API's words.
     const auto& all = next.registries();
-    auto it = all.find(change.registry);
-    std::string own = "registries[" + std::to_string(std::distance(all.begin(), it)) + "]";
-    if (it != all.end() && (field.path == own || field.path.rfind(own + ".", 0) == 0)) {
+    size_t n = all.size();
+    if (field.path.rfind("registries[", 0) == 0) n = std::strtoul(field.path.c_str() + 11, nullptr, 10);
+    if (n < all.size()) {
+      auto it = std::next(all.begin(), static_cast<std::ptrdiff_t>(n));
       std::string api = apiField(field.path, it->second);
+      bad.body["registry"] = it->first;
       bad.body["field"] = api;
       bad.body["error"] = (api.empty() ? "" : api + ": ") + field.message;
     } else if (!field.path.empty()) {
@@ -786,27 +789,31 @@ void ControlPlane::changeCatalog(Catalog next, const CatalogChange& change,
   pending_registries_ = std::move(merged->pending);
   auto before = topology_;
   applyTopology(merged->topology);
-  // Resolvers may hold the registry's names (an NXDOMAIN before it existed,
-  // the old answer after): flush them, not the whole zone.
+  // Resolvers may hold the registries' names (an NXDOMAIN before one
+  // existed, the old answer after): flush those, not the whole zone.
   if (resolvers_) {
     auto now = std::chrono::steady_clock::now();
-    for (const auto* t : {before.get(), topology_.get()}) {
-      auto g = t->registryIndex(change.registry);
-      if (!g) continue;
-      const auto& reg = t->registries[*g];
-      resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Global), now);
-      for (const auto& r : reg.replicas) {
-        if (reg.regional_endpoints) resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Regional, r.region), now);
-        if (reg.data_endpoints) resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Data, r.region), now);
+    for (const auto& change : changes)
+      for (const auto* t : {before.get(), topology_.get()}) {
+        auto g = t->registryIndex(change.registry);
+        if (!g) continue;
+        const auto& reg = t->registries[*g];
+        resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Global), now);
+        for (const auto& r : reg.replicas) {
+          if (reg.regional_endpoints)
+            resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Regional, r.region), now);
+          if (reg.data_endpoints) resolvers_->purge(policy::endpointText(*t, reg, policy::EndpointKind::Data, r.region), now);
+        }
       }
-    }
   }
   notifier_->notify(*topology_, router_->serial());
-  nlohmann::json fields{{"registry", change.registry}, {"generation", router_->table()->generation}};
-  if (!change.replica.empty()) fields["replica"] = change.replica;
-  spdlog::info("event={} registry={} replica={} generation={}", change.event, change.registry, change.replica,
-               router_->table()->generation);
-  event(change.event, std::move(fields));
+  for (const auto& change : changes) {
+    nlohmann::json fields{{"registry", change.registry}, {"generation", router_->table()->generation}};
+    if (!change.replica.empty()) fields["replica"] = change.replica;
+    spdlog::info("event={} registry={} replica={} generation={}", change.event, change.registry, change.replica,
+                 router_->table()->generation);
+    event(change.event, std::move(fields));
+  }
   write(catalog_file_, [done](std::string error) {
     if (!error.empty()) return done(apiError(500, "applied but not persisted (catalog.json): " + error));
     done(std::nullopt);

@@ -123,7 +123,8 @@ class ControlPlane {
   // The runtime catalog: `next` is validated with the loader's rules against
   // the file's topology, applied, persisted (catalog.json), then `done` is
   // called with "" or the error reply (400 with its field, 500 not persisted).
-  void changeCatalog(Catalog next, const CatalogChange& change, std::function<void(std::optional<ApiResponse>)> done);
+  void changeCatalog(Catalog next, std::vector<CatalogChange> changes,
+                     std::function<void(std::optional<ApiResponse>)> done);
   // run()'s steps, in the order of the header's start-up list.
   Result<bool> restoreState(HealthStates& initial, PairSet& was_lagging);  // 1, 2
   void buildRouter(const HealthStates& initial, PairSet& was_lagging);     // 3

@@ -294,3 +294,47 @@ TEST_CASE("SIGKILL at random points while the catalog is written never loses an 
   }
   CHECK(acknowledged_total > kRuns);
 }
+
+TEST_CASE("a batch provisions many registries all or nothing, and names the line that broke it") {
+  std::string state = makeTempDir();
+  DaemonProcess d(adminConfig(), "--state-dir " + state);
+  INFO(d.log());
+  REQUIRE(d.running());
+  AdminClient api(d);
+  auto line = [](int i, const std::string& address) {
+    return R"({"name": "b)" + std::to_string(i) + R"(", "home": "eastus", "replications": {"eastus": {"addresses": [")" +
+           address + R"("]}, "westus": {"addresses": ["127.0.1.)" + std::to_string(i) + R"("]}}})";
+  };
+  // Line 3 is broken: nothing of the batch is applied.
+  std::string broken = line(1, "127.0.0.1") + "\n" + line(2, "127.0.0.2") + "\n" + line(3, "not-an-ip") + "\n";
+  auto [s1, bad] = api.send("POST", "/v1/registries:batch", broken);
+  INFO(bad.dump());
+  CHECK(s1 == 400);
+  CHECK(bad["line"] == 3);
+  CHECK(bad["field"] == "replications.eastus.addresses[0]");
+  CHECK_THAT(bad["error"].get<std::string>(), Catch::StartsWith("line 3 (b3): replications.eastus.addresses[0]:"));
+  CHECK(api.get("/v1/registries/b1").first == 404);
+
+  // Through the CLI: 200 registries from a file, then a delete line.
+  std::string file = state + "/../batch.ndjson";
+  {
+    std::ofstream out(file);
+    for (int i = 0; i < 200; ++i) out << line(i, "127.0.2." + std::to_string(i % 250)) << "\n";
+  }
+  auto imported = runCtl(ctlArgs(d, "registry import --file " + file));
+  INFO(imported.output);
+  REQUIRE(imported.exit_code == 0);
+  CHECK_THAT(imported.output, Catch::Contains("created 200, updated 0, deleted 0 registries in"));
+  CHECK(ask(d, "b7.cr.example.test") == Strings{"A 127.0.1.7"});
+  CHECK(ask(d, "b199.cr.example.test", "198.51.100.0/26") == Strings{"A 127.0.2.199"});
+  auto [s2, done] = api.send("POST", "/v1/registries:batch", "{\"name\": \"b7\", \"delete\": true}\n" + line(8, "127.0.3.8"));
+  CHECK(s2 == 200);
+  CHECK(done["deleted"] == json{"b7"});
+  CHECK(done["updated"] == json{"b8"});
+  CHECK(ask(d, "b7.cr.example.test") == Strings{"NXDOMAIN"});
+  CHECK(ask(d, "b8.cr.example.test", "198.51.100.0/26") == Strings{"A 127.0.3.8"});
+  auto [s3, events] = api.get("/v1/events?since=0");
+  int created = 0;
+  for (const auto& e : events) created += e["type"] == "registry_created";
+  CHECK(created == 200);
+}
