@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "config/duration.h"
 
@@ -40,6 +42,8 @@ class Loader {
   TopologyPtr load(const YAML::Node& root);
   // The catalog's registries added to a copy of `file` (addCatalog).
   CatalogTopology loadCatalog(const Topology& file, const YAML::Node& root);
+  // ... or to `base` itself, already a copy (editCatalog).
+  CatalogTopology loadCatalogInto(std::shared_ptr<Topology> base, const YAML::Node& root);
 
  private:
   [[noreturn]] void fail(const YAML::Mark& mark, const std::string& path,
@@ -820,7 +824,10 @@ TopologyPtr Loader::load(const YAML::Node& root) {
 }
 
 CatalogTopology Loader::loadCatalog(const Topology& file, const YAML::Node& root) {
-  auto t = std::make_shared<Topology>(file);
+  return loadCatalogInto(std::make_shared<Topology>(file), root);
+}
+
+CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const YAML::Node& root) {
   catalog_ = true;
   if (root && !root.IsNull()) {
     checkKeys(root, "", {"registries"});
@@ -881,6 +888,31 @@ Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& c
     if (e.mark.line >= 0) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
     out << ": " << e.msg;
     return makeError(out.str());
+  }
+}
+
+Result<CatalogTopology> editCatalog(const TopologyPtr& current, const std::vector<std::string>& removed,
+                                    const std::string& added_json, const std::string& catalog_name, FieldError* field) {
+  // A copy without the removed registries, re-indexed: O(registries), no
+  // parsing. (Registries held by shared pointer would make this a pointer
+  // copy; measured in bench/RESULTS.md "Runtime catalog".)
+  auto t = std::make_shared<Topology>(*current);
+  std::unordered_set<std::string> gone(removed.begin(), removed.end());
+  if (!gone.empty()) {
+    std::erase_if(t->registries, [&](const policy::Registry& g) { return gone.count(g.name) > 0; });
+    t->registry_by_name.clear();
+    for (uint32_t i = 0; i < t->registries.size(); ++i) t->registry_by_name.emplace(t->registries[i].name, i);
+  }
+  std::string dir = std::filesystem::path(current->source_file).parent_path().string();
+  try {
+    YAML::Node root = YAML::Load(added_json);
+    return Loader(catalog_name, dir.empty() ? "." : dir).loadCatalogInto(t, root);
+  } catch (const ConfigError& e) {
+    if (field) *field = {e.path, e.what};
+    return makeError(e.message);
+  } catch (const YAML::Exception& e) {
+    if (field) *field = {"", e.msg};
+    return makeError(catalog_name + ": " + e.msg);
   }
 }
 

@@ -55,4 +55,15 @@ struct FieldError {
 Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& catalog_json,
                                    const std::string& catalog_name, FieldError* field = nullptr);
 
+// One API change's worth of the catalog, checked against what is served now
+// rather than by loading the whole catalog again (that is O(catalog) on the
+// control loop per call): `current` without the registries named in
+// `removed` (deleted or about to be replaced), plus `added` (a catalog text
+// of the new versions), each checked with the file's rules. Errors and
+// `field` as for addCatalog; a path's registries[N] is the N-th of `added`.
+// `pending` gets the added registries that wait for their home replica.
+Result<CatalogTopology> editCatalog(const TopologyPtr& current, const std::vector<std::string>& removed,
+                                    const std::string& added_json, const std::string& catalog_name,
+                                    FieldError* field = nullptr);
+
 }  // namespace switchyard::config

@@ -150,10 +150,8 @@ void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResp
   ApiFieldError error;
   auto doc = registryFromApi(name, *body, existing, error);
   if (!doc) return reply(fieldError(error));
-  Catalog next = *c_.catalog;
-  next.put(std::move(*doc));
   bool created = existing == nullptr;
-  c_.change_catalog(std::move(next), {{created ? "registry_created" : "registry_updated", name, ""}},
+  c_.change_catalog({{{created ? "registry_created" : "registry_updated", name, ""}, std::move(*doc)}},
                     [this, name, created, reply](std::optional<ApiResponse> failed) {
                       if (failed) return reply(*failed);
                       ApiResponse out = registry(name);
@@ -167,9 +165,7 @@ void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiR
   if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
   if (auto owned = fileOwned(name)) return reply(*owned);
   if (!c_.catalog->find(name)) return reply(apiError(404, "no registry named '" + name + "'"));
-  Catalog next = *c_.catalog;
-  next.erase(name);
-  c_.change_catalog(std::move(next), {{"registry_deleted", name, ""}}, [name, reply](std::optional<ApiResponse> failed) {
+  c_.change_catalog({{{"registry_deleted", name, ""}, std::nullopt}}, [name, reply](std::optional<ApiResponse> failed) {
     if (failed) return reply(*failed);
     reply({200, {{"deleted", true}, {"registry", name}}});
   });
@@ -202,9 +198,7 @@ void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiR
       created = false;
     }
   if (created) doc["replicas"].push_back(std::move(*entry));
-  Catalog next = *c_.catalog;
-  next.put(std::move(doc));
-  c_.change_catalog(std::move(next), {{created ? "replication_created" : "replication_updated", name, region}},
+  c_.change_catalog({{{created ? "replication_created" : "replication_updated", name, region}, std::move(doc)}},
                     [this, name, region, created, reply](std::optional<ApiResponse> failed) {
                       if (failed) return reply(*failed);
                       ApiResponse out = replicationNow(name, region);
@@ -232,9 +226,7 @@ void AdminApi::deleteReplication(const ApiRequest& r, const std::function<void(A
     return reply(apiError(409, "'" + region + "' is the home replica of '" + name +
                                    "': move its home first (PUT /v1/registries/" + name + " {\"home\": REGION})"));
   reps.erase(it);
-  Catalog next = *c_.catalog;
-  next.put(std::move(doc));
-  c_.change_catalog(std::move(next), {{"replication_deleted", name, region}},
+  c_.change_catalog({{{"replication_deleted", name, region}, std::move(doc)}},
                     [name, region, reply](std::optional<ApiResponse> failed) {
                       if (failed) return reply(*failed);
                       reply({200, {{"deleted", true}, {"registry", name}, {"region", region}}});
@@ -584,8 +576,7 @@ namespace switchyard::control {
 
 void AdminApi::batch(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
-  Catalog next = *c_.catalog;
-  std::vector<CatalogChange> changes;
+  std::vector<CatalogEdit> edits;
   std::map<std::string, size_t> line_of;
   json created = json::array(), updated = json::array(), deleted = json::array();
   auto lineError = [&](size_t line, ApiResponse bad) {
@@ -615,11 +606,10 @@ void AdminApi::batch(const ApiRequest& r, const std::function<void(ApiResponse)>
     bool remove = entry.value("delete", false);
     entry.erase("name");
     entry.erase("delete");
-    const json* existing = next.find(name);
+    const json* existing = c_.catalog->find(name);
     if (remove) {
       if (!existing) return lineError(line, apiError(404, "no registry named '" + name + "' to delete"));
-      next.erase(name);
-      changes.push_back({"registry_deleted", name, ""});
+      edits.push_back({{"registry_deleted", name, ""}, std::nullopt});
       deleted.push_back(name);
       continue;
     }
@@ -627,11 +617,10 @@ void AdminApi::batch(const ApiRequest& r, const std::function<void(ApiResponse)>
     auto doc = registryFromApi(name, entry, existing, error);
     if (!doc) return lineError(line, fieldError(error));
     (existing ? updated : created).push_back(name);
-    changes.push_back({existing ? "registry_updated" : "registry_created", name, ""});
-    next.put(std::move(*doc));
+    edits.push_back({{existing ? "registry_updated" : "registry_created", name, ""}, std::move(*doc)});
   }
-  if (changes.empty()) return reply(apiError(400, "the body holds no registry (NDJSON: one JSON object per line)"));
-  c_.change_catalog(std::move(next), std::move(changes),
+  if (edits.empty()) return reply(apiError(400, "the body holds no registry (NDJSON: one JSON object per line)"));
+  c_.change_catalog(std::move(edits),
                     [reply, line_of, created, updated, deleted](std::optional<ApiResponse> failed) {
                       if (failed) {
                         ApiResponse bad = *failed;

@@ -74,7 +74,7 @@ struct AdminContext {
   // Null (tests, no catalog): the catalog's calls answer 409.
   const Catalog* catalog = nullptr;
   const std::vector<config::CatalogPending>* pending_registries = nullptr;
-  std::function<void(Catalog next, std::vector<CatalogChange> changes, std::function<void(std::optional<ApiResponse>)> done)>
+  std::function<void(std::vector<CatalogEdit> edits, std::function<void(std::optional<ApiResponse>)> done)>
       change_catalog = {};
 };
 

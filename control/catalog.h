@@ -54,6 +54,12 @@ struct CatalogChange {
   std::string replica;  // empty for a registry's own change
 };
 
+// One registry's new catalog entry (nullopt: deleted), and what it was.
+struct CatalogEdit {
+  CatalogChange change;
+  std::optional<nlohmann::json> doc;
+};
+
 // A request body broken before the loader sees it (unknown field, wrong
 // type): the API's field name and what is wrong.
 struct ApiFieldError {

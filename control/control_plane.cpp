@@ -220,8 +220,8 @@ void ControlPlane::buildApi() {
       .catalog = &catalog_,
       .pending_registries = &pending_registries_,
       .change_catalog =
-          [this](Catalog next, std::vector<CatalogChange> changes, std::function<void(std::optional<ApiResponse>)> done) {
-            changeCatalog(std::move(next), std::move(changes), std::move(done));
+          [this](std::vector<CatalogEdit> edits, std::function<void(std::optional<ApiResponse>)> done) {
+            changeCatalog(std::move(edits), std::move(done));
           },
   };
   if (topology_->fleet) {
@@ -759,24 +759,28 @@ void ControlPlane::applyTopology(config::TopologyPtr next) {
   returnFreedMemory();
 }
 
-void ControlPlane::changeCatalog(Catalog next, std::vector<CatalogChange> changes,
-                                 std::function<void(std::optional<ApiResponse>)> done) {
+void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<void(std::optional<ApiResponse>)> done) {
   if (!store_.enabled())
     return done(apiError(409, "registries made through the API live in the state directory: start switchyard with "
                               "--state-dir"));
+  std::vector<std::string> removed;
+  nlohmann::json added = nlohmann::json::array();
+  for (const auto& e : edits) {
+    removed.push_back(e.change.registry);
+    if (e.doc) added.push_back(*e.doc);
+  }
   config::FieldError field;
-  auto merged = config::addCatalog(file_topology_, next.render(), store_.catalogPath(), &field);
+  auto merged = config::editCatalog(topology_, removed, nlohmann::json{{"registries", added}}.dump(1),
+                                    store_.catalogPath(), &field);
   if (!merged) {
     ApiResponse bad = apiError(400, merged.error());
-    // "registries[N]..." is the N-th entry of the rendered catalog: name it,
-    // and say the rest in the API's words.
-    const auto& all = next.registries();
-    size_t n = all.size();
+    // "registries[N]..." is the N-th edited entry: name it, and say the rest
+    // in the API's words.
+    size_t n = added.size();
     if (field.path.rfind("registries[", 0) == 0) n = std::strtoul(field.path.c_str() + 11, nullptr, 10);
-    if (n < all.size()) {
-      auto it = std::next(all.begin(), static_cast<std::ptrdiff_t>(n));
-      std::string api = apiField(field.path, it->second);
-      bad.body["registry"] = it->first;
+    if (n < added.size()) {
+      std::string api = apiField(field.path, added[n]);
+      bad.body["registry"] = added[n]["name"];
       bad.body["field"] = api;
       bad.body["error"] = (api.empty() ? "" : api + ": ") + field.message;
     } else if (!field.path.empty()) {
@@ -784,9 +788,16 @@ void ControlPlane::changeCatalog(Catalog next, std::vector<CatalogChange> change
     }
     return done(bad);
   }
-  catalog_ = std::move(next);
+  std::vector<CatalogChange> changes;
+  for (auto& e : edits) {
+    const std::string& name = e.change.registry;
+    std::erase_if(pending_registries_, [&](const config::CatalogPending& p) { return p.registry == name; });
+    if (e.doc) catalog_.put(std::move(*e.doc));
+    else catalog_.erase(name);
+    changes.push_back(std::move(e.change));
+  }
   ++catalog_version_;
-  pending_registries_ = std::move(merged->pending);
+  for (auto& p : merged->pending) pending_registries_.push_back(std::move(p));
   auto before = topology_;
   applyTopology(merged->topology);
   // Resolvers may hold the registries' names (an NXDOMAIN before one

@@ -120,11 +120,11 @@ class ControlPlane {
   // A new topology (a reload, a catalog change) applied on the loop: routing,
   // probes, metrics, freshness; the caller announces it.
   void applyTopology(config::TopologyPtr next);
-  // The runtime catalog: `next` is validated with the loader's rules against
-  // the file's topology, applied, persisted (catalog.json), then `done` is
-  // called with "" or the error reply (400 with its field, 500 not persisted).
-  void changeCatalog(Catalog next, std::vector<CatalogChange> changes,
-                     std::function<void(std::optional<ApiResponse>)> done);
+  // The runtime catalog: the edited registries are validated with the
+  // loader's rules against what is served now (config::editCatalog: the
+  // rest is not parsed again), applied, persisted (catalog.json), then
+  // `done` gets nullopt or the error reply (400 with its field, 500 not persisted).
+  void changeCatalog(std::vector<CatalogEdit> edits, std::function<void(std::optional<ApiResponse>)> done);
   // run()'s steps, in the order of the header's start-up list.
   Result<bool> restoreState(HealthStates& initial, PairSet& was_lagging);  // 1, 2
   void buildRouter(const HealthStates& initial, PairSet& was_lagging);     // 3
