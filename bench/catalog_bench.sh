@@ -9,18 +9,21 @@
 #     reply comes after all of it) and the daemon's own rebuild split;
 #   - a restart from the catalog alone: exec to the first answer of a
 #     catalog registry.
-# usage: bench/catalog_bench.sh [--registries N] [--threads T]
+# usage: bench/catalog_bench.sh [--registries N] [--threads T] [--perf FILE]
+#   --perf FILE: record the daemon (perf record -g) during the creates and
+#   deletes, and print where their time goes.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 bin="$root/build/daemon/switchyard"
 ctl="$root/build/cli/switchyardctl"
-registries=1000 threads=2
+registries=1000 threads=2 perf_out=
 while [ $# -gt 0 ]; do
   case "$1" in
     --registries) registries=$2; shift 2;;
     --threads) threads=$2; shift 2;;
-    *) echo "usage: $0 [--registries N] [--threads T]" >&2; exit 2;;
+    --perf) perf_out=$2; shift 2;;
+    *) echo "usage: $0 [--registries N] [--threads T] [--perf FILE]" >&2; exit 2;;
   esac
 done
 [ -x "$bin" ] && [ -x "$ctl" ] || { echo "build first: make build" >&2; exit 1; }
@@ -99,6 +102,12 @@ echo "resident memory: $(rss_mib) MiB (before: $base_rss MiB)"
 echo "catalog.json: $(du -k "$work/state/catalog.json" | cut -f1) KiB"
 url="http://127.0.0.1:$((port + 1))"
 body='{"home": "eastus", "replications": {"eastus": {"addresses": ["192.0.2.9"]}, "westus": {"addresses": ["192.0.2.10"]}}}'
+perf_pid=
+if [ -n "$perf_out" ]; then
+  perf record -g -o "$perf_out" -p "$pid" > /dev/null 2>&1 &
+  perf_pid=$!
+  sleep 1
+fi
 for i in 1 2 3 4 5; do
   create=$(api -X PUT -d "$body" "$url/v1/registries/bench$i")
   answer=$(dig +time=1 +tries=1 -p "$port" @127.0.0.1 "bench$i.scale.test" A +short)
@@ -106,6 +115,12 @@ for i in 1 2 3 4 5; do
   delete=$(api -X DELETE "$url/v1/registries/bench$i")
   echo "create: HTTP/s ${create} (answer right after: ${answer:-none}; ${rebuild}); delete: HTTP/s ${delete}"
 done
+if [ -n "$perf_pid" ]; then
+  kill -INT "$perf_pid"
+  wait "$perf_pid" 2>/dev/null || true
+  echo "where the creates and deletes spent the control thread's time (perf, children included):"
+  perf report -i "$perf_out" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -25
+fi
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 pid=

@@ -33,7 +33,7 @@ class Catalog {
   // catalog.json's text; an empty text is an empty catalog. Checks the
   // shape only (invariant 1); the rules are config::addCatalog's.
   static Result<Catalog> parse(const std::string& text, const std::string& name);
-  // Indented and sorted by name: a stable, diffable file.
+  // One registry per line, sorted by name: a stable, diffable file.
   std::string render() const;
 
   const nlohmann::json* find(const std::string& registry) const;

@@ -716,6 +716,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     pending_registries_ = std::move(again->pending);
   }
   applyTopology(merged);
+  returnFreedMemory();  // the parse's YAML tree (not per API change: malloc_trim walks the whole heap)
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
   if (admin_tls_ && !topology_->admin_tls_cert.empty()) {
     // A rotated certificate is picked up here; new connections get it.
@@ -756,7 +757,6 @@ void ControlPlane::applyTopology(config::TopologyPtr next) {
     it = freshness_.erase(it);
   }
   computeStallLimit();
-  returnFreedMemory();
 }
 
 void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<void(std::optional<ApiResponse>)> done) {
