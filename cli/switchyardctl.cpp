@@ -370,6 +370,11 @@ int main(int argc, char** argv) {
   rep_create->add_option("--probe-address", probe_address, "where its health probes go, IP or IP:PORT");
   rep_create->add_option("--global-endpoint-routing", global_routing, "take part in global routing (default true)")
       ->check(CLI::IsMember({"true", "false"}));
+  double create_wait = 0;
+  rep_create->add_option("--wait", create_wait,
+                         "seconds to wait for its first probe (a new replica joins global routing only once probed "
+                         "healthy); 0: do not wait")
+      ->check(CLI::Range(0.0, 600.0));
   auto* rep_delete = replication->add_subcommand("delete", "remove a replica from a registry made through the API");
   rep_delete->add_option("--registry", registry)->required();
   rep_delete->add_option("--location", location, "its region")->required();
@@ -542,6 +547,15 @@ int main(int argc, char** argv) {
       if (!probe_address.empty()) body["probeAddress"] = probe_address;
       if (!global_routing.empty()) body["globalEndpointRouting"] = global_routing == "true";
       auto r = call(o, "PUT", "/v1/registries/" + registry + "/replications/" + location, body);
+      auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<int64_t>(create_wait * 1000));
+      while (create_wait > 0 && r.contains("health") && r["health"].value("awaitingFirstProbe", false)) {
+        if (std::chrono::steady_clock::now() > deadline)
+          throw Failure{1, "replica " + location + " of " + registry + " was not probed within " +
+                               std::to_string(static_cast<int>(create_wait)) + " s (it stays out of global routing until it is)"};
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        for (const auto& x : call(o, "GET", "/v1/registries/" + registry + "/replications"))
+          if (x["region"] == location) r = x;
+      }
       if (r.contains("status")) printReplications(o, json::array({r}));
       else printRegistries(o, json::array({r}));  // the registry waits for its home replica: it says so
     } else if (rep_delete->parsed()) {
