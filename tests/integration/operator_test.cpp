@@ -163,8 +163,10 @@ TEST_CASE("admin API: authentication, JSON errors, faults and routing reasons") 
 
   auto [st, regs] = api.get("/v1/registries");
   CHECK(st == 200);
+  // The contract's fields, and the extensions: where it is declared, and that it is served.
   CHECK(regs[0] == json{{"name", "myregistry"}, {"home", "eastus"}, {"regionalEndpoints", true},
-                        {"dataEndpointEnabled", true}, {"globalEndpoint", "myregistry.cr.example.test"}});
+                        {"dataEndpointEnabled", true}, {"globalEndpoint", "myregistry.cr.example.test"},
+                        {"source", "file"}, {"serving", true}});
   CHECK(api.get("/v1/registries/nope/routing").first == 404);
   CHECK(api.get("/v1/nothing").first == 404);
   CHECK(api.get("/v1/events?since=x").first == 400);
