@@ -478,7 +478,9 @@ int main(int argc, char** argv) {
       bool exists = true;
       try {
         call(o, "GET", "/v1/registries/" + name);
-      } catch (const Failure&) {
+      } catch (const Failure& f) {
+        // Only a 404 means absent; a refused token or a dead server is an error.
+        if (f.message.find("(HTTP 404)") == std::string::npos) throw;
         exists = false;
       }
       if (exists) throw Failure{1, "registry '" + name + "' exists already (registry update changes it)"};

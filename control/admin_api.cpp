@@ -97,6 +97,19 @@ std::string lower(std::string s) {
   return s;
 }
 
+// Names from a URL or a body, before anything renders them: a registry is
+// one DNS label, a region a config key of letters, digits, '-', '_', '.'
+// (the loader says more; this keeps bytes that are not text out of JSON).
+std::optional<ApiResponse> badName(const std::string& value, const char* field) {
+  bool ok = !value.empty() && value.size() <= 63 && std::all_of(value.begin(), value.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+  });
+  if (ok) return std::nullopt;
+  ApiResponse bad = apiError(400, std::string(field) + ": expected 1-63 letters, digits, '-', '_' or '.'");
+  bad.body["field"] = field;
+  return bad;
+}
+
 ApiResponse fieldError(const ApiFieldError& e) {
   ApiResponse bad = apiError(400, e.field.empty() ? e.message : e.field + ": " + e.message);
   bad.body["field"] = e.field;
@@ -142,6 +155,7 @@ std::optional<ApiResponse> AdminApi::fileOwned(const std::string& name) const {
 
 void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
+  if (auto bad = badName(name, "registry")) return reply(*bad);
   if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
   if (auto owned = fileOwned(name)) return reply(*owned);
   auto body = parseBody(r.body);
@@ -162,6 +176,7 @@ void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResp
 
 void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
+  if (auto bad = badName(name, "registry")) return reply(*bad);
   if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
   if (auto owned = fileOwned(name)) return reply(*owned);
   if (!c_.catalog->find(name)) return reply(apiError(404, "no registry named '" + name + "'"));
@@ -173,7 +188,9 @@ void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiR
 
 void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
+  if (auto bad = badName(name, "registry")) return reply(*bad);
   std::string region = r.params.at("region");
+  if (auto bad = badName(region, "region")) return reply(*bad);
   if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
   if (auto owned = fileOwned(name)) return reply(*owned);
   const json* existing = c_.catalog->find(name);
@@ -210,7 +227,9 @@ void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiR
 
 void AdminApi::deleteReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
+  if (auto bad = badName(name, "registry")) return reply(*bad);
   std::string region = r.params.at("region");
+  if (auto bad = badName(region, "region")) return reply(*bad);
   if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
   if (auto owned = fileOwned(name)) return reply(*owned);
   const json* existing = c_.catalog->find(name);
@@ -600,9 +619,15 @@ void AdminApi::batch(const ApiRequest& r, const std::function<void(ApiResponse)>
       return lineError(line, bad);
     }
     std::string name = lower(entry["name"].get<std::string>());
+    if (auto bad = badName(name, "name")) return lineError(line, *bad);
     if (line_of.count(name)) return lineError(line, apiError(400, "'" + name + "' is on line " + std::to_string(line_of[name]) + " too"));
     line_of[name] = line;
     if (auto owned = fileOwned(name)) return lineError(line, *owned);
+    if (entry.contains("delete") && !entry["delete"].is_boolean()) {
+      ApiResponse bad = apiError(400, "delete: expected true or false");
+      bad.body["field"] = "delete";
+      return lineError(line, bad);
+    }
     bool remove = entry.value("delete", false);
     entry.erase("name");
     entry.erase("delete");

@@ -1,5 +1,7 @@
 #include "control/catalog.h"
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace switchyard::control {
@@ -130,6 +132,13 @@ Result<json> registryFromApi(const std::string& name, const json& body, const js
       }
       json replicas = json::array();
       for (const auto& [region, rep] : value.items()) {
+        bool ok = !region.empty() && region.size() <= 63 && std::all_of(region.begin(), region.end(), [](char c) {
+          return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.';
+        });
+        if (!ok) {
+          error = {"replications", "a region is 1-63 letters, digits, '-', '_' or '.'"};
+          return makeError(error.message);
+        }
         auto entry = replicaFromApi(region, rep, "replications." + region, error);
         if (!entry) return Error{entry.error()};
         replicas.push_back(std::move(*entry));
@@ -140,6 +149,12 @@ Result<json> registryFromApi(const std::string& name, const json& body, const js
     auto k = kRegistryKeys.find(key);
     if (k == kRegistryKeys.end()) {
       error = {key, "unknown field (expected one of: " + known(kRegistryKeys, "replications") + ")"};
+      return makeError(error.message);
+    }
+    if (key == "health" && value.is_object() && value.contains("tls") && value["tls"].is_object() &&
+        value["tls"].contains("ca_file")) {
+      // A path the daemon would read: the file's business (health defaults), not the API's.
+      error = {"health.tls.ca_file", "not through the API: set it in the config file's health defaults"};
       return makeError(error.message);
     }
     if (value.is_null()) r.erase(k->second);  // back to the default (health, freshness)

@@ -261,7 +261,15 @@ Result<bool> ControlPlane::startAdmin() {
       readiness_,
       [this](ApiRequest req, std::function<void(ApiResponse)> reply) {
         auto shared_reply = std::make_shared<std::function<void(ApiResponse)>>(std::move(reply));
-        if (!post([this, req = std::move(req), shared_reply] { api_->handle(req, *shared_reply); }))
+        if (!post([this, req = std::move(req), shared_reply] {
+              // A request no check foresaw must cost a 500, never the process.
+              try {
+                api_->handle(req, *shared_reply);
+              } catch (const std::exception& e) {
+                spdlog::error("event=api_exception method={} path={} what=[{}]", req.method, req.path, e.what());
+                (*shared_reply)(apiError(500, std::string("internal error: ") + e.what()));
+              }
+            }))
           (*shared_reply)(apiError(503, "switchyard is stopping"));
       },
       [this] { return renderMetricsFromHttpThread(); }, admin_tls_);
@@ -316,6 +324,8 @@ bool ControlPlane::startProbing(const HealthStates& initial, const PairSet& was_
 void ControlPlane::startTimers() {
   uv_timer_init(&loop_, &watchdog_);
   watchdog_.data = this;
+  uv_timer_init(&loop_, &catalog_retry_);
+  catalog_retry_.data = this;
   uv_timer_start(&watchdog_, &ControlPlane::onWatchdog, 1000, 1000);
   int signums[3] = {SIGHUP, SIGTERM, SIGINT};
   for (int i = 0; i < 3; ++i) {
@@ -699,22 +709,23 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     spdlog::warn("event=reload fleet changed: takes effect at the next restart");
   if ((*next)->admin_tls_cert.empty() != topology_->admin_tls_cert.empty())
     spdlog::warn("event=reload admin.tls added or removed: takes effect at the next restart");
-  file_topology_ = run.file;
   config::TopologyPtr merged = *next;
-  pending_registries_ = std::move(run.pending);
+  std::vector<config::CatalogPending> pending = std::move(run.pending);
   if (run.catalog_version != catalog_version_) {
     // The API changed the catalog while the file was parsed: merge the
     // catalog as it is now (it was valid against the old file; a file that
-    // refuses it fails the reload like any bad file).
-    auto again = config::addCatalog(file_topology_, catalog_.render(), store_.catalogPath());
+    // refuses it fails the reload like any bad file, changing nothing).
+    auto again = config::addCatalog(run.file, catalog_.render(), store_.catalogPath());
     if (!again) {
       spdlog::error("event=reload_failed keeping the running config: {}", again.error());
       event("reload", {{"ok", false}, {"error", again.error()}});
       return Error{again.error()};
     }
     merged = again->topology;
-    pending_registries_ = std::move(again->pending);
+    pending = std::move(again->pending);
   }
+  file_topology_ = run.file;
+  pending_registries_ = std::move(pending);
   applyTopology(merged);
   returnFreedMemory();  // the parse's YAML tree (not per API change: malloc_trim walks the whole heap)
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
@@ -763,6 +774,12 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
   if (!store_.enabled())
     return done(apiError(409, "registries made through the API live in the state directory: start switchyard with "
                               "--state-dir"));
+  // Every node would have to hold the same catalog: until it travels
+  // through etcd like exclusions, one node's registry would answer on it
+  // alone and its votes would never reach a quorum.
+  if (topology_->fleet)
+    return done(apiError(409, "fleet mode: registries made through the API are not shared through etcd yet; "
+                              "declare them in the config file"));
   std::vector<std::string> removed;
   nlohmann::json added = nlohmann::json::array();
   for (const auto& e : edits) {
@@ -788,6 +805,16 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
     }
     return done(bad);
   }
+  // A change must not quietly stop a served registry (a new home without a
+  // replica, replications emptied): that is a DELETE, said as one.
+  for (const auto& p : merged->pending)
+    if (topology_->registryIndex(p.registry)) {
+      ApiResponse bad = apiError(409, "'" + p.registry + "' would stop serving: " + p.reason +
+                                          " (give its home region a replica first, or delete the registry)");
+      bad.body["registry"] = p.registry;
+      bad.body["field"] = "home";
+      return done(bad);
+    }
   std::vector<CatalogChange> changes;
   for (auto& e : edits) {
     const std::string& name = e.change.registry;
@@ -796,6 +823,16 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
     else catalog_.erase(name);
     changes.push_back(std::move(e.change));
   }
+  // An operator's decision about a replica the API deleted goes with it: a
+  // replica made again later starts from its new settings, not an old exclusion.
+  size_t forgotten = 0;
+  for (const auto& change : changes) {
+    auto g = merged->topology->registryIndex(change.registry);
+    forgotten += router_->forgetOverrides(change.registry, [&](const std::string& region) {
+      return !g || !merged->topology->replicaIndex(*g, region);
+    });
+  }
+  if (forgotten > 0) write(overrides_file_);
   ++catalog_version_;
   for (auto& p : merged->pending) pending_registries_.push_back(std::move(p));
   auto before = topology_;
@@ -825,9 +862,19 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
                  router_->table()->generation);
     event(change.event, std::move(fields));
   }
-  write(catalog_file_, [done](std::string error) {
-    if (!error.empty()) return done(apiError(500, "applied but not persisted (catalog.json): " + error));
-    done(std::nullopt);
+  write(catalog_file_, [this, done](std::string error) {
+    if (error.empty()) return done(std::nullopt);
+    // Memory holds it and the disk does not: keep writing until it does (a
+    // retried DELETE finds nothing to delete and would not write again).
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&catalog_retry_)) && !stopping_)
+      uv_timer_start(&catalog_retry_, [](uv_timer_t* t) {
+        auto* self = static_cast<ControlPlane*>(t->loop->data);
+        self->write(self->catalog_file_, [self](std::string again) {
+          if (!again.empty()) uv_timer_start(&self->catalog_retry_, self->catalog_retry_.timer_cb, 1000, 0);
+          else spdlog::info("event=catalog_persisted after an earlier failure");
+        });
+      }, 1000, 0);
+    done(apiError(500, "applied but not persisted (catalog.json): " + error + "; retried every second"));
   });
 }
 
@@ -868,7 +915,8 @@ void ControlPlane::stopAll(int exit_code) {
   resolvers_.reset();  // its senders report through tasks_, destroyed before it
   for (auto& s : signals_)
     if (s.data) uv_close(reinterpret_cast<uv_handle_t*>(&s), nullptr);
-  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&watchdog_), reinterpret_cast<uv_handle_t*>(&start_bound_)})
+  for (uv_handle_t* h : {reinterpret_cast<uv_handle_t*>(&watchdog_), reinterpret_cast<uv_handle_t*>(&start_bound_),
+                         reinterpret_cast<uv_handle_t*>(&catalog_retry_)})
     if (h->data && !uv_is_closing(h)) uv_close(h, nullptr);
   // Pending state writes finish on their own; uv_run returns after them.
 }

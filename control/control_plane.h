@@ -206,6 +206,7 @@ class ControlPlane {
   uv_signal_t signals_[3]{};
   uv_timer_t watchdog_{};
   uv_timer_t start_bound_{};
+  uv_timer_t catalog_retry_{};  // rewrites catalog.json every second after a failed write, until one succeeds
   TaskQueue tasks_;  // closures from other threads (health, HTTP), run on the control loop
   bool first_round_done_ = false;
   StallWatchdog watchdog_state_;

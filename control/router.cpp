@@ -191,6 +191,10 @@ std::vector<PairKey> Router::restoreOverrides(const Overrides& overrides) {
   return dormant;
 }
 
+size_t Router::forgetOverrides(const std::string& registry, const std::function<bool(const std::string&)>& gone) {
+  return std::erase_if(overrides_, [&](const auto& kv) { return kv.first.registry == registry && gone(kv.first.region); });
+}
+
 void Router::bumpSerial() {
   // Secondaries compare serials: never let one go backwards or repeat.
   serial_ = std::max(serial_ + 1, static_cast<uint32_t>(std::time(nullptr)));
@@ -294,12 +298,14 @@ size_t Router::applyTopology(config::TopologyPtr topology) {
     policy::ReplicaState state;
     Fault fault;
     bool configured_flag;
+    bool probed;
   };
   std::map<PairKey, Old> old;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g)
     for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
       old[pairKey(*topology_, g, r)] = {states_[g][r], faults_[g][r],
-                                        topology_->registries[g].replicas[r].global_endpoint_routing};
+                                        topology_->registries[g].replicas[r].global_endpoint_routing,
+                                        topology_->registries[g].health.scheme != policy::ProbeScheme::None};
   topology_ = std::move(topology);
   states_ = initialStates(*topology_);
   faults_ = noFaults(*topology_);
@@ -321,6 +327,11 @@ size_t Router::applyTopology(config::TopologyPtr topology) {
       states_[g][r].awaiting_probe = it->second.state.awaiting_probe;
       states_[g][r].health = it->second.state.health;
       if (topology_->registries[g].freshness) states_[g][r].lagging = it->second.state.lagging;
+      if (topology_->registries[g].health.scheme == policy::ProbeScheme::None && it->second.probed) {
+        // No longer probed: no probe will ever clear a wait or a down.
+        states_[g][r].health = policy::Health::Unknown;
+        states_[g][r].awaiting_probe = false;
+      }
       faults_[g][r] = it->second.fault;
       if (configured != it->second.configured_flag) {
         // The file's key was edited: the newer decision wins over the override.

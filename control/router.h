@@ -107,6 +107,9 @@ class Router final : public health::HealthSink {
   // the file's flag; returns how many went.
   size_t retainOverrides(const std::function<bool(const PairKey&)>& keep);
   const Overrides& overrides() const { return overrides_; }
+  // Drops the operator decisions for `registry`'s regions that `gone` says
+  // no longer exist (the API deleted them); returns how many.
+  size_t forgetOverrides(const std::string& registry, const std::function<bool(const std::string& region)>& gone);
   // The overrides of pairs this topology lacks (kept, dormant, on restart
   // and reload alike): reported so an operator sees what waits for a pair.
   Overrides orphanedOverrides() const;

@@ -163,7 +163,9 @@ std::string StateStore::encodeSerial(uint32_t floor) {
 Result<bool> StateStore::writeAtomically(const std::string& path, const std::string& content) {
   std::string tmp = path + ".tmp";
   auto fail = [&](const char* what) { return makeError(std::string(what) + " " + tmp + ": " + std::strerror(errno)); };
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  // 0600: the state directory is the daemon's own (catalog.json may hold
+  // probe headers with credentials).
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) return fail("open");
   size_t done = 0;
   while (done < content.size()) {

@@ -137,3 +137,43 @@ TEST_CASE("addCatalog: the file's rules for the catalog, pending registries kept
   CHECK_THAT(twice.error(), Catch::Contains("'myregistry' is declared in") && Catch::Contains("not both"));
   CHECK(field.path == "registries[0].name");
 }
+
+TEST_CASE("editCatalog checks only the edited registries, against what is served") {
+  auto file = test::loadTestTopology();
+  Catalog c;
+  c.put(json{{"name", "a"}, {"home", "eastus"}, {"replicas", {{{"region", "eastus"}, {"addresses", {"10.0.0.1"}}}}}});
+  c.put(json{{"name", "b"}, {"home", "eastus"}, {"replicas", {{{"region", "eastus"}, {"addresses", {"10.0.0.2"}}}}}});
+  auto served = config::addCatalog(file, c.render(), "catalog.json");
+  REQUIRE(served);
+  auto current = served->topology;
+
+  // Replace a (a second replica), delete b, add c: one call.
+  json a2{{"name", "a"}, {"home", "eastus"},
+          {"replicas", {{{"region", "eastus"}, {"addresses", {"10.0.0.1"}}}, {{"region", "westus"}, {"addresses", {"10.0.0.3"}}}}}};
+  json c1{{"name", "c"}, {"home", "westus"}, {"replicas", json::array()}};  // pending: no home replica
+  auto edited = config::editCatalog(current, {"a", "b", "c"}, json{{"registries", {a2, c1}}}.dump(), "catalog.json");
+  INFO((edited ? "" : edited.error()));
+  REQUIRE(edited);
+  const auto& t = *edited->topology;
+  CHECK_FALSE(t.registryIndex("b"));
+  auto a = t.registryIndex("a");
+  REQUIRE(a);
+  CHECK(t.registries[*a].replicas.size() == 2);
+  CHECK(t.registries[*a].from_catalog);
+  CHECK(t.registryIndex("myregistry"));  // the file's are kept
+  REQUIRE(edited->pending.size() == 1);
+  CHECK(edited->pending[0].registry == "c");
+  CHECK(current->registryIndex("b"));  // what is served is untouched
+
+  // A name the served topology holds and the edit does not remove: refused.
+  config::FieldError field;
+  auto clash = config::editCatalog(current, {}, json{{"registries", {json{{"name", "b"}, {"home", "eastus"},
+      {"replicas", {{{"region", "eastus"}, {"addresses", {"10.0.0.9"}}}}}}}}}.dump(), "catalog.json", &field);
+  REQUIRE_FALSE(clash);
+  CHECK(field.path == "registries[0].name");
+  // A broken entry: its index in the edit, its path.
+  auto broken = config::editCatalog(current, {"a"}, json{{"registries", {json{{"name", "a"}, {"home", "mars"},
+      {"replicas", json::array()}}}}}.dump(), "catalog.json", &field);
+  REQUIRE_FALSE(broken);
+  CHECK(field.path == "registries[0].home");
+}
