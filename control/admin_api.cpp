@@ -143,6 +143,14 @@ ApiResponse AdminApi::registry(const std::string& name) const {
   return apiError(404, "no registry named '" + n + "'");
 }
 
+std::optional<ApiResponse> AdminApi::catalogCall(const std::string& name, const std::string* region) const {
+  if (auto bad = badName(name, "registry")) return bad;
+  if (region)
+    if (auto bad = badName(*region, "region")) return bad;
+  if (!c_.catalog || !c_.change_catalog) return apiError(409, "this server keeps no runtime catalog");
+  return fileOwned(name);
+}
+
 std::optional<ApiResponse> AdminApi::fileOwned(const std::string& name) const {
   const auto& t = c_.router.topology();
   auto g = t.registryIndex(name);
@@ -155,9 +163,7 @@ std::optional<ApiResponse> AdminApi::fileOwned(const std::string& name) const {
 
 void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
-  if (auto bad = badName(name, "registry")) return reply(*bad);
-  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
-  if (auto owned = fileOwned(name)) return reply(*owned);
+  if (auto refused = catalogCall(name, nullptr)) return reply(*refused);
   auto body = parseBody(r.body);
   if (!body) return reply(apiError(400, body.error()));
   const json* existing = c_.catalog->find(name);
@@ -176,9 +182,7 @@ void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResp
 
 void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
-  if (auto bad = badName(name, "registry")) return reply(*bad);
-  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
-  if (auto owned = fileOwned(name)) return reply(*owned);
+  if (auto refused = catalogCall(name, nullptr)) return reply(*refused);
   if (!c_.catalog->find(name)) return reply(apiError(404, "no registry named '" + name + "'"));
   c_.change_catalog({{{"registry_deleted", name, ""}, std::nullopt}}, [name, reply](std::optional<ApiResponse> failed) {
     if (failed) return reply(*failed);
@@ -188,11 +192,8 @@ void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiR
 
 void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
-  if (auto bad = badName(name, "registry")) return reply(*bad);
   std::string region = r.params.at("region");
-  if (auto bad = badName(region, "region")) return reply(*bad);
-  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
-  if (auto owned = fileOwned(name)) return reply(*owned);
+  if (auto refused = catalogCall(name, &region)) return reply(*refused);
   const json* existing = c_.catalog->find(name);
   if (!existing)
     return reply(apiError(404, "no registry named '" + name + "' (create it first: PUT /v1/registries/" + name + ")"));
@@ -227,11 +228,8 @@ void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiR
 
 void AdminApi::deleteReplication(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
-  if (auto bad = badName(name, "registry")) return reply(*bad);
   std::string region = r.params.at("region");
-  if (auto bad = badName(region, "region")) return reply(*bad);
-  if (!c_.catalog || !c_.change_catalog) return reply(apiError(409, "this server keeps no runtime catalog"));
-  if (auto owned = fileOwned(name)) return reply(*owned);
+  if (auto refused = catalogCall(name, &region)) return reply(*refused);
   const json* existing = c_.catalog->find(name);
   if (!existing) return reply(apiError(404, "no registry named '" + name + "'"));
   json doc = *existing;

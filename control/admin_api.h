@@ -114,6 +114,9 @@ class AdminApi {
   // POST /v1/registries:batch: NDJSON, one registry per line (a PUT body with
   // its "name", or {"name", "delete": true}); all or nothing.
   void batch(const ApiRequest& request, const std::function<void(ApiResponse)>& reply);
+  // The refusals every catalog call shares (a name that is not one, no
+  // catalog here, a file registry), else nullopt.
+  std::optional<ApiResponse> catalogCall(const std::string& name, const std::string* region) const;
   // 409 when `name` is the config file's (read-only here), else nullopt.
   std::optional<ApiResponse> fileOwned(const std::string& name) const;
 
