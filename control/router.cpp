@@ -1,5 +1,7 @@
 #include "control/router.h"
 
+#include "health/probe_target.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -299,13 +301,17 @@ size_t Router::applyTopology(config::TopologyPtr topology) {
     Fault fault;
     bool configured_flag;
     bool probed;
+    const policy::Registry* registry;  // in the old topology, alive until the loop below ends
+    const policy::Replica* replica;
   };
   std::map<PairKey, Old> old;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g)
     for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
       old[pairKey(*topology_, g, r)] = {states_[g][r], faults_[g][r],
                                         topology_->registries[g].replicas[r].global_endpoint_routing,
-                                        topology_->registries[g].health.scheme != policy::ProbeScheme::None};
+                                        topology_->registries[g].health.scheme != policy::ProbeScheme::None,
+                                        &topology_->registries[g], &topology_->registries[g].replicas[r]};
+  auto previous = topology_;  // keeps the Old pointers valid
   topology_ = std::move(topology);
   states_ = initialStates(*topology_);
   faults_ = noFaults(*topology_);
@@ -326,6 +332,15 @@ size_t Router::applyTopology(config::TopologyPtr topology) {
       }
       states_[g][r].awaiting_probe = it->second.state.awaiting_probe;
       states_[g][r].health = it->second.state.health;
+      const auto& reg = topology_->registries[g];
+      if (it->second.probed && reg.health.scheme != policy::ProbeScheme::None &&
+          !health::sameProbeEndpoint(*it->second.registry, *it->second.replica, reg, reg.replicas[r])) {
+        // Probed somewhere else now: the old verdict says nothing about it.
+        spdlog::info("event=probe_endpoint_changed pair={} (out of global routing until its first probe there)",
+                     key.str());
+        states_[g][r].health = policy::Health::Unknown;
+        states_[g][r].awaiting_probe = true;
+      }
       if (topology_->registries[g].freshness) states_[g][r].lagging = it->second.state.lagging;
       if (topology_->registries[g].health.scheme == policy::ProbeScheme::None && it->second.probed) {
         // No longer probed: no probe will ever clear a wait or a down.

@@ -100,6 +100,12 @@ void HealthMonitor::apply(std::vector<ProbeTarget> targets, const Restored& rest
   bool first = !first_round_reported_ && pairs_.empty();
   for (auto& [key, target] : wanted) {
     auto existing = pairs_.find(key);
+    if (existing != pairs_.end() && !sameEndpoint(existing->second->target, target)) {
+      // Probed somewhere else now: a new tracker, probed at once (the
+      // Router waits for that first verdict, router.h).
+      removePair(key);
+      existing = pairs_.end();
+    }
     if (existing != pairs_.end()) {
       // Unchanged pair: keep its state; new settings apply from the next probe.
       existing->second->tracker.setThresholds(target.spec.fall, target.spec.rise);

@@ -47,3 +47,23 @@ std::vector<ProbeTarget> buildTargets(const policy::Topology& t) {
 }
 
 }  // namespace switchyard::health
+
+namespace switchyard::health {
+
+bool sameEndpoint(const ProbeTarget& a, const ProbeTarget& b) {
+  return a.spec.scheme == b.spec.scheme && a.connect_host == b.connect_host && a.spec.port == b.spec.port &&
+         a.host == b.host;
+}
+
+bool sameProbeEndpoint(const policy::Registry& ga, const policy::Replica& ra, const policy::Registry& gb,
+                       const policy::Replica& rb) {
+  auto dialled = [](const policy::Replica& r) -> std::string {
+    if (r.probe_address) return r.probe_address->toString();
+    if (!r.addresses.empty()) return r.addresses[0].toString();
+    return r.target ? r.target->toString() : "";
+  };
+  return ga.health.scheme == gb.health.scheme && ga.health.port == gb.health.port &&
+         ga.health.host_header == gb.health.host_header && dialled(ra) == dialled(rb);
+}
+
+}  // namespace switchyard::health

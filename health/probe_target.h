@@ -25,6 +25,14 @@ struct ProbeTarget {
 };
 
 std::vector<ProbeTarget> buildTargets(const policy::Topology& topology);
+// Whether two targets of one pair probe a different place (scheme, address
+// dialled, port, Host): the old verdict says nothing about the new one.
+// Timing and thresholds are not the place.
+bool sameEndpoint(const ProbeTarget& a, const ProbeTarget& b);
+// The same from the model, without building targets: replica `r` of
+// registry `g` as it was (a) and is (b).
+bool sameProbeEndpoint(const policy::Registry& ga, const policy::Replica& ra, const policy::Registry& gb,
+                       const policy::Replica& rb);
 // The target of one pair (indices into the topology).
 ProbeTarget targetOf(const policy::Topology& topology, uint32_t registry, uint32_t replica);
 

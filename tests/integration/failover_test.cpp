@@ -303,3 +303,53 @@ registries:
   s[1]->respond(200);
   CHECK(waitFor(westClient, addresses({ip(s[1])}), std::chrono::seconds(6)) >= 0);
 }
+
+TEST_CASE("a replica a reload moves to another address is probed there before its clients go to it") {
+  // westus answers at s[1]; the reload moves it to s[2], which hangs its
+  // probes. The old "up" says nothing about s[2]: westus's clients must
+  // not be sent there on it.
+  Servers s = serversOnOnePort(3);
+  s[2]->setMode(TestHttpServer::Mode::Hang);
+  auto config = [&](const std::unique_ptr<TestHttpServer>& west) {
+    return R"(zone: cr.example.test
+nameservers: [{ name: ns1.cr.example.test, addresses: [127.0.0.1] }]
+listen: { dns: @DNS@ }
+regions:
+  eastus: { location: [37.37, -79.82] }
+  westus: { location: [37.78, -122.42] }
+clients:
+  default_region: eastus
+  networks:
+    - { cidr: 198.51.100.64/26, region: westus }
+registries:
+  - name: myregistry
+    home: eastus
+    health: { port: )" + std::to_string(s[0]->address().port) +
+           R"(, interval: 1500ms, timeout: 1500ms, fall: 3, rise: 1 }
+    replicas:
+      - { region: eastus, addresses: [)" + ip(s[0]) + "] }\n      - { region: westus, addresses: [" + ip(west) + "] }\n";
+  };
+  DaemonProcess d(config(s[1]));
+  INFO(d.log());
+  REQUIRE(d.running());
+  auto westClient = [&] {
+    auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
+    return p ? answers(p.get()) : Strings{"(no answer)"};
+  };
+  REQUIRE(waitFor(westClient, addresses({ip(s[1])}), std::chrono::seconds(5)) >= 0);
+
+  std::string text = config(s[2]);
+  text.replace(text.find("@DNS@"), 5, "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]");
+  writeFile(d.dir() + "/switchyard.yaml", text);
+  d.signal(SIGHUP);
+  for (int i = 0; i < 250 && s[2]->requests() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  REQUIRE(s[2]->requests() > 0);  // probed at once at the new address
+  auto since = Clock::now();
+  while (Clock::now() - since < std::chrono::milliseconds(1000)) {
+    CHECK(westClient() == addresses({ip(s[0])}));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK_THAT(d.log(), Catch::Contains("event=probe_endpoint_changed pair=myregistry/westus"));
+  s[2]->respond(200);
+  CHECK(waitFor(westClient, addresses({ip(s[2])}), std::chrono::seconds(6)) >= 0);
+}
