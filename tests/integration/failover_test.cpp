@@ -247,13 +247,13 @@ TEST_CASE("a reload stops probing removed replicas, probes new ones and keeps un
   CHECK_THAT(d.log(), Catch::Contains("event=reload"));
 }
 
-TEST_CASE("a replica added by a reload joins global routing only after its first probe says healthy") {
-  // eastus answers; westus, added by the reload, hangs its first probe for
-  // 1.5 s. Its clients must keep getting eastus meanwhile, not a guess.
-  Servers s = serversOnOnePort(2);
-  s[1]->setMode(TestHttpServer::Mode::Hang);
-  auto config = [&](bool with_west) {
-    std::string text = R"(zone: cr.example.test
+namespace {
+
+// eastus and (when west_ip is given) westus of one registry, probed every
+// 1.5 s with a 1.5 s timeout, and a westus client subnet: the two reload
+// tests below.
+std::string eastWestConfig(uint16_t port, const std::string& east_ip, const std::string& west_ip, int fall) {
+  std::string text = R"(zone: cr.example.test
 nameservers: [{ name: ns1.cr.example.test, addresses: [127.0.0.1] }]
 listen: { dns: @DNS@ }
 regions:
@@ -266,26 +266,40 @@ clients:
 registries:
   - name: myregistry
     home: eastus
-    health: { port: )" + std::to_string(s[0]->address().port) +
-                       R"(, interval: 1500ms, timeout: 1500ms, fall: 1, rise: 1 }
-    replicas:
-      - { region: eastus, addresses: [)" + ip(s[0]) + "] }\n";
-    if (with_west) text += "      - { region: westus, addresses: [" + ip(s[1]) + "] }\n";
-    return text;
-  };
-  DaemonProcess d(config(false));
-  INFO(d.log());
-  REQUIRE(d.running());
-  auto westClient = [&] {
-    auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
-    return p ? answers(p.get()) : Strings{"(no answer)"};
-  };
-  REQUIRE(westClient() == addresses({ip(s[0])}));
+    health: { port: )" + std::to_string(port) +
+                     ", interval: 1500ms, timeout: 1500ms, fall: " + std::to_string(fall) +
+                     ", rise: 1 }\n    replicas:\n      - { region: eastus, addresses: [" + east_ip + "] }\n";
+  if (!west_ip.empty()) text += "      - { region: westus, addresses: [" + west_ip + "] }\n";
+  return text;
+}
 
-  std::string text = config(true);
+Strings westClient(const DaemonProcess& d) {
+  auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
+  return p ? answers(p.get()) : Strings{"(no answer)"};
+}
+
+// Writes `text` as the daemon's config (its own listen addresses) and SIGHUPs it.
+void reloadWith(const DaemonProcess& d, std::string text) {
   text.replace(text.find("@DNS@"), 5, "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]");
   writeFile(d.dir() + "/switchyard.yaml", text);
   d.signal(SIGHUP);
+}
+
+}  // namespace
+
+TEST_CASE("a replica added by a reload joins global routing only after its first probe says healthy") {
+  // eastus answers; westus, added by the reload, hangs its first probe for
+  // 1.5 s. Its clients must keep getting eastus meanwhile, not a guess.
+  Servers s = serversOnOnePort(2);
+  s[1]->setMode(TestHttpServer::Mode::Hang);
+  uint16_t port = s[0]->address().port;
+  DaemonProcess d(eastWestConfig(port, ip(s[0]), "", 1));
+  INFO(d.log());
+  REQUIRE(d.running());
+  auto west = [&] { return westClient(d); };
+  REQUIRE(west() == addresses({ip(s[0])}));
+
+  reloadWith(d, eastWestConfig(port, ip(s[0]), ip(s[1]), 1));
   // The reload is applied once westus's first probe is under way (its
   // connection held by the server); from then until that probe ends, 1.5 s
   // later, its clients stay on eastus.
@@ -294,14 +308,14 @@ registries:
   auto held_since = Clock::now();
   int answers_checked = 0;
   while (Clock::now() - held_since < std::chrono::milliseconds(1000)) {
-    CHECK(westClient() == addresses({ip(s[0])}));
+    CHECK(west() == addresses({ip(s[0])}));
     ++answers_checked;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   CHECK(answers_checked >= 5);
   // Healthy from the next probe on: westus's clients move to it.
   s[1]->respond(200);
-  CHECK(waitFor(westClient, addresses({ip(s[1])}), std::chrono::seconds(6)) >= 0);
+  CHECK(waitFor(west, addresses({ip(s[1])}), std::chrono::seconds(6)) >= 0);
 }
 
 TEST_CASE("a replica a reload moves to another address is probed there before its clients go to it") {
@@ -310,46 +324,22 @@ TEST_CASE("a replica a reload moves to another address is probed there before it
   // not be sent there on it.
   Servers s = serversOnOnePort(3);
   s[2]->setMode(TestHttpServer::Mode::Hang);
-  auto config = [&](const std::unique_ptr<TestHttpServer>& west) {
-    return R"(zone: cr.example.test
-nameservers: [{ name: ns1.cr.example.test, addresses: [127.0.0.1] }]
-listen: { dns: @DNS@ }
-regions:
-  eastus: { location: [37.37, -79.82] }
-  westus: { location: [37.78, -122.42] }
-clients:
-  default_region: eastus
-  networks:
-    - { cidr: 198.51.100.64/26, region: westus }
-registries:
-  - name: myregistry
-    home: eastus
-    health: { port: )" + std::to_string(s[0]->address().port) +
-           R"(, interval: 1500ms, timeout: 1500ms, fall: 3, rise: 1 }
-    replicas:
-      - { region: eastus, addresses: [)" + ip(s[0]) + "] }\n      - { region: westus, addresses: [" + ip(west) + "] }\n";
-  };
-  DaemonProcess d(config(s[1]));
+  uint16_t port = s[0]->address().port;
+  DaemonProcess d(eastWestConfig(port, ip(s[0]), ip(s[1]), 3));
   INFO(d.log());
   REQUIRE(d.running());
-  auto westClient = [&] {
-    auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A, {.ecs = IpPrefix::parse("198.51.100.64/26").value()});
-    return p ? answers(p.get()) : Strings{"(no answer)"};
-  };
-  REQUIRE(waitFor(westClient, addresses({ip(s[1])}), std::chrono::seconds(5)) >= 0);
+  auto west = [&] { return westClient(d); };
+  REQUIRE(waitFor(west, addresses({ip(s[1])}), std::chrono::seconds(5)) >= 0);
 
-  std::string text = config(s[2]);
-  text.replace(text.find("@DNS@"), 5, "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]");
-  writeFile(d.dir() + "/switchyard.yaml", text);
-  d.signal(SIGHUP);
+  reloadWith(d, eastWestConfig(port, ip(s[0]), ip(s[2]), 3));
   for (int i = 0; i < 250 && s[2]->requests() == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   REQUIRE(s[2]->requests() > 0);  // probed at once at the new address
   auto since = Clock::now();
   while (Clock::now() - since < std::chrono::milliseconds(1000)) {
-    CHECK(westClient() == addresses({ip(s[0])}));
+    CHECK(west() == addresses({ip(s[0])}));
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   CHECK_THAT(d.log(), Catch::Contains("event=probe_endpoint_changed pair=myregistry/westus"));
   s[2]->respond(200);
-  CHECK(waitFor(westClient, addresses({ip(s[2])}), std::chrono::seconds(6)) >= 0);
+  CHECK(waitFor(west, addresses({ip(s[2])}), std::chrono::seconds(6)) >= 0);
 }
