@@ -399,6 +399,11 @@ int main(int argc, char** argv) {
       "import", "create, update or delete many registries from NDJSON (one PUT body with its name per line; "
                 "{\"name\": R, \"delete\": true} deletes), sent in requests of up to 60 KiB, each all or nothing");
   reg_import->add_option("--file,-f", import_file, "the NDJSON file, - for stdin")->required();
+  size_t import_lines = 100;
+  reg_import->add_option("--lines", import_lines,
+                         "at most this many lines per request (each request is all or nothing; in fleet mode one "
+                         "etcd transaction, which etcd caps at 128 operations)")
+      ->check(CLI::Range(1, 100000));
   auto* endpoints = app.add_subcommand("show-endpoints", "global, regional and data names of a registry");
   endpoints->add_option("--registry", registry)->required();
   auto* routing = app.add_subcommand("routing", "routing decisions");
@@ -513,6 +518,7 @@ int main(int argc, char** argv) {
       // Whole lines per request, under the admin API's 64 KiB body limit.
       size_t sent = 0, created = 0, updated = 0, removed = 0, requests = 0;
       std::string chunk, line;
+      size_t lines = 0;
       auto flush = [&] {
         if (chunk.empty()) return;
         json r;
@@ -530,8 +536,12 @@ int main(int argc, char** argv) {
       };
       while (std::getline(in, line)) {
         if (line.size() + 1 > 60 * 1024) throw Failure{2, "a line of " + std::to_string(line.size()) + " bytes: over the 60 KiB a request holds"};
-        if (chunk.size() + line.size() + 1 > 60 * 1024) flush();
+        if (chunk.size() + line.size() + 1 > 60 * 1024 || lines == import_lines) {
+          flush();
+          lines = 0;
+        }
         chunk += line + "\n";
+        ++lines;
       }
       flush();
       if (o.output == "json")

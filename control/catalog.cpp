@@ -47,6 +47,23 @@ std::string apiKey(const std::map<std::string, std::string>& keys, const std::st
 
 }  // namespace
 
+Result<json> Catalog::checkEntry(json r, const std::string& at) {
+  if (!r.is_object() || !r.contains("name") || !r["name"].is_string())
+    return makeError(at + ": expected an object with a name");
+  if (!r.contains("replicas") || !r["replicas"].is_array()) return makeError(at + ": expected a replicas list");
+  std::set<std::string> regions;
+  for (const auto& rep : r["replicas"])
+    if (!rep.is_object() || !rep.contains("region") || !rep["region"].is_string() ||
+        !regions.insert(rep["region"].get<std::string>()).second)
+      return makeError(at + ": every replica needs a region of its own");
+  // The API looks registries up by their lowercase name (DNS names are
+  // case-blind); a hand-edited "MyRegistry" would otherwise be unreachable.
+  std::string name = r["name"].get<std::string>();
+  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+  r["name"] = name;
+  return r;
+}
+
 Result<Catalog> Catalog::parse(const std::string& text, const std::string& name) {
   Catalog c;
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return c;
@@ -54,20 +71,41 @@ Result<Catalog> Catalog::parse(const std::string& text, const std::string& name)
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("registries") || !doc["registries"].is_array())
     return makeError(name + ": not a catalog (expected {\"registries\": [...]})");
   for (size_t i = 0; i < doc["registries"].size(); ++i) {
-    const json& r = doc["registries"][i];
     std::string at = name + ": registries[" + std::to_string(i) + "]";
-    if (!r.is_object() || !r.contains("name") || !r["name"].is_string())
-      return makeError(at + ": expected an object with a name");
-    if (!r.contains("replicas") || !r["replicas"].is_array()) return makeError(at + ": expected a replicas list");
-    std::set<std::string> regions;
-    for (const auto& rep : r["replicas"])
-      if (!rep.is_object() || !rep.contains("region") || !rep["region"].is_string() ||
-          !regions.insert(rep["region"].get<std::string>()).second)
-        return makeError(at + ": every replica needs a region of its own");
-    if (!c.registries_.emplace(r["name"].get<std::string>(), r).second)
-      return makeError(at + ": a second registry named '" + r["name"].get<std::string>() + "'");
+    auto r = checkEntry(std::move(doc["registries"][i]), at);
+    if (!r) return Error{r.error()};
+    std::string key = (*r)["name"].get<std::string>();
+    if (!c.registries_.emplace(key, std::move(*r)).second)
+      return makeError(at + ": a second registry named '" + key + "'");
   }
   return c;
+}
+
+CatalogChange describeEdit(const std::string& registry, const json* before, const json* after) {
+  if (!before) return {"registry_created", registry, ""};
+  if (!after) return {"registry_deleted", registry, ""};
+  // One replica added, removed or changed and nothing else: that replica's
+  // event, as the API call that made it would have said.
+  auto byRegion = [](const json& r) {
+    std::map<std::string, const json*> out;
+    for (const auto& rep : r["replicas"]) out[rep["region"].get<std::string>()] = &rep;
+    return out;
+  };
+  json rest_before = *before, rest_after = *after;
+  rest_before.erase("replicas");
+  rest_after.erase("replicas");
+  if (rest_before != rest_after) return {"registry_updated", registry, ""};
+  auto b = byRegion(*before), a = byRegion(*after);
+  std::vector<CatalogChange> changes;
+  for (const auto& [region, rep] : a) {
+    auto old = b.find(region);
+    if (old == b.end()) changes.push_back({"replication_created", registry, region});
+    else if (*old->second != *rep) changes.push_back({"replication_updated", registry, region});
+  }
+  for (const auto& [region, rep] : b)
+    if (!a.count(region)) changes.push_back({"replication_deleted", registry, region});
+  if (changes.size() == 1) return changes[0];
+  return {"registry_updated", registry, ""};
 }
 
 std::string Catalog::render() const {

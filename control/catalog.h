@@ -33,6 +33,9 @@ class Catalog {
   // catalog.json's text; an empty text is an empty catalog. Checks the
   // shape only (invariant 1); the rules are config::addCatalog's.
   static Result<Catalog> parse(const std::string& text, const std::string& name);
+  // One entry's shape (invariant 1), its name lowercased; `at` names it in
+  // the error.
+  static Result<nlohmann::json> checkEntry(nlohmann::json entry, const std::string& at);
   // One registry per line, sorted by name: a stable, diffable file.
   std::string render() const;
 
@@ -59,6 +62,11 @@ struct CatalogEdit {
   CatalogChange change;
   std::optional<nlohmann::json> doc;
 };
+
+// What changed between two entries of one registry (nullptr: absent), as
+// the event the API call that made it raises: one replica's change is a
+// replication_* event, anything more a registry_updated.
+CatalogChange describeEdit(const std::string& registry, const nlohmann::json* before, const nlohmann::json* after);
 
 // A request body broken before the loader sees it (unknown field, wrong
 // type): the API's field name and what is wrong.

@@ -389,6 +389,9 @@ void ControlPlane::startFleet() {
     // An unknown spelling (a newer node's) counts as no fault.
     (void)router_->setFault(registry, region, faultFromName(fault).value_or(Fault::None));
   };
+  callbacks.on_catalog = [this](const std::map<std::string, std::optional<std::string>>& changes, bool whole) {
+    onFleetCatalog(changes, whole);
+  };
   callbacks.on_connection = [this](bool connected, const std::string& why) {
     readiness_.fleet = connected ? 1 : 0;
     if (connected) {
@@ -750,6 +753,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
 }
 
 void ControlPlane::applyTopology(config::TopologyPtr next) {
+  auto before = std::move(topology_);
   topology_ = std::move(next);
   // The Router applies the reload rule (router.h) to overrides as well.
   if (router_->applyTopology(topology_) > 0) write(overrides_file_);
@@ -768,18 +772,55 @@ void ControlPlane::applyTopology(config::TopologyPtr next) {
     it = freshness_.erase(it);
   }
   computeStallLimit();
+  if (fleet_ && before) {
+    // A pair gone: its vote and the fleet's last decision go (a pair made
+    // again later is decided afresh). A pair new here: the fleet may have
+    // decided it already, while this node did not know it.
+    auto eachPair = [](const policy::Topology& t, auto&& f) {
+      for (const auto& reg : t.registries)
+        for (const auto& r : reg.replicas) f(reg.name, t.regions[r.region].name);
+    };
+    auto has = [](const policy::Topology& t, const std::string& registry, const std::string& region) {
+      auto g = t.registryIndex(registry);
+      return g && t.replicaIndex(*g, region);
+    };
+    eachPair(*before, [&](const std::string& registry, const std::string& region) {
+      if (!has(*topology_, registry, region)) fleet_->forgetPair(registry, region);
+    });
+    eachPair(*topology_, [&](const std::string& registry, const std::string& region) {
+      if (!has(*before, registry, region)) fleet_->redeliver(registry, region);
+    });
+  }
 }
 
 void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<void(std::optional<ApiResponse>)> done) {
-  if (!store_.enabled())
+  // In a fleet etcd holds the catalog (catalog.json is a local copy).
+  if (!store_.enabled() && !topology_->fleet)
     return done(apiError(409, "registries made through the API live in the state directory: start switchyard with "
                               "--state-dir"));
-  // Every node would have to hold the same catalog: until it travels
-  // through etcd like exclusions, one node's registry would answer on it
-  // alone and its votes would never reach a quorum.
-  if (topology_->fleet)
-    return done(apiError(409, "fleet mode: registries made through the API are not shared through etcd yet; "
-                              "declare them in the config file"));
+  ApiResponse refused;
+  auto merged = checkCatalog(edits, true, refused);
+  if (!merged) return done(refused);
+  if (topology_->fleet) return writeFleetCatalog(edits, *merged, std::move(done));
+  commitCatalog(std::move(edits), std::move(*merged));
+  write(catalog_file_, [this, done](std::string error) {
+    if (error.empty()) return done(std::nullopt);
+    // Memory holds it and the disk does not: keep writing until it does (a
+    // retried DELETE finds nothing to delete and would not write again).
+    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&catalog_retry_)) && !stopping_)
+      uv_timer_start(&catalog_retry_, [](uv_timer_t* t) {
+        auto* self = static_cast<ControlPlane*>(t->loop->data);
+        self->write(self->catalog_file_, [self](std::string again) {
+          if (!again.empty()) uv_timer_start(&self->catalog_retry_, self->catalog_retry_.timer_cb, 1000, 0);
+          else spdlog::info("event=catalog_persisted after an earlier failure");
+        });
+      }, 1000, 0);
+    done(apiError(500, "applied but not persisted (catalog.json): " + error + "; retried every second"));
+  });
+}
+
+Result<config::CatalogTopology> ControlPlane::checkCatalog(const std::vector<CatalogEdit>& edits, bool api,
+                                                           ApiResponse& refused) const {
   std::vector<std::string> removed;
   nlohmann::json added = nlohmann::json::array();
   for (const auto& e : edits) {
@@ -790,31 +831,36 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
   auto merged = config::editCatalog(topology_, removed, nlohmann::json{{"registries", added}}.dump(1),
                                     store_.catalogPath(), &field);
   if (!merged) {
-    ApiResponse bad = apiError(400, merged.error());
+    refused = apiError(400, merged.error());
     // "registries[N]..." is the N-th edited entry: name it, and say the rest
     // in the API's words.
     size_t n = added.size();
     if (field.path.rfind("registries[", 0) == 0) n = std::strtoul(field.path.c_str() + 11, nullptr, 10);
     if (n < added.size()) {
-      std::string api = apiField(field.path, added[n]);
-      bad.body["registry"] = added[n]["name"];
-      bad.body["field"] = api;
-      bad.body["error"] = (api.empty() ? "" : api + ": ") + field.message;
+      std::string api_field = apiField(field.path, added[n]);
+      refused.body["registry"] = added[n]["name"];
+      refused.body["field"] = api_field;
+      refused.body["error"] = (api_field.empty() ? "" : api_field + ": ") + field.message;
     } else if (!field.path.empty()) {
-      bad.body["field"] = field.path;
+      refused.body["field"] = field.path;
     }
-    return done(bad);
+    return Error{refused.body["error"].get<std::string>()};
   }
   // A change must not quietly stop a served registry (a new home without a
   // replica, replications emptied): that is a DELETE, said as one.
-  for (const auto& p : merged->pending)
-    if (topology_->registryIndex(p.registry)) {
-      ApiResponse bad = apiError(409, "'" + p.registry + "' would stop serving: " + p.reason +
-                                          " (give its home region a replica first, or delete the registry)");
-      bad.body["registry"] = p.registry;
-      bad.body["field"] = "home";
-      return done(bad);
-    }
+  if (api)
+    for (const auto& p : merged->pending)
+      if (topology_->registryIndex(p.registry)) {
+        refused = apiError(409, "'" + p.registry + "' would stop serving: " + p.reason +
+                                    " (give its home region a replica first, or delete the registry)");
+        refused.body["registry"] = p.registry;
+        refused.body["field"] = "home";
+        return Error{refused.body["error"].get<std::string>()};
+      }
+  return merged;
+}
+
+void ControlPlane::commitCatalog(std::vector<CatalogEdit> edits, config::CatalogTopology merged) {
   std::vector<CatalogChange> changes;
   for (auto& e : edits) {
     const std::string& name = e.change.registry;
@@ -827,16 +873,16 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
   // replica made again later starts from its new settings, not an old exclusion.
   size_t forgotten = 0;
   for (const auto& change : changes) {
-    auto g = merged->topology->registryIndex(change.registry);
+    auto g = merged.topology->registryIndex(change.registry);
     forgotten += router_->forgetOverrides(change.registry, [&](const std::string& region) {
-      return !g || !merged->topology->replicaIndex(*g, region);
+      return !g || !merged.topology->replicaIndex(*g, region);
     });
   }
   if (forgotten > 0) write(overrides_file_);
   ++catalog_version_;
-  for (auto& p : merged->pending) pending_registries_.push_back(std::move(p));
+  for (auto& p : merged.pending) pending_registries_.push_back(std::move(p));
   auto before = topology_;
-  applyTopology(merged->topology);
+  applyTopology(merged.topology);
   // Resolvers may hold the registries' names (an NXDOMAIN before one
   // existed, the old answer after): flush those, not the whole zone.
   if (resolvers_) {
@@ -862,19 +908,104 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
                  router_->table()->generation);
     event(change.event, std::move(fields));
   }
-  write(catalog_file_, [this, done](std::string error) {
-    if (error.empty()) return done(std::nullopt);
-    // Memory holds it and the disk does not: keep writing until it does (a
-    // retried DELETE finds nothing to delete and would not write again).
-    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&catalog_retry_)) && !stopping_)
-      uv_timer_start(&catalog_retry_, [](uv_timer_t* t) {
-        auto* self = static_cast<ControlPlane*>(t->loop->data);
-        self->write(self->catalog_file_, [self](std::string again) {
-          if (!again.empty()) uv_timer_start(&self->catalog_retry_, self->catalog_retry_.timer_cb, 1000, 0);
-          else spdlog::info("event=catalog_persisted after an earlier failure");
-        });
-      }, 1000, 0);
-    done(apiError(500, "applied but not persisted (catalog.json): " + error + "; retried every second"));
+}
+
+void ControlPlane::writeFleetCatalog(const std::vector<CatalogEdit>& edits, const config::CatalogTopology& merged,
+                                     std::function<void(std::optional<ApiResponse>)> done) {
+  fleet::FleetSync::CatalogWrite w;
+  size_t ops = 0;
+  for (const auto& e : edits) {
+    const std::string& name = e.change.registry;
+    w.entries[name] = e.doc ? std::optional<std::string>(e.doc->dump()) : std::nullopt;
+    ops += e.doc ? 1 : 3;  // a deletion also takes the registry's flags and faults
+    auto g = topology_->registryIndex(name);
+    auto after = merged.topology->registryIndex(name);
+    if (!g || !after) continue;
+    for (const auto& r : topology_->registries[*g].replicas) {
+      const std::string& region = topology_->regions[r.region].name;
+      if (merged.topology->replicaIndex(*after, region)) continue;
+      w.gone_pairs.push_back({name, region});
+      ops += 2;
+    }
+  }
+  // etcd refuses a bigger transaction (--max-txn-ops, 128 by default) with
+  // a message that names neither the cause nor the way out.
+  if (ops > 128) {
+    ApiResponse bad = apiError(413, "fleet mode: this change is " + std::to_string(ops) +
+                                        " etcd operations, over the 128 one transaction holds; send fewer registries "
+                                        "per request (switchyardctl registry import --lines N)");
+    bad.body["field"] = "batch";
+    return done(bad);
+  }
+  fleet_->writeCatalog(w, [this, done = std::move(done)](fleet::FleetSync::CatalogWritten r) {
+    if (!r.error.empty()) return done(apiError(r.conflict ? 409 : 503, r.error));
+    int64_t revision = r.revision;
+    fleet_->whenApplied(revision, [done, revision](bool applied) {
+      if (applied) return done(std::nullopt);
+      done(apiError(503, "written to etcd at revision " + std::to_string(revision) +
+                             ", not applied on this node yet: it will be once it reads etcd again"));
+    });
+  });
+}
+
+void ControlPlane::onFleetCatalog(const std::map<std::string, std::optional<std::string>>& changes, bool whole) {
+  std::vector<CatalogEdit> edits;
+  auto consider = [&](const std::string& name, const std::optional<std::string>& text) {
+    const nlohmann::json* before = catalog_.find(name);
+    std::optional<nlohmann::json> after;
+    if (text) {
+      auto checked = Catalog::checkEntry(nlohmann::json::parse(*text, nullptr, false), "etcd catalog/" + name);
+      if (checked && (*checked)["name"] != name) checked = makeError("etcd catalog/" + name + ": names another registry");
+      if (!checked) {
+        spdlog::error("event=fleet_catalog_refused registry={} {} (keeping what this node serves)", name,
+                      checked.error());
+        event("catalog_refused", {{"registry", name}, {"error", checked.error()}});
+        return;
+      }
+      after = std::move(*checked);
+    }
+    if (!before && !after) return;
+    if (before && after && *before == *after) return;  // this node's own write, or a resync that found nothing new
+    edits.push_back({describeEdit(name, before, after ? &*after : nullptr), std::move(after)});
+  };
+  for (const auto& [name, text] : changes) consider(name, text);
+  if (whole)
+    for (const auto& [name, doc] : catalog_.registries())
+      if (!changes.count(name)) {
+        // etcd is the truth: deleted while this node was away (or made here
+        // before it joined the fleet).
+        spdlog::warn("event=fleet_catalog_dropped registry={} (not in etcd)", name);
+        consider(name, std::nullopt);
+      }
+  if (edits.empty()) return;
+  ApiResponse refused;
+  auto merged = checkCatalog(edits, false, refused);
+  if (!merged) {
+    // One entry this node cannot serve must not hold back the others.
+    std::vector<CatalogEdit> good;
+    for (auto& e : edits) {
+      ApiResponse why;
+      if (checkCatalog({e}, false, why)) {
+        good.push_back(std::move(e));
+        continue;
+      }
+      std::string error = why.body.value("error", std::string("refused"));
+      spdlog::error("event=fleet_catalog_refused registry={} {} (keeping what this node serves)", e.change.registry,
+                    error);
+      event("catalog_refused", {{"registry", e.change.registry}, {"error", error}});
+    }
+    edits = std::move(good);
+    if (edits.empty()) return;
+    merged = checkCatalog(edits, false, refused);
+    if (!merged) {
+      spdlog::error("event=fleet_catalog_refused {} (keeping what this node serves)", merged.error());
+      return;
+    }
+  }
+  commitCatalog(std::move(edits), std::move(*merged));
+  // A local copy: a restart without etcd serves what the fleet last had.
+  write(catalog_file_, [](std::string error) {
+    if (!error.empty()) spdlog::error("event=catalog_copy_write_failed {}", error);
   });
 }
 

@@ -124,7 +124,24 @@ class ControlPlane {
   // loader's rules against what is served now (config::editCatalog: the
   // rest is not parsed again), applied, persisted (catalog.json), then
   // `done` gets nullopt or the error reply (400 with its field, 500 not persisted).
+  // In fleet mode the change is written to etcd instead (one transaction,
+  // guarded by each entry's revision) and applied like every node's, from
+  // the watch (onFleetCatalog); `done` is called once this node has.
   void changeCatalog(std::vector<CatalogEdit> edits, std::function<void(std::optional<ApiResponse>)> done);
+  // The edits checked against what is served: the merge, or the reply that
+  // refuses them. `api`: also refuse a change that would stop a served
+  // registry (the fleet's own entries are applied as written).
+  Result<config::CatalogTopology> checkCatalog(const std::vector<CatalogEdit>& edits, bool api,
+                                               ApiResponse& refused) const;
+  // Makes checked edits what is served: catalog_, routing, resolver purge,
+  // NOTIFY, events. The caller persists catalog.json.
+  void commitCatalog(std::vector<CatalogEdit> edits, config::CatalogTopology merged);
+  void writeFleetCatalog(const std::vector<CatalogEdit>& edits, const config::CatalogTopology& merged,
+                         std::function<void(std::optional<ApiResponse>)> done);
+  // Fleet mode: catalog entries as etcd holds them (fleet_sync.h on_catalog).
+  // An entry this node cannot serve (its config file differs from the
+  // writer's) is left out with an error; the rest apply.
+  void onFleetCatalog(const std::map<std::string, std::optional<std::string>>& changes, bool whole);
   // run()'s steps, in the order of the header's start-up list.
   Result<bool> restoreState(HealthStates& initial, PairSet& was_lagging);  // 1, 2
   void buildRouter(const HealthStates& initial, PairSet& was_lagging);     // 3

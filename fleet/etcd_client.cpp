@@ -118,6 +118,30 @@ void EtcdClient::remove(const std::string& key, std::function<void(Result<int64_
   });
 }
 
+void EtcdClient::txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops,
+                     std::function<void(Result<TxnResult>)> done) {
+  json compare = json::array(), success = json::array();
+  for (const auto& c : compares)
+    compare.push_back({{"key", base64Encode(c.key)}, {"result", "EQUAL"}, {"target", "MOD"},
+                       {"mod_revision", std::to_string(c.mod_revision)}});
+  for (const auto& op : ops) {
+    if (op.kind == TxnOp::Kind::Put) {
+      success.push_back({{"request_put", {{"key", base64Encode(op.key)}, {"value", base64Encode(op.value)}}}});
+      continue;
+    }
+    json del{{"key", base64Encode(op.key)}};
+    if (op.prefix) del["range_end"] = base64Encode(prefixEnd(op.key));
+    success.push_back({{"request_delete_range", del}});
+  }
+  call("/v3/kv/txn", json{{"compare", compare}, {"success", success}}, [done = std::move(done)](Result<json> r) {
+    if (!r) return done(Error{r.error()});
+    TxnResult out;
+    out.succeeded = r->value("succeeded", false);
+    out.revision = int64Of(r->value("header", json::object()), "revision");
+    done(out);
+  });
+}
+
 void EtcdClient::grantLease(int64_t ttl_s, std::function<void(Result<int64_t>)> done) {
   call("/v3/lease/grant", json{{"TTL", std::to_string(ttl_s)}}, [done = std::move(done)](Result<json> r) {
     if (!r) return done(Error{r.error()});

@@ -40,6 +40,27 @@ struct WatchEvent {
   KeyValue kv;
 };
 
+// One operation of a transaction: a put, or a delete of one key (a prefix
+// delete when `prefix`).
+struct TxnOp {
+  enum class Kind { Put, Delete } kind = Kind::Put;
+  std::string key;
+  std::string value;  // Put only
+  bool prefix = false;  // Delete only: every key starting with `key`
+};
+
+// A transaction's guard: the key's mod_revision equals `mod_revision` (0:
+// the key does not exist, etcd's zero value for a missing key).
+struct TxnCompare {
+  std::string key;
+  int64_t mod_revision = 0;
+};
+
+struct TxnResult {
+  bool succeeded = false;  // every compare held and every op was applied
+  int64_t revision = 0;    // the store's revision after it
+};
+
 struct RangeResult {
   int64_t revision = 0;  // the store's revision the read saw
   std::vector<KeyValue> kvs;
@@ -57,6 +78,11 @@ class EtcdClient {
   void getPrefix(const std::string& prefix, std::function<void(Result<RangeResult>)> done);
   // Deletes one key. Gives the new revision.
   void remove(const std::string& key, std::function<void(Result<int64_t>)> done);
+  // All of `ops` at one revision if every compare holds, else none of them
+  // (succeeded == false). etcd caps a transaction at --max-txn-ops (128 by
+  // default) operations.
+  void txn(const std::vector<TxnCompare>& compares, const std::vector<TxnOp>& ops,
+           std::function<void(Result<TxnResult>)> done);
   // A lease that expires after ttl_s without a keep-alive. Gives its id.
   void grantLease(int64_t ttl_s, std::function<void(Result<int64_t>)> done);
   // Renews a lease. Gives its remaining TTL; an error when it has expired.

@@ -25,7 +25,8 @@ FleetSync::FleetSync(uv_loop_t* loop, FleetOptions options, Callbacks callbacks)
       quorum_(options_.quorum) {
   uv_timer_init(loop, &keepalive_);
   uv_timer_init(loop, &retry_);
-  keepalive_.data = retry_.data = this;
+  uv_timer_init(loop, &applied_timer_);
+  keepalive_.data = retry_.data = applied_timer_.data = this;
 }
 
 FleetSync::~FleetSync() { stop(); }
@@ -37,9 +38,11 @@ void FleetSync::stop() {
   stopped_ = true;
   *alive_ = false;
   if (watch_) etcd_.cancelWatch(watch_);
+  fireApplied(false);
   http_.close();
   uv_close(reinterpret_cast<uv_handle_t*>(&keepalive_), nullptr);
   uv_close(reinterpret_cast<uv_handle_t*>(&retry_), nullptr);
+  uv_close(reinterpret_cast<uv_handle_t*>(&applied_timer_), nullptr);
 }
 
 // Connecting: a fresh lease, this node's key and verdicts on it, a full read,
@@ -81,6 +84,7 @@ void FleetSync::disconnect(const std::string& why) {
   uv_timer_stop(&keepalive_);
   bool was = connected_;
   connected_ = false;
+  fireApplied(false);
   if (was && callbacks_.on_connection) callbacks_.on_connection(false, why);
   uv_timer_start(&retry_, &FleetSync::onRetry, 1000, 0);
 }
@@ -105,6 +109,8 @@ void FleetSync::watchFrom(int64_t revision) {
       [this](int64_t rev, std::vector<WatchEvent> events) {
         for (const auto& e : events) apply(e.kv, e.type == WatchEvent::Type::Delete);
         revision_ = std::max(revision_, rev);
+        flushCatalog(false);
+        fireApplied(true);
       },
       [this, alive, attempt](std::string why, int64_t) {
         if (alive.expired() || attempt != attempt_) return;
@@ -121,6 +127,8 @@ void FleetSync::resync(const RangeResult& snapshot) {
   // Decide once everything is read: half a snapshot (some votes, not all)
   // could flip a pair for a moment.
   resyncing_ = true;
+  catalog_revisions_.clear();
+  catalog_batch_.clear();
   for (const auto& kv : snapshot.kvs) apply(kv, false);
   resyncing_ = false;
   // Operator keys deleted while this node was away.
@@ -130,6 +138,43 @@ void FleetSync::resync(const RangeResult& snapshot) {
   for (const auto& [pair, health] : decided_) pairs.insert(pair);
   for (const auto& pair : pairs) redecide(pair);
   revision_ = std::max(revision_, snapshot.revision);
+  flushCatalog(true);
+  fireApplied(true);
+}
+
+void FleetSync::flushCatalog(bool whole) {
+  if (!whole && catalog_batch_.empty()) return;
+  std::map<std::string, std::optional<std::string>> batch;
+  batch.swap(catalog_batch_);
+  if (callbacks_.on_catalog) callbacks_.on_catalog(batch, whole);
+}
+
+void FleetSync::fireApplied(bool connected) {
+  // Taken out first: a callback may add a waiter.
+  std::vector<std::function<void(bool)>> ready;
+  for (auto it = applied_waiters_.begin(); it != applied_waiters_.end();) {
+    if (connected && it->first > revision_) break;
+    ready.push_back(std::move(it->second.done));
+    it = applied_waiters_.erase(it);
+  }
+  if (applied_waiters_.empty() && !stopped_) uv_timer_stop(&applied_timer_);
+  for (auto& f : ready) f(connected);
+}
+
+void FleetSync::onAppliedTimer(uv_timer_t* t) {
+  auto* self = static_cast<FleetSync*>(t->data);
+  auto now = std::chrono::steady_clock::now();
+  std::vector<std::function<void(bool)>> late;
+  for (auto it = self->applied_waiters_.begin(); it != self->applied_waiters_.end();) {
+    if (it->second.deadline > now) {
+      ++it;
+      continue;
+    }
+    late.push_back(std::move(it->second.done));
+    it = self->applied_waiters_.erase(it);
+  }
+  if (self->applied_waiters_.empty()) uv_timer_stop(&self->applied_timer_);
+  for (auto& f : late) f(false);
 }
 
 void FleetSync::apply(const KeyValue& kv, bool deleted) {
@@ -146,6 +191,11 @@ void FleetSync::apply(const KeyValue& kv, bool deleted) {
                                             : policy::Health::Up;
     quorum_.observe(pair, parts[3], h);
     redecide(pair);
+  } else if (parts.size() == 2 && parts[0] == "catalog" && !parts[1].empty()) {
+    if (deleted) catalog_revisions_.erase(parts[1]);
+    else catalog_revisions_[parts[1]] = kv.mod_revision;
+    if (deleted) catalog_batch_[parts[1]] = std::nullopt;
+    else catalog_batch_[parts[1]] = kv.value;
   } else if (parts.size() == 3 && (parts[0] == "routing" || parts[0] == "faults")) {
     if (deleted) operator_keys_.erase(rel);
     else operator_keys_[rel] = kv.value;
@@ -204,6 +254,64 @@ void FleetSync::flushObservations() {
   auto it = mine_.find(pair);
   if (it == mine_.end()) etcd_.remove(key, done);
   else etcd_.put(key, verdict(it->second), lease_, done);
+}
+
+void FleetSync::writeCatalog(const CatalogWrite& write, std::function<void(CatalogWritten)> done) {
+  if (!connected_) return done({"fleet: this node is not connected to etcd; the change was not made", false, 0});
+  std::vector<TxnCompare> guards;
+  std::vector<TxnOp> ops;
+  for (const auto& [registry, entry] : write.entries) {
+    std::string key = options_.prefix + "catalog/" + registry;
+    auto rev = catalog_revisions_.find(registry);
+    guards.push_back({key, rev == catalog_revisions_.end() ? 0 : rev->second});
+    if (entry) {
+      ops.push_back({TxnOp::Kind::Put, key, *entry, false});
+      continue;
+    }
+    ops.push_back({TxnOp::Kind::Delete, key, "", false});
+    // A deleted registry's flags and faults go with it, whatever its regions.
+    for (const char* kind : {"routing/", "faults/"})
+      ops.push_back({TxnOp::Kind::Delete, options_.prefix + kind + registry + "/", "", true});
+  }
+  for (const auto& pair : write.gone_pairs) {
+    auto entry = write.entries.find(pair.registry);
+    if (entry != write.entries.end() && !entry->second) continue;  // covered by the prefix delete
+    for (const char* kind : {"routing/", "faults/"})
+      ops.push_back({TxnOp::Kind::Delete, options_.prefix + kind + pair.str(), "", false});
+  }
+  std::weak_ptr<bool> alive = alive_;
+  etcd_.txn(guards, ops, [alive, done = std::move(done)](Result<TxnResult> r) {
+    if (alive.expired()) return;
+    if (!r) return done({"fleet: etcd did not take the change: " + r.error(), false, 0});
+    if (!r->succeeded)
+      return done({"another node changed one of these registries since this node read it; read it again and retry",
+                   true, r->revision});
+    done({"", false, r->revision});
+  });
+}
+
+void FleetSync::whenApplied(int64_t revision, std::function<void(bool)> done) {
+  if (!connected_) return done(false);
+  if (revision <= revision_) return done(true);
+  applied_waiters_.emplace(revision, AppliedWaiter{std::chrono::steady_clock::now() + std::chrono::seconds(5),
+                                                   std::move(done)});
+  if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&applied_timer_)))
+    uv_timer_start(&applied_timer_, &FleetSync::onAppliedTimer, 500, 500);
+}
+
+void FleetSync::forgetPair(const std::string& registry, const std::string& region) {
+  std::string pair = policy::PairKey{registry, region}.str();
+  decided_.erase(pair);
+  if (mine_.erase(pair)) {
+    unsent_.insert(pair);  // deletes this node's vote
+    flushObservations();
+  }
+}
+
+void FleetSync::redeliver(const std::string& registry, const std::string& region) {
+  std::string pair = policy::PairKey{registry, region}.str();
+  decided_.erase(pair);
+  redecide(pair);
 }
 
 void FleetSync::setRouting(const std::string& registry, const std::string& region, bool enabled,

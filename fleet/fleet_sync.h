@@ -7,6 +7,9 @@
 //   PREFIX observations/REG/REGION/NODE    "up" | "down", on the lease
 //   PREFIX routing/REG/REGION              "true" | "false" (operator flag; no lease)
 //   PREFIX faults/REG/REGION               "down" | "throttled" (injected; deleted = none)
+//   PREFIX catalog/REG                     a registry made through the API: its
+//                                          catalog.json entry (control/catalog.h);
+//                                          deleted = the registry is gone
 //
 // A node that dies stops renewing its lease, so its liveness and its votes
 // vanish together and the survivors re-decide (quorum.h). A node that loses
@@ -18,6 +21,10 @@
 //   1. The callbacks see each key's changes in etcd's revision order.
 //   2. At most one observation write is in flight; later verdicts for a pair
 //      replace earlier unsent ones (only the newest matters).
+//   3. Catalog changes reach on_catalog once per watch batch (a transaction's
+//      keys arrive together, so a batch of registries is applied at once),
+//      and after a full read as the whole catalog; catalogRevision() is the
+//      mod_revision of each key as last delivered.
 #pragma once
 
 #include <uv.h>
@@ -27,6 +34,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -57,6 +65,24 @@ class FleetSync {
     std::function<void(const std::string& registry, const std::string& region, bool enabled)> on_routing;
     std::function<void(const std::string& registry, const std::string& region, const std::string& fault)> on_fault;
     std::function<void(bool connected, const std::string& why)> on_connection;
+    // Registry -> its catalog entry's text (nullopt: deleted). `whole`: the
+    // map is the entire catalog etcd holds (after connecting); a registry
+    // absent from it is not in etcd.
+    std::function<void(const std::map<std::string, std::optional<std::string>>& changes, bool whole)> on_catalog;
+  };
+
+  // One catalog write: the registries' new entries (nullopt: deleted) and
+  // the pairs that go with the change (their operator flags and faults are
+  // deleted in the same transaction; a deleted registry's all at once).
+  struct CatalogWrite {
+    std::map<std::string, std::optional<std::string>> entries;
+    std::vector<policy::PairKey> gone_pairs;
+  };
+  // Why a catalog write did not land: error is empty on success.
+  struct CatalogWritten {
+    std::string error;
+    bool conflict = false;  // another node changed one of the registries since this node read it
+    int64_t revision = 0;   // the revision that carries the write
   };
 
   FleetSync(uv_loop_t* loop, FleetOptions options, Callbacks callbacks);
@@ -76,6 +102,23 @@ class FleetSync {
   void setFault(const std::string& registry, const std::string& region, const std::string& fault,
                 std::function<void(std::string)> done);
 
+  // Writes the catalog entries in one transaction, guarded by each key's
+  // mod_revision as this node last applied it, so a change computed from a
+  // stale entry is refused (conflict) instead of overwriting another node's.
+  void writeCatalog(const CatalogWrite& write, std::function<void(CatalogWritten)> done);
+  // Calls `done(true)` once this node has applied every change up to
+  // `revision` (its own write, come back through the watch), or done(false)
+  // when the connection goes first or 5 s pass.
+  void whenApplied(int64_t revision, std::function<void(bool)> done);
+  // A pair the topology no longer has: this node's vote for it is deleted
+  // and its last decision forgotten, so a pair made again later is decided
+  // afresh from new votes.
+  void forgetPair(const std::string& registry, const std::string& region);
+  // A pair the topology just gained: the fleet's current decision for it,
+  // if it has one, is delivered again (it was dropped while the pair was
+  // unknown here).
+  void redeliver(const std::string& registry, const std::string& region);
+
   // The operator flags stored in etcd ("REG/REGION" -> enabled), as last read.
   std::map<policy::PairKey, bool> routingFlags() const;
 
@@ -91,9 +134,12 @@ class FleetSync {
   void apply(const KeyValue& kv, bool deleted);
   void redecide(const std::string& pair);
   void flushObservations();
+  void flushCatalog(bool whole);
+  void fireApplied(bool connected);
   void watchFrom(int64_t revision);
   static void onKeepAlive(uv_timer_t* t);
   static void onRetry(uv_timer_t* t);
+  static void onAppliedTimer(uv_timer_t* t);
 
   FleetOptions options_;
   Callbacks callbacks_;
@@ -106,6 +152,14 @@ class FleetSync {
   std::map<std::string, policy::Health> mine_;        // pair -> this node's verdict
   std::set<std::string> unsent_;                      // pairs whose verdict etcd lacks
   std::map<std::string, std::string> operator_keys_;  // routing/... and faults/... as last applied
+  std::map<std::string, int64_t> catalog_revisions_;                 // registry -> its key's mod_revision
+  std::map<std::string, std::optional<std::string>> catalog_batch_;  // applied, not yet delivered
+  struct AppliedWaiter {
+    std::chrono::steady_clock::time_point deadline;
+    std::function<void(bool)> done;
+  };
+  std::multimap<int64_t, AppliedWaiter> applied_waiters_;
+  uv_timer_t applied_timer_{};  // ends the waits that outlive their deadline
   bool writing_ = false;
   bool resyncing_ = false;
   bool connected_ = false;

@@ -76,6 +76,34 @@ TEST_CASE("etcd client: put, prefix reads and deletes with revisions, keys and v
   CHECK(prefixEnd("/sy/a/") == "/sy/a0");
 }
 
+TEST_CASE("etcd client: a transaction applies all of its operations at one revision, or none when a guard fails") {
+  test::EtcdCluster etcd(1);
+  REQUIRE(etcd.ready());
+  Loop l;
+  EtcdClient c(*l.http, etcd.endpoints());
+  int64_t r1 = await<int64_t>(l, [&](auto done) { c.put("/sy/c/a", "1", 0, done); });
+  await<int64_t>(l, [&](auto done) { c.put("/sy/r/a/x", "false", 0, done); });
+  await<int64_t>(l, [&](auto done) { c.put("/sy/r/a/y", "false", 0, done); });
+  await<int64_t>(l, [&](auto done) { c.put("/sy/r/ab/x", "false", 0, done); });
+  // Guards: /sy/c/a as last written, /sy/c/b absent.
+  std::vector<TxnCompare> guards{{"/sy/c/a", r1}, {"/sy/c/b", 0}};
+  std::vector<TxnOp> ops{{TxnOp::Kind::Put, "/sy/c/a", "2"},
+                         {TxnOp::Kind::Put, "/sy/c/b", "3"},
+                         {TxnOp::Kind::Delete, "/sy/r/a/", "", true}};
+  auto ok = await<TxnResult>(l, [&](auto done) { c.txn(guards, ops, done); });
+  CHECK(ok.succeeded);
+  auto after = await<RangeResult>(l, [&](auto done) { c.getPrefix("/sy/", done); });
+  REQUIRE(after.kvs.size() == 3);  // c/a, c/b, r/ab/x: the prefix delete took r/a/ only
+  CHECK(after.kvs[0].value == "2");
+  CHECK(after.kvs[0].mod_revision == ok.revision);
+  CHECK(after.kvs[1].mod_revision == ok.revision);  // one revision for the whole transaction
+  CHECK(after.kvs[2].key == "/sy/r/ab/x");
+  // The same guards again: /sy/c/a moved on, so nothing is written.
+  auto stale = await<TxnResult>(l, [&](auto done) { c.txn(guards, {{TxnOp::Kind::Put, "/sy/c/c", "4"}}, done); });
+  CHECK_FALSE(stale.succeeded);
+  CHECK(await<RangeResult>(l, [&](auto done) { c.getPrefix("/sy/c/", done); }).kvs.size() == 2);
+}
+
 TEST_CASE("etcd client: a key on a lease lives while the lease is kept alive and goes when it expires") {
   test::EtcdCluster etcd(1);
   REQUIRE(etcd.ready());

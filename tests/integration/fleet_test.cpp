@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "tests/support/admin_client.h"
@@ -34,7 +35,9 @@ struct Fleet {
   // Node `name`'s config; probe_port: where it probes (the dead port makes
   // every one of its probes fail).
   // members: which etcd members the node knows (default: all).
-  std::string config(const std::string& name, uint16_t probe_port, std::vector<size_t> members = {}) const {
+  // quorum: the fleet.quorum key (default: a majority).
+  std::string config(const std::string& name, uint16_t probe_port, std::vector<size_t> members = {},
+                     const std::string& quorum = "") const {
     if (members.empty())
       for (size_t i = 0; i < etcd.endpoints().size(); ++i) members.push_back(i);
     std::string endpoints;
@@ -51,7 +54,7 @@ clients:
   default_region: eastus
   networks:
     - { cidr: 198.51.100.0/26,  region: eastus }
-fleet: { node: )" + name + ", etcd: [" + endpoints + R"(], lease_ttl: 2s }
+fleet: { node: )" + name + ", etcd: [" + endpoints + "], lease_ttl: 2s" + (quorum.empty() ? "" : ", quorum: " + quorum) + R"( }
 health: { scheme: http, port: )" + std::to_string(probe_port) + R"(, interval: 100ms, timeout: 80ms, fall: 2, rise: 2 }
 registries:
   - name: myregistry
@@ -258,4 +261,153 @@ TEST_CASE("fleet: a node cut off from etcd catches up on what changed meanwhile 
   CHECK(untilAll(both, [&](const DaemonProcess& d) { return global(d) != nearest; }, std::chrono::seconds(10)) >= 0);
   CHECK(global(n1) == global(n2));
   CHECK_THAT(n1.log(), Catch::Contains("event=fleet_connected"));
+}
+
+namespace {
+
+// The first A answer (or NXDOMAIN) for `name` as node `d` gives it to an eastus client.
+std::string answerOf(const DaemonProcess& d, const std::string& name) {
+  auto p = query(d.v4(), name, LDNS_RR_TYPE_A, {.ecs = IpPrefix::parse("198.51.100.0/26").value(), .timeout_ms = 500});
+  if (!p) return "(no answer)";
+  if (ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NXDOMAIN) return "NXDOMAIN";
+  auto a = answers(p.get());
+  return a.empty() ? "(empty)" : a[0];
+}
+
+}  // namespace
+
+TEST_CASE("fleet: registries made through any node's API are every node's, and a node that was away catches up") {
+  Fleet f;
+  REQUIRE(f.etcd.ready());
+  uint16_t port = f.replicas[0]->address().port;
+  std::string state2 = makeTempDir();
+  // One vote decides (quorum 1), so a node can come back to decisions made
+  // without it. No state directory on n1: in a fleet etcd holds the catalog.
+  DaemonProcess n1(f.config("n1", port, {}, "1"));
+  auto n2 = std::make_unique<DaemonProcess>(f.config("n2", port, {}, "1"), "--state-dir " + state2);
+  REQUIRE(n1.running());
+  REQUIRE(n2->running());
+  INFO(n1.log());
+  Strings nearest{"A " + f.ip(0)};
+  REQUIRE(untilAll({&n1, n2.get()}, [&](const DaemonProcess& d) { return global(d) == nearest; },
+                   std::chrono::seconds(10)) >= 0);
+  AdminClient api1(n1);
+  const std::string name = "newreg.cr.example.test";
+
+  // Made through n1, waiting for its home replica; the replica through n2.
+  auto [s1, made] = api1.send("PUT", "/v1/registries/newreg", R"({"home": "westus"})");
+  INFO(made.dump());
+  REQUIRE(s1 == 201);
+  CHECK(made["serving"] == false);
+  {
+    AdminClient api2(*n2);
+    // n1 replied once its own watch had the entry; n2 has it within the watch latency.
+    CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) {
+            return AdminClient(d).get("/v1/registries/newreg").first == 200;
+          }, std::chrono::seconds(5)) >= 0);
+    auto [s2, rep] = api2.send("PUT", "/v1/registries/newreg/replications/westus",
+                               R"({"addresses": [")" + f.ip(1) + R"("]})");
+    INFO(rep.dump());
+    REQUIRE(s2 == 201);
+  }
+  // Both nodes serve it once the fleet has decided its first probes.
+  std::string west = "A " + f.ip(1);
+  CHECK(untilAll({&n1, n2.get()}, [&](const DaemonProcess& d) { return answerOf(d, name) == west; },
+                 std::chrono::seconds(10)) >= 0);
+
+  // An eastus replica through n1: eastus clients move to it on both.
+  REQUIRE(api1.send("PUT", "/v1/registries/newreg/replications/eastus", R"({"addresses": [")" + f.ip(0) + R"("]})")
+              .first == 201);
+  std::string east = "A " + f.ip(0);
+  CHECK(untilAll({&n1, n2.get()}, [&](const DaemonProcess& d) { return answerOf(d, name) == east; },
+                 std::chrono::seconds(10)) >= 0);
+  // n2 raised the event too: it applied the change from the watch.
+  {
+    auto [se, events] = AdminClient(*n2).get("/v1/events?since=0");
+    int made_here = 0;
+    for (const auto& e : events)
+      made_here += (e["type"] == "replication_created" && e["replica"] == "eastus") || e["type"] == "registry_created";
+    CHECK(made_here == 2);
+  }
+
+  // A batch through n2: all of it on both nodes.
+  {
+    std::string batch = R"({"name": "batch1", "home": "eastus", "replications": {"eastus": {"addresses": [")" +
+                        f.ip(0) + R"("]}}})" "\n" R"({"name": "batch2", "home": "eastus", "replications": {"eastus": {"addresses": [")" +
+                        f.ip(2) + "\"]}}}\n";
+    auto [sb, body] = AdminClient(*n2).send("POST", "/v1/registries:batch", batch);
+    INFO(body.dump());
+    REQUIRE(sb == 200);
+    CHECK(untilAll({&n1, n2.get()}, [&](const DaemonProcess& d) {
+            return answerOf(d, "batch1.cr.example.test") == east && answerOf(d, "batch2.cr.example.test") == "A " + f.ip(2);
+          }, std::chrono::seconds(10)) >= 0);
+  }
+  // Two nodes change one registry at once: each reply tells the truth
+  // (201: the replica is there on both nodes; 409: it is not, retry), never a
+  // lost update where both say 201 and one replica is missing.
+  {
+    int st1 = 0, st2 = 0;
+    std::thread a([&] {
+      st1 = AdminClient(n1).send("PUT", "/v1/registries/batch1/replications/westus",
+                                 R"({"addresses": [")" + f.ip(1) + R"("]})").first;
+    });
+    std::thread b([&] {
+      st2 = AdminClient(*n2).send("PUT", "/v1/registries/batch1/replications/westeurope",
+                                  R"({"addresses": [")" + f.ip(2) + R"("]})").first;
+    });
+    a.join();
+    b.join();
+    INFO("westus " << st1 << ", westeurope " << st2);
+    CHECK((st1 == 201 || st1 == 409));
+    CHECK((st2 == 201 || st2 == 409));
+    CHECK((st1 == 201 || st2 == 201));  // one of them always lands
+    auto regions = [](const DaemonProcess& d) {
+      std::set<std::string> out;
+      for (const auto& r : AdminClient(d).get("/v1/registries/batch1/replications").second)
+        out.insert(r["region"].get<std::string>());
+      return out;
+    };
+    std::set<std::string> want{"eastus"};
+    if (st1 == 201) want.insert("westus");
+    if (st2 == 201) want.insert("westeurope");
+    CHECK(untilAll({&n1, n2.get()}, [&](const DaemonProcess& d) { return regions(d) == want; },
+                   std::chrono::seconds(5)) >= 0);
+  }
+  // Past what one etcd transaction holds: refused as a whole, with the way out.
+  {
+    std::string big;
+    for (int i = 0; i < 130; ++i)
+      big += R"({"name": "bulk)" + std::to_string(i) + R"(", "home": "eastus", "replications": {"eastus": {"addresses": [")" +
+             f.ip(0) + "\"]}}}\n";
+    auto [sb, body] = api1.send("POST", "/v1/registries:batch", big);
+    CHECK(sb == 413);
+    CHECK_THAT(body.value("error", ""), Catch::Contains("--lines"));
+    CHECK(api1.get("/v1/registries/bulk0").first == 404);
+  }
+  // A file registry stays the file's in a fleet too.
+  CHECK(api1.send("PUT", "/v1/registries/myregistry", R"({"home": "eastus"})").first == 409);
+
+  // n2 stops; newreg and batch2 go through n1 meanwhile; n2 comes back with
+  // its local copy (which still has them) and drops them once it reads etcd.
+  n2.reset();
+  REQUIRE(api1.send("DELETE", "/v1/registries/newreg", "").first == 200);
+  REQUIRE(api1.send("DELETE", "/v1/registries/batch2", "").first == 200);
+  CHECK(answerOf(n1, name) == "NXDOMAIN");
+  // And one made meanwhile: n1 alone decides its probes, so n2 reads that
+  // decision with the entry, before it has the pair (it must not be lost).
+  REQUIRE(api1.send("PUT", "/v1/registries/later", R"({"home": "westus", "replications": {"westus": {"addresses": [")" +
+                                                       f.ip(1) + R"("]}}})")
+              .first == 201);
+  CHECK(untilAll({&n1}, [&](const DaemonProcess& d) { return answerOf(d, "later.cr.example.test") == west; },
+                 std::chrono::seconds(10)) >= 0);
+  n2 = std::make_unique<DaemonProcess>(f.config("n2", port, {}, "1"), "--state-dir " + state2);
+  REQUIRE(n2->running());
+  INFO(n2->log());
+  CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) {
+          return answerOf(d, name) == "NXDOMAIN" && answerOf(d, "batch2.cr.example.test") == "NXDOMAIN";
+        }, std::chrono::seconds(10)) >= 0);
+  CHECK(answerOf(*n2, "batch1.cr.example.test") == east);
+  CHECK_THAT(n2->log(), Catch::Contains("event=fleet_catalog_dropped registry=newreg"));
+  CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) { return answerOf(d, "later.cr.example.test") == west; },
+                 std::chrono::seconds(10)) >= 0);
 }

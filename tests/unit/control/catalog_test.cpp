@@ -3,6 +3,8 @@
 // catalog with the loader's rules.
 #include <catch2/catch.hpp>
 
+#include <functional>
+
 #include "config/config_loader.h"
 #include "control/catalog.h"
 #include "tests/support/test_topology.h"
@@ -93,6 +95,35 @@ TEST_CASE("catalog.json: sorted, diffable, and only well-shaped entries load") {
   CHECK(c.erase("zeta"));
   CHECK_FALSE(c.erase("zeta"));
   CHECK(c.size() == 1);
+  // A hand-edited name in capitals is found by its lowercase name, and
+  // counts as the same registry as its lowercase twin.
+  auto upper = Catalog::parse(R"({"registries": [{"name": "MyReg", "replicas": []}]})", "c");
+  REQUIRE(upper);
+  CHECK(upper->find("myreg") != nullptr);
+  CHECK((*upper->find("myreg"))["name"] == "myreg");
+  CHECK_THAT(Catalog::parse(R"({"registries": [{"name": "A", "replicas": []}, {"name": "a", "replicas": []}]})", "c").error(),
+             Catch::Contains("a second registry named 'a'"));
+}
+
+TEST_CASE("a catalog entry's change is named as the API call that made it would name it") {
+  json before{{"name", "r"}, {"home", "eastus"}, {"replicas", {{{"region", "eastus"}, {"addresses", {"192.0.2.1"}}}}}};
+  auto with = [&](json entry, const std::function<void(json&)>& edit) {
+    edit(entry);
+    return entry;
+  };
+  auto name = [](const control::CatalogChange& c) { return c.event + (c.replica.empty() ? "" : ":" + c.replica); };
+  CHECK(name(control::describeEdit("r", nullptr, &before)) == "registry_created");
+  CHECK(name(control::describeEdit("r", &before, nullptr)) == "registry_deleted");
+  json added = with(before, [](json& e) { e["replicas"].push_back({{"region", "westus"}, {"addresses", {"192.0.2.2"}}}); });
+  CHECK(name(control::describeEdit("r", &before, &added)) == "replication_created:westus");
+  CHECK(name(control::describeEdit("r", &added, &before)) == "replication_deleted:westus");
+  json moved = with(before, [](json& e) { e["replicas"][0]["addresses"] = {"192.0.2.9"}; });
+  CHECK(name(control::describeEdit("r", &before, &moved)) == "replication_updated:eastus");
+  json regional = with(before, [](json& e) { e["regional_endpoints"] = "enabled"; });
+  CHECK(name(control::describeEdit("r", &before, &regional)) == "registry_updated");
+  // Two replicas at once (a PUT with replications): the registry's change.
+  json two = with(added, [](json& e) { e["replicas"].push_back({{"region", "westeurope"}, {"addresses", {"192.0.2.3"}}}); });
+  CHECK(name(control::describeEdit("r", &before, &two)) == "registry_updated");
 }
 
 TEST_CASE("addCatalog: the file's rules for the catalog, pending registries kept, no copy without a catalog") {
