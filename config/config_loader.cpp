@@ -42,6 +42,7 @@ class Loader {
   TopologyPtr load(const YAML::Node& root);
   // The catalog's registries added to a copy of `file` (addCatalog).
   CatalogTopology loadCatalog(const Topology& file, const YAML::Node& root);
+  void setAside(bool on) { set_aside_ = on; }
   // ... or to `base` itself, already a copy (editCatalog).
   CatalogTopology loadCatalogInto(std::shared_ptr<Topology> base, const YAML::Node& root);
 
@@ -117,6 +118,7 @@ class Loader {
 
   std::string name_;
   bool catalog_ = false;                  // loading the catalog: see addCatalog
+  bool set_aside_ = false;                // ... an entry that breaks a rule goes to pending_, refused
   std::vector<CatalogPending> pending_;   // the catalog's registries not served yet
   std::string base_dir_;
 };
@@ -833,7 +835,24 @@ CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const YAML:
     checkKeys(root, "", {"registries"});
     YAML::Node regs = required(root, "registries", "");
     requireSeq(regs, "registries");
-    for (size_t i = 0; i < regs.size(); ++i) loadRegistry(*t, regs[i], at("registries", i));
+    for (size_t i = 0; i < regs.size(); ++i) {
+      if (!set_aside_) {
+        loadRegistry(*t, regs[i], at("registries", i));
+        continue;
+      }
+      // loadRegistry changes `t` only once the entry is whole: a refused one leaves nothing behind.
+      try {
+        loadRegistry(*t, regs[i], at("registries", i));
+      } catch (const ConfigError& e) {
+        YAML::Node n = regs[i].IsMap() ? regs[i]["name"] : YAML::Node();
+        std::string name = n && n.IsScalar() ? n.Scalar() : at("registries", i);
+        for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        pending_.push_back({name, e.message, true});
+      } catch (const YAML::Exception& e) {
+        std::string name = at("registries", i);
+        pending_.push_back({name, name_ + ": " + name + ": " + e.msg, true});
+      }
+    }
   }
   return {t, std::move(pending_)};
 }
@@ -871,13 +890,15 @@ Result<TopologyPtr> loadTopologyText(const std::string& text, const std::string&
 }
 
 Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& catalog_json,
-                                   const std::string& catalog_name, FieldError* field) {
+                                   const std::string& catalog_name, FieldError* field, bool set_aside) {
   // No catalog: the file's topology itself, not a copy (100,000 registries).
   if (catalog_json.find_first_not_of(" \t\r\n") == std::string::npos) return CatalogTopology{file, {}};
   std::string dir = std::filesystem::path(file->source_file).parent_path().string();
   try {
     YAML::Node root = YAML::Load(catalog_json);
-    return Loader(catalog_name, dir.empty() ? "." : dir).loadCatalog(*file, root);
+    Loader loader(catalog_name, dir.empty() ? "." : dir);
+    loader.setAside(set_aside);
+    return loader.loadCatalog(*file, root);
   } catch (const ConfigError& e) {
     if (field) *field = {e.path, e.what};
     return makeError(e.message);

@@ -35,7 +35,8 @@ Result<TopologyPtr> loadTopologyText(const std::string& text, const std::string&
 // which is YAML), so one set of rules validates both.
 struct CatalogPending {
   std::string registry;
-  std::string reason;  // why it is not served yet (no replica in its home region)
+  std::string reason;    // why it is not served yet (no replica in its home region; the rule it breaks)
+  bool refused = false;  // set aside: the entry breaks a rule of this config file (set_aside below)
 };
 struct CatalogTopology {
   TopologyPtr topology;                 // the file's registries, then the catalog's served ones
@@ -52,8 +53,13 @@ struct FieldError {
 // home region yet: it is kept as pending, not served. One named like a file
 // registry is an error. Errors name `catalog_name`:LINE:COLUMN; `field`, when
 // given, gets the path and the rule apart.
+// `set_aside`: an entry that breaks a rule is not an error but pending and
+// refused (its reason the error), so one registry the file no longer fits
+// (a region removed, a name the file now declares) cannot keep every other
+// registry from being served; the catalog's shape is still checked whole.
 Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& catalog_json,
-                                   const std::string& catalog_name, FieldError* field = nullptr);
+                                   const std::string& catalog_name, FieldError* field = nullptr,
+                                   bool set_aside = false);
 
 // One API change's worth of the catalog, checked against what is served now
 // rather than by loading the whole catalog again (that is O(catalog) on the

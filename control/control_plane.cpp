@@ -126,12 +126,17 @@ Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagg
   if (!catalog) return makeError(catalog.error() + " (registries made through the API would be lost; fix the file)");
   catalog_ = std::move(*catalog);
   if (catalog_.size() > 0) {
-    auto merged = config::addCatalog(file_topology_, catalog_.render(), store_.catalogPath());
-    if (!merged)
-      return makeError(merged.error() + " (a registry made through the API no longer fits the config file; fix the file "
-                                        "or the catalog entry)");
+    // One entry the file no longer fits is set aside (kept, listed, not
+    // served) rather than keeping every registry from being served.
+    auto merged = config::addCatalog(file_topology_, catalog_.render(), store_.catalogPath(), nullptr, true);
+    if (!merged) return makeError(merged.error() + " (registries made through the API would be lost; fix the file)");
     topology_ = merged->topology;
     pending_registries_ = std::move(merged->pending);
+    for (const auto& p : pending_registries_)
+      if (p.refused)
+        spdlog::error("event=catalog_entry_refused registry={} {} (kept in the catalog, not served: fix the config "
+                      "file and reload, or change the registry through the API)",
+                      p.registry, p.reason);
     spdlog::info("event=catalog_loaded registries={} pending={}", catalog_.size(), pending_registries_.size());
   }
   // 1. Operator decisions first: refusing to start beats forgetting them.
@@ -669,7 +674,7 @@ void ControlPlane::startReload() {
         run->result = config::loadTopologyFile(run->path);
         if (run->result) {
           run->file = *run->result;
-          auto merged = config::addCatalog(run->file, run->catalog_text, run->catalog_name);
+          auto merged = config::addCatalog(run->file, run->catalog_text, run->catalog_name, nullptr, true);
           if (merged) {
             run->result = merged->topology;
             run->pending = std::move(merged->pending);
@@ -718,7 +723,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     // The API changed the catalog while the file was parsed: merge the
     // catalog as it is now (it was valid against the old file; a file that
     // refuses it fails the reload like any bad file, changing nothing).
-    auto again = config::addCatalog(run.file, catalog_.render(), store_.catalogPath());
+    auto again = config::addCatalog(run.file, catalog_.render(), store_.catalogPath(), nullptr, true);
     if (!again) {
       spdlog::error("event=reload_failed keeping the running config: {}", again.error());
       event("reload", {{"ok", false}, {"error", again.error()}});
@@ -727,6 +732,25 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     merged = again->topology;
     pending = std::move(again->pending);
   }
+  // Entries set aside stay aside until the file fits them again; but a file
+  // that refuses a registry served now fails the reload, changing nothing
+  // (stopping it is a DELETE, not a side effect of an edit).
+  for (const auto& p : pending) {
+    if (!p.refused) continue;
+    auto g = topology_->registryIndex(p.registry);
+    bool served = g && topology_->registries[*g].from_catalog;
+    bool waiting = std::any_of(pending_registries_.begin(), pending_registries_.end(),
+                               [&](const config::CatalogPending& q) { return q.registry == p.registry && !q.refused; });
+    if (served || waiting) {
+      std::string error = p.reason + " (registry '" + p.registry + "', made through the API)";
+      spdlog::error("event=reload_failed keeping the running config: {}", error);
+      event("reload", {{"ok", false}, {"error", error}});
+      return Error{error};
+    }
+  }
+  for (const auto& p : pending_registries_)
+    if (p.refused && merged->registryIndex(p.registry))
+      spdlog::info("event=catalog_entry_admitted registry={} (the config file fits it again)", p.registry);
   file_topology_ = run.file;
   pending_registries_ = std::move(pending);
   applyTopology(merged);

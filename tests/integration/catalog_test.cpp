@@ -181,6 +181,62 @@ TEST_CASE("a registry created before its home replica waits, listed as not servi
   CHECK(found);
 }
 
+TEST_CASE("a catalog entry the config file no longer fits is set aside, not a reason to serve nothing") {
+  std::string state = makeTempDir();
+  auto d = std::make_unique<DaemonProcess>(adminConfig(), "--state-dir " + state);
+  REQUIRE(d->running());
+  {
+    AdminClient api(*d);
+    REQUIRE(api.send("PUT", "/v1/registries/keep", R"({"home": "eastus", "replications": {"eastus": {"addresses": ["127.0.0.71"]}}})").first == 201);
+    REQUIRE(api.send("PUT", "/v1/registries/moved", R"({"home": "westeurope", "replications": {"westeurope": {"addresses": ["127.0.0.72"]}}})").first == 201);
+  }
+  // The new file declares a registry of the same name: that entry breaks
+  // its rules. The daemon starts anyway and serves everything else.
+  auto fileDeclaresMoved = [](std::string text) {
+    const std::string at = "  - name: teamb\n";
+    text.replace(text.find(at), at.size(),
+                 "  - name: moved\n    home: eastus\n    replicas:\n      - { region: eastus, addresses: [127.0.0.81] }\n" + at);
+    return text;
+  };
+  d.reset();
+  d = std::make_unique<DaemonProcess>(fileDeclaresMoved(adminConfig()), "--state-dir " + state);
+  INFO(d->log());
+  REQUIRE(d->running());
+  CHECK(ask(*d, "keep.cr.example.test") == Strings{"A 127.0.0.71"});
+  CHECK(ask(*d, "moved.cr.example.test") == Strings{"A 127.0.0.81"});  // the file's
+  CHECK(ask(*d, "myregistry.cr.example.test") == Strings{"A 127.0.0.12"});
+  CHECK_THAT(d->log(), Catch::Contains("event=catalog_entry_refused registry=moved"));
+  AdminClient api(*d);
+  bool listed = false;
+  for (const auto& r : api.get("/v1/registries").second)
+    if (r["name"] == "moved" && r["source"] == "api")
+      listed = r["serving"] == false && r["refused"] == true &&
+               r["reason"].get<std::string>().find("is declared in") != std::string::npos;
+  CHECK(listed);
+  // Kept, not lost: a later change rewrites catalog.json with it.
+  REQUIRE(api.send("PUT", "/v1/registries/keep/replications/westus", R"({"addresses": ["127.0.0.73"]})").first == 201);
+  CHECK(slurp(state + "/catalog.json").find("127.0.0.72") != std::string::npos);
+
+  // The file fixed and reloaded: the entry is served again.
+  std::string path = d->dir() + "/switchyard.yaml";
+  std::string fixed = slurp(path);
+  const std::string declared = "  - name: moved\n    home: eastus\n    replicas:\n      - { region: eastus, addresses: [127.0.0.81] }\n";
+  std::string broken = fixed;
+  fixed.erase(fixed.find(declared), declared.size());
+  writeFile(path, fixed);
+  REQUIRE(api.send("POST", "/v1/reload", "").first == 200);
+  CHECK(ask(*d, "moved.cr.example.test") == Strings{"A 127.0.0.72"});
+  CHECK_THAT(d->log(), Catch::Contains("event=catalog_entry_admitted registry=moved"));
+
+  // Now that it is served, a file that refuses it fails the reload and changes nothing.
+  writeFile(path, broken);
+  auto [sr, refused] = api.send("POST", "/v1/reload", "");
+  INFO(refused.dump());
+  CHECK(sr != 200);
+  CHECK_THAT(refused.dump(), Catch::Contains("moved"));
+  CHECK(ask(*d, "moved.cr.example.test") == Strings{"A 127.0.0.72"});
+}
+
 TEST_CASE("without a state directory the API makes no registries, and says why") {
   DaemonProcess d(adminConfig());
   REQUIRE(d.running());
