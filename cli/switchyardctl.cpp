@@ -399,7 +399,7 @@ int main(int argc, char** argv) {
       "import", "create, update or delete many registries from NDJSON (one PUT body with its name per line; "
                 "{\"name\": R, \"delete\": true} deletes), sent in requests of up to 60 KiB, each all or nothing");
   reg_import->add_option("--file,-f", import_file, "the NDJSON file, - for stdin")->required();
-  size_t import_lines = 100;
+  size_t import_lines = 40;
   reg_import->add_option("--lines", import_lines,
                          "at most this many lines per request (each request is all or nothing; in fleet mode one "
                          "etcd transaction, which etcd caps at 128 operations)")

@@ -395,7 +395,7 @@ void ControlPlane::startFleet() {
     (void)router_->setFault(registry, region, faultFromName(fault).value_or(Fault::None));
   };
   callbacks.on_catalog = [this](const std::map<std::string, std::optional<std::string>>& changes, bool whole) {
-    onFleetCatalog(changes, whole);
+    return onFleetCatalog(changes, whole);
   };
   callbacks.on_connection = [this](bool connected, const std::string& why) {
     readiness_.fleet = connected ? 1 : 0;
@@ -773,6 +773,13 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   }
   notifier_->notify(*topology_, router_->serial());  // a reload is a new version of the zone
   event("reload", {{"ok", true}, {"generation", router_->table()->generation}});
+  if (fleet_ && !fleet_refused_.empty()) {
+    // The fleet's entries this node refused: the new file may fit them.
+    std::map<std::string, std::optional<std::string>> again(fleet_refused_.begin(), fleet_refused_.end());
+    fleet_refused_.clear();
+    if (onFleetCatalog(again, false).empty()) spdlog::info("event=fleet_catalog_admitted registries={}", again.size());
+    for (const auto& [name, text] : again) fleet_->setRefused(name, fleet_refused_.count(name) > 0);
+  }
   return true;
 }
 
@@ -961,31 +968,70 @@ void ControlPlane::writeFleetCatalog(const std::vector<CatalogEdit>& edits, cons
     bad.body["field"] = "batch";
     return done(bad);
   }
-  fleet_->writeCatalog(w, [this, done = std::move(done)](fleet::FleetSync::CatalogWritten r) {
+  std::map<std::string, std::optional<nlohmann::json>> wrote;
+  for (const auto& e : edits) wrote[e.change.registry] = e.doc;
+  fleet_->writeCatalog(w, [this, wrote = std::move(wrote), done = std::move(done)](fleet::FleetSync::CatalogWritten r) {
     if (!r.error.empty()) return done(apiError(r.conflict ? 409 : 503, r.error));
     int64_t revision = r.revision;
-    fleet_->whenApplied(revision, [done, revision](bool applied) {
-      if (applied) return done(std::nullopt);
-      done(apiError(503, "written to etcd at revision " + std::to_string(revision) +
-                             ", not applied on this node yet: it will be once it reads etcd again"));
+    fleet_->whenApplied(revision, [this, wrote, done, revision](bool applied) {
+      if (!applied)
+        return done(apiError(503, "written to etcd at revision " + std::to_string(revision) +
+                                      ", not applied on this node yet: it will be once it reads etcd again"));
+      // Applied as written? A reload between the check and the watch, or
+      // another node's write in the same batch, can make this node refuse it.
+      for (const auto& [name, doc] : wrote) {
+        const nlohmann::json* now = catalog_.find(name);
+        if (doc ? now && *now == *doc : !now) continue;
+        ApiResponse bad = apiError(409, "written to etcd at revision " + std::to_string(revision) + ", but this node " +
+                                            (now || !doc ? "holds another version of '" + name + "' now"
+                                                         : "refused '" + name + "' (event catalog_refused)") +
+                                            ": read it again");
+        bad.body["registry"] = name;
+        return done(bad);
+      }
+      done(std::nullopt);
     });
   });
 }
 
-void ControlPlane::onFleetCatalog(const std::map<std::string, std::optional<std::string>>& changes, bool whole) {
+std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, std::optional<std::string>>& changes,
+                                                   bool whole) {
+  std::set<std::string> refused;
+  auto refuse = [&](const std::string& name, const std::optional<std::string>& text, const std::string& error) {
+    spdlog::error("event=fleet_catalog_refused registry={} {} (keeping what this node serves)", name, error);
+    event("catalog_refused", {{"registry", name}, {"error", error}});
+    refused.insert(name);
+    if (text) fleet_refused_[name] = *text;  // tried again after the next reload
+  };
+  if (whole && changes.empty() && catalog_.size() > 0) {
+    // etcd holds no catalog at all (fleet mode just turned on, a new etcd, a
+    // changed prefix): seed it from this node's copy rather than stop serving
+    // every registry made through the API. Guarded creates: a node seeding
+    // at the same time wins or loses whole chunks, never half an entry.
+    spdlog::warn("event=fleet_catalog_seeded registries={} (etcd holds no catalog; this node's copy is written to it)",
+                 catalog_.size());
+    fleet::FleetSync::CatalogWrite chunk;
+    auto send = [this](fleet::FleetSync::CatalogWrite w) {
+      fleet_->writeCatalog(w, [](fleet::FleetSync::CatalogWritten r) {
+        if (!r.error.empty()) spdlog::error("event=fleet_catalog_seed_failed {}", r.error);
+      });
+    };
+    for (const auto& [name, doc] : catalog_.registries()) {
+      chunk.entries[name] = doc.dump();
+      if (chunk.entries.size() == 100) send(std::exchange(chunk, {}));
+    }
+    if (!chunk.entries.empty()) send(std::move(chunk));
+    return refused;
+  }
   std::vector<CatalogEdit> edits;
   auto consider = [&](const std::string& name, const std::optional<std::string>& text) {
+    fleet_refused_.erase(name);
     const nlohmann::json* before = catalog_.find(name);
     std::optional<nlohmann::json> after;
     if (text) {
       auto checked = Catalog::checkEntry(nlohmann::json::parse(*text, nullptr, false), "etcd catalog/" + name);
       if (checked && (*checked)["name"] != name) checked = makeError("etcd catalog/" + name + ": names another registry");
-      if (!checked) {
-        spdlog::error("event=fleet_catalog_refused registry={} {} (keeping what this node serves)", name,
-                      checked.error());
-        event("catalog_refused", {{"registry", name}, {"error", checked.error()}});
-        return;
-      }
+      if (!checked) return refuse(name, text, checked.error());
       after = std::move(*checked);
     }
     if (!before && !after) return;
@@ -996,41 +1042,35 @@ void ControlPlane::onFleetCatalog(const std::map<std::string, std::optional<std:
   if (whole)
     for (const auto& [name, doc] : catalog_.registries())
       if (!changes.count(name)) {
-        // etcd is the truth: deleted while this node was away (or made here
-        // before it joined the fleet).
+        // etcd is the truth: deleted while this node was away.
         spdlog::warn("event=fleet_catalog_dropped registry={} (not in etcd)", name);
         consider(name, std::nullopt);
       }
-  if (edits.empty()) return;
-  ApiResponse refused;
-  auto merged = checkCatalog(edits, false, refused);
-  if (!merged) {
-    // One entry this node cannot serve must not hold back the others.
-    std::vector<CatalogEdit> good;
+  if (edits.empty()) return refused;
+  auto text = [&](const CatalogEdit& e) {
+    auto it = changes.find(e.change.registry);
+    return it == changes.end() ? std::optional<std::string>() : it->second;
+  };
+  ApiResponse why;
+  if (auto merged = checkCatalog(edits, false, why)) {
+    commitCatalog(std::move(edits), std::move(*merged));
+  } else {
+    // One entry this node cannot serve must not hold back the others: one
+    // at a time (the slow path, for a refusal).
     for (auto& e : edits) {
-      ApiResponse why;
-      if (checkCatalog({e}, false, why)) {
-        good.push_back(std::move(e));
+      auto one = checkCatalog({e}, false, why);
+      if (!one) {
+        refuse(e.change.registry, text(e), why.body.value("error", std::string("refused")));
         continue;
       }
-      std::string error = why.body.value("error", std::string("refused"));
-      spdlog::error("event=fleet_catalog_refused registry={} {} (keeping what this node serves)", e.change.registry,
-                    error);
-      event("catalog_refused", {{"registry", e.change.registry}, {"error", error}});
-    }
-    edits = std::move(good);
-    if (edits.empty()) return;
-    merged = checkCatalog(edits, false, refused);
-    if (!merged) {
-      spdlog::error("event=fleet_catalog_refused {} (keeping what this node serves)", merged.error());
-      return;
+      commitCatalog({std::move(e)}, std::move(*one));
     }
   }
-  commitCatalog(std::move(edits), std::move(*merged));
   // A local copy: a restart without etcd serves what the fleet last had.
   write(catalog_file_, [](std::string error) {
     if (!error.empty()) spdlog::error("event=catalog_copy_write_failed {}", error);
   });
+  return refused;
 }
 
 void ControlPlane::onSignal(uv_signal_t* h, int signum) {

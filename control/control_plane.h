@@ -42,6 +42,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -141,7 +142,9 @@ class ControlPlane {
   // Fleet mode: catalog entries as etcd holds them (fleet_sync.h on_catalog).
   // An entry this node cannot serve (its config file differs from the
   // writer's) is left out with an error; the rest apply.
-  void onFleetCatalog(const std::map<std::string, std::optional<std::string>>& changes, bool whole);
+  // Returns the registries it refused. With `whole` and etcd holding no
+  // catalog at all, this node's copy seeds it instead of being dropped.
+  std::set<std::string> onFleetCatalog(const std::map<std::string, std::optional<std::string>>& changes, bool whole);
   // run()'s steps, in the order of the header's start-up list.
   Result<bool> restoreState(HealthStates& initial, PairSet& was_lagging);  // 1, 2
   void buildRouter(const HealthStates& initial, PairSet& was_lagging);     // 3
@@ -174,6 +177,7 @@ class ControlPlane {
   config::TopologyPtr topology_;       // the file's registries and the catalog's: what is served
   config::TopologyPtr file_topology_;  // the config file's alone (the catalog is added to it)
   Catalog catalog_;                    // registries made through the API (catalog.json)
+  std::map<std::string, std::string> fleet_refused_;  // fleet mode: etcd's entries this node refused, retried after a reload
   uint64_t catalog_version_ = 0;       // bumped by every catalog change
   std::vector<config::CatalogPending> pending_registries_;  // in the catalog, not served yet
   uv_loop_t loop_{};

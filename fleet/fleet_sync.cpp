@@ -15,6 +15,7 @@ std::vector<std::string> split(const std::string& s) {
 
 const char* verdict(policy::Health h) { return h == policy::Health::Down ? "down" : "up"; }
 
+
 }  // namespace
 
 FleetSync::FleetSync(uv_loop_t* loop, FleetOptions options, Callbacks callbacks)
@@ -107,7 +108,10 @@ void FleetSync::watchFrom(int64_t revision) {
   watch_ = etcd_.watch(
       options_.prefix, revision,
       [this](int64_t rev, std::vector<WatchEvent> events) {
-        for (const auto& e : events) apply(e.kv, e.type == WatchEvent::Type::Delete);
+        for (const auto& e : events) {
+          apply(e.kv, e.type == WatchEvent::Type::Delete);
+          applied_revision_ = std::max(applied_revision_, e.kv.mod_revision);
+        }
         revision_ = std::max(revision_, rev);
         flushCatalog(false);
         fireApplied(true);
@@ -128,6 +132,7 @@ void FleetSync::resync(const RangeResult& snapshot) {
   // could flip a pair for a moment.
   resyncing_ = true;
   catalog_revisions_.clear();
+  catalog_refused_.clear();
   catalog_batch_.clear();
   for (const auto& kv : snapshot.kvs) apply(kv, false);
   resyncing_ = false;
@@ -138,6 +143,7 @@ void FleetSync::resync(const RangeResult& snapshot) {
   for (const auto& [pair, health] : decided_) pairs.insert(pair);
   for (const auto& pair : pairs) redecide(pair);
   revision_ = std::max(revision_, snapshot.revision);
+  applied_revision_ = std::max(applied_revision_, snapshot.revision);
   flushCatalog(true);
   fireApplied(true);
 }
@@ -146,14 +152,23 @@ void FleetSync::flushCatalog(bool whole) {
   if (!whole && catalog_batch_.empty()) return;
   std::map<std::string, std::optional<std::string>> batch;
   batch.swap(catalog_batch_);
-  if (callbacks_.on_catalog) callbacks_.on_catalog(batch, whole);
+  if (!callbacks_.on_catalog) return;
+  // The guard of this node's next write of a refused entry: never etcd's
+  // (invariant 3).
+  for (const auto& name : callbacks_.on_catalog(batch, whole))
+    if (catalog_revisions_.count(name)) catalog_refused_.insert(name);
+}
+
+void FleetSync::setRefused(const std::string& registry, bool refused) {
+  if (refused && catalog_revisions_.count(registry)) catalog_refused_.insert(registry);
+  else catalog_refused_.erase(registry);
 }
 
 void FleetSync::fireApplied(bool connected) {
   // Taken out first: a callback may add a waiter.
   std::vector<std::function<void(bool)>> ready;
   for (auto it = applied_waiters_.begin(); it != applied_waiters_.end();) {
-    if (connected && it->first > revision_) break;
+    if (connected && it->first > applied_revision_) break;
     ready.push_back(std::move(it->second.done));
     it = applied_waiters_.erase(it);
   }
@@ -192,6 +207,7 @@ void FleetSync::apply(const KeyValue& kv, bool deleted) {
     quorum_.observe(pair, parts[3], h);
     redecide(pair);
   } else if (parts.size() == 2 && parts[0] == "catalog" && !parts[1].empty()) {
+    catalog_refused_.erase(parts[1]);  // a new version: the caller judges it afresh
     if (deleted) catalog_revisions_.erase(parts[1]);
     else catalog_revisions_[parts[1]] = kv.mod_revision;
     if (deleted) catalog_batch_[parts[1]] = std::nullopt;
@@ -263,6 +279,11 @@ void FleetSync::writeCatalog(const CatalogWrite& write, std::function<void(Catal
   for (const auto& [registry, entry] : write.entries) {
     std::string key = options_.prefix + "catalog/" + registry;
     auto rev = catalog_revisions_.find(registry);
+    if (catalog_refused_.count(registry))
+      return done({"this node could not apply the fleet's entry for '" + registry +
+                       "' (event catalog_refused: its config file does not fit it); change it through a node that "
+                       "serves it, or fix this node's config file",
+                   true, 0});
     guards.push_back({key, rev == catalog_revisions_.end() ? 0 : rev->second});
     if (entry) {
       ops.push_back({TxnOp::Kind::Put, key, *entry, false});
@@ -282,7 +303,10 @@ void FleetSync::writeCatalog(const CatalogWrite& write, std::function<void(Catal
   std::weak_ptr<bool> alive = alive_;
   etcd_.txn(guards, ops, [alive, done = std::move(done)](Result<TxnResult> r) {
     if (alive.expired()) return;
-    if (!r) return done({"fleet: etcd did not take the change: " + r.error(), false, 0});
+    if (!r)
+      return done({"fleet: etcd did not confirm the change (" + r.error() +
+                       "); it may or may not have been made: read the registry to see",
+                   false, 0});
     if (!r->succeeded)
       return done({"another node changed one of these registries since this node read it; read it again and retry",
                    true, r->revision});
@@ -292,8 +316,8 @@ void FleetSync::writeCatalog(const CatalogWrite& write, std::function<void(Catal
 
 void FleetSync::whenApplied(int64_t revision, std::function<void(bool)> done) {
   if (!connected_) return done(false);
-  if (revision <= revision_) return done(true);
-  applied_waiters_.emplace(revision, AppliedWaiter{std::chrono::steady_clock::now() + std::chrono::seconds(5),
+  if (revision <= applied_revision_) return done(true);
+  applied_waiters_.emplace(revision, AppliedWaiter{std::chrono::steady_clock::now() + std::chrono::seconds(3),
                                                    std::move(done)});
   if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&applied_timer_)))
     uv_timer_start(&applied_timer_, &FleetSync::onAppliedTimer, 500, 500);
@@ -312,6 +336,13 @@ void FleetSync::redeliver(const std::string& registry, const std::string& region
   std::string pair = policy::PairKey{registry, region}.str();
   decided_.erase(pair);
   redecide(pair);
+  // A fault has no dormant copy in the Router (a flag does, as an override,
+  // but sending it again is harmless): one that came with the registry, or
+  // before it, would be lost.
+  if (auto f = operator_keys_.find("faults/" + pair); f != operator_keys_.end() && callbacks_.on_fault)
+    callbacks_.on_fault(registry, region, f->second);
+  if (auto r = operator_keys_.find("routing/" + pair); r != operator_keys_.end() && callbacks_.on_routing)
+    callbacks_.on_routing(registry, region, r->second != "false");
 }
 
 void FleetSync::setRouting(const std::string& registry, const std::string& region, bool enabled,

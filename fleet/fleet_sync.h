@@ -23,8 +23,13 @@
 //      replace earlier unsent ones (only the newest matters).
 //   3. Catalog changes reach on_catalog once per watch batch (a transaction's
 //      keys arrive together, so a batch of registries is applied at once),
-//      and after a full read as the whole catalog; catalogRevision() is the
-//      mod_revision of each key as last delivered.
+//      and after a full read as the whole catalog. A write is guarded by the
+//      mod_revision of each entry as the caller last accepted it; an entry
+//      the caller refused cannot be written from this node (its view of it
+//      is not the fleet's).
+//   4. applied_revision_ counts only changes delivered (events' own
+//      revisions, a full read's revision), never a watch header's, which
+//      can run ahead of the events while etcd's watcher catches up.
 #pragma once
 
 #include <uv.h>
@@ -67,8 +72,9 @@ class FleetSync {
     std::function<void(bool connected, const std::string& why)> on_connection;
     // Registry -> its catalog entry's text (nullopt: deleted). `whole`: the
     // map is the entire catalog etcd holds (after connecting); a registry
-    // absent from it is not in etcd.
-    std::function<void(const std::map<std::string, std::optional<std::string>>& changes, bool whole)> on_catalog;
+    // absent from it is not in etcd. Returns the registries it refused.
+    std::function<std::set<std::string>(const std::map<std::string, std::optional<std::string>>& changes, bool whole)>
+        on_catalog;
   };
 
   // One catalog write: the registries' new entries (nullopt: deleted) and
@@ -108,15 +114,18 @@ class FleetSync {
   void writeCatalog(const CatalogWrite& write, std::function<void(CatalogWritten)> done);
   // Calls `done(true)` once this node has applied every change up to
   // `revision` (its own write, come back through the watch), or done(false)
-  // when the connection goes first or 5 s pass.
+  // when the connection goes first or 3 s pass.
   void whenApplied(int64_t revision, std::function<void(bool)> done);
+  // The caller accepted (or still refuses) etcd's entry for `registry`,
+  // e.g. after a reload made it fit.
+  void setRefused(const std::string& registry, bool refused);
   // A pair the topology no longer has: this node's vote for it is deleted
   // and its last decision forgotten, so a pair made again later is decided
   // afresh from new votes.
   void forgetPair(const std::string& registry, const std::string& region);
   // A pair the topology just gained: the fleet's current decision for it,
-  // if it has one, is delivered again (it was dropped while the pair was
-  // unknown here).
+  // its fault and its operator flag, if there are any, are delivered again
+  // (they were dropped while the pair was unknown here).
   void redeliver(const std::string& registry, const std::string& region);
 
   // The operator flags stored in etcd ("REG/REGION" -> enabled), as last read.
@@ -153,6 +162,7 @@ class FleetSync {
   std::set<std::string> unsent_;                      // pairs whose verdict etcd lacks
   std::map<std::string, std::string> operator_keys_;  // routing/... and faults/... as last applied
   std::map<std::string, int64_t> catalog_revisions_;                 // registry -> its key's mod_revision
+  std::set<std::string> catalog_refused_;                            // entries the caller refused (invariant 3)
   std::map<std::string, std::optional<std::string>> catalog_batch_;  // applied, not yet delivered
   struct AppliedWaiter {
     std::chrono::steady_clock::time_point deadline;
@@ -166,7 +176,8 @@ class FleetSync {
   bool stopped_ = false;
   uint64_t attempt_ = 0;  // callbacks of an older connection attempt are ignored
   int64_t lease_ = 0;
-  int64_t revision_ = 0;
+  int64_t revision_ = 0;          // the newest revision seen (watch headers included): for display
+  int64_t applied_revision_ = 0;  // invariant 4: what whenApplied waits for
   uint64_t watch_ = 0;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
