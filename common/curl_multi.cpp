@@ -1,5 +1,7 @@
 #include "common/curl_multi.h"
 
+#include <algorithm>
+
 namespace switchyard {
 
 namespace {
@@ -28,8 +30,50 @@ CurlMulti::~CurlMulti() { close(); }
 void CurlMulti::close() {
   if (closed_) return;
   closed_ = true;
+  flushDeferred();  // (not from inside a curl callback: there is no curl left to return to)
   curl_multi_cleanup(multi_);
   uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
+
+void CurlMulti::add(CURL* easy) {
+  if (acting_) deferred_adds_.push_back(easy);
+  else curl_multi_add_handle(multi_, easy);
+}
+
+void CurlMulti::remove(CURL* easy, std::function<void()> release) {
+  if (!acting_) {
+    curl_multi_remove_handle(multi_, easy);
+    if (release) release();
+    return;
+  }
+  if (auto it = std::find(deferred_adds_.begin(), deferred_adds_.end(), easy); it != deferred_adds_.end()) {
+    deferred_adds_.erase(it);  // never reached curl
+    if (release) release();
+    return;
+  }
+  deferred_removes_.emplace_back(easy, std::move(release));
+}
+
+void CurlMulti::act(curl_socket_t fd, int flags) {
+  int running = 0;
+  acting_ = true;
+  curl_multi_socket_action(multi_, fd, flags, &running);
+  acting_ = false;
+  flushDeferred();
+  drain();
+}
+
+void CurlMulti::flushDeferred() {
+  // Removes first: a removed transfer's finish message goes with it.
+  auto removes = std::move(deferred_removes_);
+  deferred_removes_.clear();
+  for (auto& [easy, release] : removes) {
+    curl_multi_remove_handle(multi_, easy);
+    if (release) release();
+  }
+  auto adds = std::move(deferred_adds_);
+  deferred_adds_.clear();
+  for (CURL* easy : adds) curl_multi_add_handle(multi_, easy);
 }
 
 int CurlMulti::onSocket(CURL*, curl_socket_t s, int action, void* userp, void* socketp) {
@@ -71,16 +115,11 @@ void CurlMulti::onPoll(uv_poll_t* handle, int status, int events) {
   if (status < 0) flags = CURL_CSELECT_ERR;
   if (events & UV_READABLE) flags |= CURL_CSELECT_IN;
   if (events & UV_WRITABLE) flags |= CURL_CSELECT_OUT;
-  int running = 0;
-  curl_multi_socket_action(ctx->multi, ctx->fd, flags, &running);
-  self->drain();
+  self->act(ctx->fd, flags);
 }
 
 void CurlMulti::onTimeout(uv_timer_t* timer) {
-  auto* self = static_cast<CurlMulti*>(timer->data);
-  int running = 0;
-  curl_multi_socket_action(self->multi_, CURL_SOCKET_TIMEOUT, 0, &running);
-  self->drain();
+  static_cast<CurlMulti*>(timer->data)->act(CURL_SOCKET_TIMEOUT, 0);
 }
 
 void CurlMulti::drain() {

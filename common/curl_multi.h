@@ -10,12 +10,19 @@
 //      curl_multi_assign and freed when curl says CURL_POLL_REMOVE.
 //   2. on_done is called once per finished transfer, after curl is done with
 //      it; the callee may remove (and free) the easy handle.
+//   3. add() and remove() work from anywhere on the loop's thread, curl's own
+//      callbacks included (a stream's chunk handler that starts a request or
+//      cancels one): libcurl refuses both there (CURLM_RECURSIVE_API_CALL,
+//      the transfer silently never runs), so inside curl_multi_socket_action
+//      they are queued and done as soon as it returns.
 #pragma once
 
 #include <curl/curl.h>
 #include <uv.h>
 
 #include <functional>
+#include <utility>
+#include <vector>
 
 namespace switchyard {
 
@@ -29,8 +36,11 @@ class CurlMulti {
   CurlMulti(const CurlMulti&) = delete;
   CurlMulti& operator=(const CurlMulti&) = delete;
 
-  void add(CURL* easy) { curl_multi_add_handle(multi_, easy); }
-  void remove(CURL* easy) { curl_multi_remove_handle(multi_, easy); }
+  void add(CURL* easy);
+  // Takes the transfer out of curl, then calls `release` (which may free the
+  // easy handle and what its callbacks use): at once, or, inside a curl
+  // callback, once curl has returned (invariant 3).
+  void remove(CURL* easy, std::function<void()> release = {});
   // Closes the timer; remove every transfer first. Call before the loop ends.
   void close();
   uv_loop_t* loop() const { return loop_; }
@@ -41,12 +51,17 @@ class CurlMulti {
   static void onPoll(uv_poll_t* handle, int status, int events);
   static void onTimeout(uv_timer_t* timer);
   void drain();
+  void act(curl_socket_t fd, int flags);
+  void flushDeferred();
 
   uv_loop_t* loop_;
   Done on_done_;
   CURLM* multi_ = nullptr;
   uv_timer_t timer_{};
   bool closed_ = false;
+  bool acting_ = false;  // inside curl_multi_socket_action (invariant 3)
+  std::vector<CURL*> deferred_adds_;
+  std::vector<std::pair<CURL*, std::function<void()>>> deferred_removes_;
 };
 
 }  // namespace switchyard

@@ -191,16 +191,20 @@ void EtcdClient::startWatch(Watch& w) {
     if (alive.expired()) return false;
     auto it = watches_.find(id);
     if (it == watches_.end()) return false;
-    Watch& w = *it->second;
-    w.pending.append(chunk);
-    // The gateway writes one JSON object per line.
-    for (size_t nl; (nl = w.pending.find('\n')) != std::string::npos;) {
+    it->second->pending.append(chunk);
+    // The gateway writes one JSON object per line. A handler may cancel
+    // this watch (it is then gone): looked up again after every line.
+    while (true) {
+      it = watches_.find(id);
+      if (it == watches_.end()) return false;
+      Watch& w = *it->second;
+      if (!w.error.empty()) return false;
+      size_t nl = w.pending.find('\n');
+      if (nl == std::string::npos) return true;
       std::string line = w.pending.substr(0, nl);
       w.pending.erase(0, nl + 1);
       onWatchLine(w, line);
-      if (!w.error.empty()) return false;
     }
-    return true;
   };
   w.request = http_.send(std::move(request), [this, alive, id](HttpResponse r) {
     if (alive.expired()) return;
@@ -238,7 +242,9 @@ void EtcdClient::onWatchLine(Watch& w, const std::string& line) {
   }
   if (events.empty()) return;  // "created" and progress notices
   w.next_revision = revision + 1;
-  w.on_events(revision, std::move(events));
+  // A copy: the handler may cancel the watch, destroying w and its own.
+  auto on_events = w.on_events;
+  on_events(revision, std::move(events));
 }
 
 void EtcdClient::cancelWatch(uint64_t id) {

@@ -11,6 +11,8 @@
 // Invariants:
 //   1. Every call ends in exactly one callback; a watch ends in exactly one
 //      on_end (unless cancelled), after which it delivers nothing.
+//   2. Any callback, a watch's on_events included, may make calls and
+//      cancel watches (its own too).
 #pragma once
 
 #include <cstdint>

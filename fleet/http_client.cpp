@@ -10,6 +10,7 @@ struct HttpClient::Transfer {
   curl_slist* headers = nullptr;
   std::string body;
   bool stopped = false;  // on_chunk said stop
+  bool cancelled = false;  // cancel() ran; curl may still hold it until its callback returns
   char error[CURL_ERROR_SIZE] = {};
 };
 
@@ -58,6 +59,7 @@ uint64_t HttpClient::send(HttpRequest request, Done done) {
 size_t HttpClient::onWrite(char* data, size_t size, size_t n, void* userp) {
   auto* t = static_cast<Transfer*>(userp);
   size_t len = size * n;
+  if (t->cancelled) return 0;  // cancelled by an earlier chunk's handler: nothing more is delivered
   if (t->request.on_chunk) {
     if (!t->request.on_chunk(std::string_view(data, len))) {
       t->stopped = true;
@@ -74,10 +76,13 @@ void HttpClient::cancel(uint64_t id) {
   if (it == requests_.end()) return;
   Transfer* t = it->second;
   requests_.erase(it);
-  multi_.remove(t->easy);
-  curl_easy_cleanup(t->easy);
-  curl_slist_free_all(t->headers);
-  delete t;
+  t->cancelled = true;
+  // Inside a chunk handler curl still holds the transfer: freed once it lets go.
+  multi_.remove(t->easy, [t] {
+    curl_easy_cleanup(t->easy);
+    curl_slist_free_all(t->headers);
+    delete t;
+  });
 }
 
 void HttpClient::finished(CURL* easy, CURLcode code) {

@@ -173,6 +173,39 @@ TEST_CASE("etcd client: a watch streams puts and deletes in order from a revisio
   CHECK(resume == deleted + 1);
 }
 
+// libcurl refuses to start or stop a transfer from inside its own callbacks;
+// a watch's events arrive in one. A node that deleted its vote for a pair
+// the watch had just removed never heard back, and with one write in flight
+// at a time it sent no verdict again: its new registries were never decided.
+TEST_CASE("etcd client: a watch handler can make calls and cancel its own watch") {
+  test::EtcdCluster etcd(1);
+  REQUIRE(etcd.ready());
+  Loop l;
+  EtcdClient c(*l.http, etcd.endpoints());
+  int64_t before = await<int64_t>(l, [&](auto done) { c.put("/sy/h/seed", "x", 0, done); });
+  std::optional<Result<int64_t>> written;
+  int handled = 0;
+  bool ended = false;
+  uint64_t id = 0;
+  id = c.watch(
+      "/sy/h/", before + 1,
+      [&](int64_t, std::vector<WatchEvent> events) {
+        handled += static_cast<int>(events.size());
+        c.put("/sy/elsewhere", "from a watch handler", 0, [&](Result<int64_t> r) { written = std::move(r); });
+        c.cancelWatch(id);
+      },
+      [&](std::string, int64_t) { ended = true; });
+  await<int64_t>(l, [&](auto done) { c.put("/sy/h/a", "1", 0, done); });
+  REQUIRE(l.run([&] { return written.has_value(); }, 3000));
+  CHECK(static_cast<bool>(*written));
+  // Cancelled from inside: nothing more arrives, and it does not "end".
+  await<int64_t>(l, [&](auto done) { c.put("/sy/h/b", "2", 0, done); });
+  l.run([] { return false; }, 300);
+  CHECK(handled == 1);
+  CHECK_FALSE(ended);
+  CHECK(l.http->inFlight() == 0);
+}
+
 TEST_CASE("etcd client: calls move to another member when one is down") {
   test::EtcdCluster etcd(3);
   REQUIRE(etcd.ready());

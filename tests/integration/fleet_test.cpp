@@ -395,9 +395,15 @@ TEST_CASE("fleet: registries made through any node's API are every node's, and a
   CHECK(answerOf(n1, name) == "NXDOMAIN");
   // And one made meanwhile: n1 alone decides its probes, so n2 reads that
   // decision with the entry, before it has the pair (it must not be lost).
+  // Two replicas: eastus clients get the eastus one once n1 alone has
+  // probed it; then a fault injected meanwhile moves them to westus.
   REQUIRE(api1.send("PUT", "/v1/registries/later", R"({"home": "westus", "replications": {"westus": {"addresses": [")" +
-                                                       f.ip(1) + R"("]}}})")
+                                                       f.ip(1) + R"("]}, "eastus": {"addresses": [")" + f.ip(0) +
+                                                       R"("]}}})")
               .first == 201);
+  CHECK(untilAll({&n1}, [&](const DaemonProcess& d) { return answerOf(d, "later.cr.example.test") == east; },
+                 std::chrono::seconds(10)) >= 0);
+  REQUIRE(api1.send("POST", "/v1/registries/later/replications/eastus/fault", R"({"health": "down"})").first == 200);
   CHECK(untilAll({&n1}, [&](const DaemonProcess& d) { return answerOf(d, "later.cr.example.test") == west; },
                  std::chrono::seconds(10)) >= 0);
   n2 = std::make_unique<DaemonProcess>(f.config("n2", port, {}, "1"), "--state-dir " + state2);
@@ -408,6 +414,13 @@ TEST_CASE("fleet: registries made through any node's API are every node's, and a
         }, std::chrono::seconds(10)) >= 0);
   CHECK(answerOf(*n2, "batch1.cr.example.test") == east);
   CHECK_THAT(n2->log(), Catch::Contains("event=fleet_catalog_dropped registry=newreg"));
+  // n2 never probed `later` before it read it: the fault that came with it
+  // (and n1's decisions) hold, westus from the first answer on.
   CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) { return answerOf(d, "later.cr.example.test") == west; },
                  std::chrono::seconds(10)) >= 0);
+  auto held = Clock::now();
+  while (Clock::now() - held < std::chrono::milliseconds(1500)) {
+    REQUIRE(answerOf(*n2, "later.cr.example.test") == west);
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
 }
