@@ -944,7 +944,7 @@ void ControlPlane::commitCatalog(std::vector<CatalogEdit> edits, config::Catalog
 void ControlPlane::writeFleetCatalog(const std::vector<CatalogEdit>& edits, const config::CatalogTopology& merged,
                                      std::function<void(std::optional<ApiResponse>)> done) {
   fleet::FleetSync::CatalogWrite w;
-  size_t ops = 0;
+  size_t ops = 1;  // the catalog-initialized marker (fleet_sync.h)
   for (const auto& e : edits) {
     const std::string& name = e.change.registry;
     w.entries[name] = e.doc ? std::optional<std::string>(e.doc->dump()) : std::nullopt;
@@ -1003,10 +1003,11 @@ std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, s
     refused.insert(name);
     if (text) fleet_refused_[name] = *text;  // tried again after the next reload
   };
-  if (whole && changes.empty() && catalog_.size() > 0) {
-    // etcd holds no catalog at all (fleet mode just turned on, a new etcd, a
+  if (whole && changes.empty() && catalog_.size() > 0 && !fleet_->catalogInitialized()) {
+    // etcd never held a catalog (fleet mode just turned on, a new etcd, a
     // changed prefix): seed it from this node's copy rather than stop serving
-    // every registry made through the API. Guarded creates: a node seeding
+    // every registry made through the API. One emptied by deletes carries
+    // the marker, so what was deleted while this node was away stays gone. Guarded creates: a node seeding
     // at the same time wins or loses whole chunks, never half an entry.
     spdlog::warn("event=fleet_catalog_seeded registries={} (etcd holds no catalog; this node's copy is written to it)",
                  catalog_.size());

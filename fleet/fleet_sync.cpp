@@ -63,9 +63,11 @@ void FleetSync::connect() {
       etcd_.getPrefix(options_.prefix, [this, current](Result<RangeResult> snapshot) {
         if (!current()) return;
         if (!snapshot) return disconnect(snapshot.error());
+        // Connected before the read is applied: what it calls back may write
+        // (seeding an empty catalog), and a write refuses while disconnected.
+        connected_ = true;
         resync(*snapshot);
         watchFrom(snapshot->revision + 1);
-        connected_ = true;
         uint64_t every = static_cast<uint64_t>(options_.lease_ttl.count()) * 1000 / 3;
         uv_timer_start(&keepalive_, &FleetSync::onKeepAlive, every, every);
         for (const auto& [pair, health] : mine_) unsent_.insert(pair);
@@ -134,6 +136,7 @@ void FleetSync::resync(const RangeResult& snapshot) {
   catalog_revisions_.clear();
   catalog_refused_.clear();
   catalog_batch_.clear();
+  catalog_initialized_ = false;
   for (const auto& kv : snapshot.kvs) apply(kv, false);
   resyncing_ = false;
   // Operator keys deleted while this node was away.
@@ -212,6 +215,8 @@ void FleetSync::apply(const KeyValue& kv, bool deleted) {
     else catalog_revisions_[parts[1]] = kv.mod_revision;
     if (deleted) catalog_batch_[parts[1]] = std::nullopt;
     else catalog_batch_[parts[1]] = kv.value;
+  } else if (parts.size() == 1 && parts[0] == "catalog-initialized") {
+    catalog_initialized_ = !deleted;
   } else if (parts.size() == 3 && (parts[0] == "routing" || parts[0] == "faults")) {
     if (deleted) operator_keys_.erase(rel);
     else operator_keys_[rel] = kv.value;
@@ -300,6 +305,9 @@ void FleetSync::writeCatalog(const CatalogWrite& write, std::function<void(Catal
     for (const char* kind : {"routing/", "faults/"})
       ops.push_back({TxnOp::Kind::Delete, options_.prefix + kind + pair.str(), "", false});
   }
+  // Every catalog write marks the catalog as made, so a catalog emptied by
+  // deletes is never mistaken for one never written (and seeded again).
+  ops.push_back({TxnOp::Kind::Put, options_.prefix + "catalog-initialized", "true", false});
   std::weak_ptr<bool> alive = alive_;
   etcd_.txn(guards, ops, [alive, done = std::move(done)](Result<TxnResult> r) {
     if (alive.expired()) return;

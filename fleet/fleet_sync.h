@@ -10,6 +10,10 @@
 //   PREFIX catalog/REG                     a registry made through the API: its
 //                                          catalog.json entry (control/catalog.h);
 //                                          deleted = the registry is gone
+//   PREFIX catalog-initialized             "true" once any catalog write was
+//                                          made; never deleted (an empty
+//                                          catalog is then one emptied, not
+//                                          one never seeded)
 //
 // A node that dies stops renewing its lease, so its liveness and its votes
 // vanish together and the survivors re-decide (quorum.h). A node that loses
@@ -133,6 +137,9 @@ class FleetSync {
 
   bool connected() const { return connected_; }
   int64_t revision() const { return revision_; }
+  // etcd holds the catalog-initialized marker (as of the last full read or
+  // event): an empty catalog there means every registry was deleted.
+  bool catalogInitialized() const { return catalog_initialized_; }
   size_t liveNodes() const { return quorum_.liveNodes(); }
   const std::string& node() const { return options_.node; }
 
@@ -162,6 +169,7 @@ class FleetSync {
   std::set<std::string> unsent_;                      // pairs whose verdict etcd lacks
   std::map<std::string, std::string> operator_keys_;  // routing/... and faults/... as last applied
   std::map<std::string, int64_t> catalog_revisions_;                 // registry -> its key's mod_revision
+  bool catalog_initialized_ = false;                                  // the catalog-initialized key exists
   std::set<std::string> catalog_refused_;                            // entries the caller refused (invariant 3)
   std::map<std::string, std::optional<std::string>> catalog_batch_;  // applied, not yet delivered
   struct AppliedWaiter {

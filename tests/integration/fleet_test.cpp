@@ -36,8 +36,9 @@ struct Fleet {
   // every one of its probes fail).
   // members: which etcd members the node knows (default: all).
   // quorum: the fleet.quorum key (default: a majority).
+  // prefix: the fleet.prefix key (default: the default prefix).
   std::string config(const std::string& name, uint16_t probe_port, std::vector<size_t> members = {},
-                     const std::string& quorum = "") const {
+                     const std::string& quorum = "", const std::string& prefix = "") const {
     if (members.empty())
       for (size_t i = 0; i < etcd.endpoints().size(); ++i) members.push_back(i);
     std::string endpoints;
@@ -54,7 +55,8 @@ clients:
   default_region: eastus
   networks:
     - { cidr: 198.51.100.0/26,  region: eastus }
-fleet: { node: )" + name + ", etcd: [" + endpoints + "], lease_ttl: 2s" + (quorum.empty() ? "" : ", quorum: " + quorum) + R"( }
+fleet: { node: )" + name + ", etcd: [" + endpoints + "], lease_ttl: 2s" + (quorum.empty() ? "" : ", quorum: " + quorum) +
+           (prefix.empty() ? "" : ", prefix: " + prefix) + R"( }
 health: { scheme: http, port: )" + std::to_string(probe_port) + R"(, interval: 100ms, timeout: 80ms, fall: 2, rise: 2 }
 registries:
   - name: myregistry
@@ -423,4 +425,43 @@ TEST_CASE("fleet: registries made through any node's API are every node's, and a
     REQUIRE(answerOf(*n2, "later.cr.example.test") == west);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+
+  // Every API registry deleted while n2 is away: etcd's catalog is empty,
+  // but it was made, so n2's copy must not seed it again (the registries
+  // would come back on every node).
+  n2.reset();
+  REQUIRE(api1.send("DELETE", "/v1/registries/batch1", "").first == 200);
+  REQUIRE(api1.send("DELETE", "/v1/registries/later", "").first == 200);
+  n2 = std::make_unique<DaemonProcess>(f.config("n2", port, {}, "1"), "--state-dir " + state2);
+  REQUIRE(n2->running());
+  CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) {
+          return answerOf(d, "batch1.cr.example.test") == "NXDOMAIN" && answerOf(d, "later.cr.example.test") == "NXDOMAIN";
+        }, std::chrono::seconds(10)) >= 0);
+  CHECK_THAT(n2->log(), !Catch::Contains("event=fleet_catalog_seeded"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(answerOf(n1, "batch1.cr.example.test") == "NXDOMAIN");
+  for (const DaemonProcess* d : std::vector<const DaemonProcess*>{&n1, n2.get()})
+    for (const auto& r : AdminClient(*d).get("/v1/registries").second) CHECK(r["source"] != "api");
+
+  // A prefix etcd holds nothing under (fleet mode just turned on): n2's
+  // copy seeds it instead of being dropped, and n2 can change it there.
+  REQUIRE(api1.send("PUT", "/v1/registries/seedme", R"({"home": "eastus", "replications": {"eastus": {"addresses": [")" +
+                                                        f.ip(0) + R"("]}}})")
+              .first == 201);
+  CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) { return answerOf(d, "seedme.cr.example.test") == east; },
+                 std::chrono::seconds(10)) >= 0);
+  n2.reset();
+  n2 = std::make_unique<DaemonProcess>(f.config("n2", port, {}, "1", "/fresh/"), "--state-dir " + state2);
+  REQUIRE(n2->running());
+  CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) {
+          return d.log().find("event=fleet_catalog_seeded registries=1") != std::string::npos;
+        }, std::chrono::seconds(10)) >= 0);
+  CHECK_THAT(n2->log(), !Catch::Contains("seed_failed"));
+  CHECK(answerOf(*n2, "seedme.cr.example.test") == east);
+  // Changing it is guarded by the seeded key's revision: it came back
+  // through n2's watch.
+  auto [sw, west_added] = AdminClient(*n2).send("PUT", "/v1/registries/seedme/replications/westus",
+                                                R"({"addresses": [")" + f.ip(1) + R"("]})");
+  INFO(west_added.dump());
+  CHECK(sw == 201);
 }
