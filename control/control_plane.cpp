@@ -777,8 +777,15 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     // The fleet's entries this node refused: the new file may fit them.
     std::map<std::string, std::optional<std::string>> again(fleet_refused_.begin(), fleet_refused_.end());
     fleet_refused_.clear();
-    if (onFleetCatalog(again, false).empty()) spdlog::info("event=fleet_catalog_admitted registries={}", again.size());
-    for (const auto& [name, text] : again) fleet_->setRefused(name, fleet_refused_.count(name) > 0);
+    onFleetCatalog(again, false);
+    size_t admitted = 0;
+    for (const auto& [name, text] : again) {
+      const bool refused = fleet_refused_.count(name) > 0;
+      fleet_->setRefused(name, refused);
+      if (!refused) ++admitted;
+    }
+    // Counts what this reload let in, not what it tried: a still-refused entry stays listed as refused.
+    if (admitted > 0) spdlog::info("event=fleet_catalog_admitted registries={}", admitted);
   }
   return true;
 }

@@ -232,10 +232,7 @@ TEST_CASE("a reload stops probing removed replicas, probes new ones and keeps un
   std::string swapped = full;
   std::string west = "      - { region: westus, addresses: [" + ip(fleet.a[1]) + "] }\n";
   swapped.erase(swapped.find(west), west.size());
-  std::string text = swapped;
-  std::string listen = "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]";
-  text.replace(text.find("@DNS@"), 5, listen);
-  writeFile(d.dir() + "/switchyard.yaml", text);
+  d.rewriteConfig(swapped);
   d.signal(SIGHUP);
   CHECK(waitFor([&] { return global(d); }, addresses({ip(fleet.a[2])}), std::chrono::seconds(5)) >= 0);
   // Its first probe said healthy (a new pair waits for it).
@@ -279,9 +276,8 @@ Strings westClient(const DaemonProcess& d) {
 }
 
 // Writes `text` as the daemon's config (its own listen addresses) and SIGHUPs it.
-void reloadWith(const DaemonProcess& d, std::string text) {
-  text.replace(text.find("@DNS@"), 5, "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]");
-  writeFile(d.dir() + "/switchyard.yaml", text);
+void reloadWith(const DaemonProcess& d, const std::string& text) {
+  d.rewriteConfig(text);
   d.signal(SIGHUP);
 }
 

@@ -164,11 +164,7 @@ TEST_CASE("fleet: one node whose probes all fail cannot fail a replica, two of t
   CHECK(global(n1) == Strings{"A " + f.ip(0)});
 
   // n2 now probes the dead port too: two of three see every replica down.
-  std::string path = n2.dir() + "/switchyard.yaml";
-  std::string text = f.config("n2", f.dead_port);
-  text.replace(text.find("@DNS@"), 5, "[\"" + n2.v4().toString() + "\", \"" + n2.v6().toString() + "\"]");
-  text.replace(text.find("@ADMIN@"), 7, n2.admin().toString());
-  writeFile(path, text);
+  n2.rewriteConfig(f.config("n2", f.dead_port));
   AdminClient api2(n2);
   REQUIRE(api2.send("POST", "/v1/reload", "").first == 200);
   const std::string down = "eastus=down westus=down westeurope=down ";
@@ -425,6 +421,37 @@ TEST_CASE("fleet: registries made through any node's API are every node's, and a
     REQUIRE(answerOf(*n2, "later.cr.example.test") == west);
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+
+  // A registry homed where n2's file has no region: n2 refuses it and keeps
+  // serving the rest. Its reload adds centralus (not southus): the one it now
+  // fits is admitted and counted, the other stays refused.
+  auto withRegions = [](std::string text, const std::string& lines) {
+    return text.replace(text.find("regions:\n") + 9, 0, lines);
+  };
+  const std::string central = "  centralus: { location: [41.59, -93.62] }\n";
+  const std::string south = "  southus: { location: [29.42, -98.49] }\n";
+  n1.rewriteConfig(withRegions(f.config("n1", port, {}, "1"), central + south));
+  REQUIRE(api1.send("POST", "/v1/reload", "").first == 200);
+  for (const std::string& reg : {std::string("central"), std::string("south")}) {
+    std::string home = reg + "us";
+    REQUIRE(api1.send("PUT", "/v1/registries/" + reg, R"({"home": ")" + home + R"(", "replications": {")" + home +
+                                                          R"(": {"addresses": [")" + f.ip(0) + R"("]}}})")
+                .first == 201);
+  }
+  CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) {
+          return d.log().find("event=fleet_catalog_refused registry=south") != std::string::npos;
+        }, std::chrono::seconds(5)) >= 0);
+  CHECK_THAT(n2->log(), Catch::Contains("event=fleet_catalog_refused registry=central"));
+  CHECK(answerOf(*n2, "central.cr.example.test") == "NXDOMAIN");
+  CHECK(answerOf(*n2, "batch1.cr.example.test") == east);
+  n2->rewriteConfig(withRegions(f.config("n2", port, {}, "1"), central));
+  REQUIRE(AdminClient(*n2).send("POST", "/v1/reload", "").first == 200);
+  CHECK_THAT(n2->log(), Catch::Contains("event=fleet_catalog_admitted registries=1"));
+  CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) { return answerOf(d, "central.cr.example.test") == east; },
+                 std::chrono::seconds(10)) >= 0);
+  CHECK(answerOf(*n2, "south.cr.example.test") == "NXDOMAIN");
+  REQUIRE(api1.send("DELETE", "/v1/registries/central", "").first == 200);
+  REQUIRE(api1.send("DELETE", "/v1/registries/south", "").first == 200);
 
   // Every API registry deleted while n2 is away: etcd's catalog is empty,
   // but it was made, so n2's copy must not seed it again (the registries

@@ -260,11 +260,7 @@ registries:
   }
 
   // The reload removes westus from myregistry, and teamb.
-  std::string text = head;
-  std::string listen = "[\"" + d.v4().toString() + "\", \"" + d.v6().toString() + "\"]";
-  text.replace(text.find("@DNS@"), 5, listen);
-  text.replace(text.find("@ADMIN@"), 7, d.admin().toString());
-  writeFile(d.dir() + "/switchyard.yaml", text);
+  d.rewriteConfig(head);
   patch(d, "/v1/reload", "", true);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));  // probes of the remaining pair go on
   page = scrape(d);

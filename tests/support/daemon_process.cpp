@@ -125,23 +125,26 @@ pid_t spawnLogged(std::vector<std::string> args, const std::string& log_path, bo
   return pid;
 }
 
+void DaemonProcess::rewriteConfig(std::string text) const {
+  std::string listen = "[\"" + v4_.toString() + "\", \"" + v6_.toString() + "\"]";
+  for (size_t i; (i = text.find("@DNS@")) != std::string::npos;) text.replace(i, 5, listen);
+  for (size_t i; (i = text.find("@ADMIN@")) != std::string::npos;) text.replace(i, 7, admin_.toString());
+  writeFile(dir_ + "/switchyard.yaml", text);
+}
+
 DaemonProcess::DaemonProcess(const std::string& config, const std::string& extra_args,
                              const std::function<void(const DaemonProcess&)>& before_start) {
   dir_ = makeTempDir();
   v4_ = freeLoopback(false);
   v4_.port = freePortOn(v4_.address);
   v6_ = {IpAddress::parse("::1").value(), v4_.port};
-  std::string text = config;
-  std::string listen = "[\"" + v4_.toString() + "\", \"" + v6_.toString() + "\"]";
-  for (size_t i; (i = text.find("@DNS@")) != std::string::npos;) text.replace(i, 5, listen);
-  if (text.find("@ADMIN@") != std::string::npos) {
+  if (config.find("@ADMIN@") != std::string::npos) {
     admin_ = freeLoopback(false);
-    for (size_t i; (i = text.find("@ADMIN@")) != std::string::npos;) text.replace(i, 7, admin_.toString());
     std::string token;
     for (int i = 0; i < 32; ++i) token += "0123456789abcdef"[rng()() % 16];
     writeFile(dir_ + "/admin.token", token + "\n");
   }
-  writeFile(dir_ + "/switchyard.yaml", text);
+  rewriteConfig(config);
   if (before_start) before_start(*this);
 
   std::string config_path = dir_ + "/switchyard.yaml";

@@ -58,6 +58,9 @@ class DaemonProcess {
   std::string adminUrl() const { return "http://" + admin_.toString(); }
   std::string log() const;
   void signal(int signum) const;
+  // Writes `text` as the config file, placeholders replaced as at start, for a
+  // reload (SIGHUP or POST /v1/reload) to read.
+  void rewriteConfig(std::string text) const;
   pid_t pid() const { return pid_; }  // -1 once reaped
   // SIGTERM and wait (bounded); returns the exit status or -1.
   int stop();
