@@ -43,6 +43,7 @@ struct Options {
 struct Failure {
   int code;
   std::string message;
+  int http = 0;  // the server's status, when it answered with an error
 };
 
 // REQUIRES: resolveTarget(o) ran (the flag, its variable or --config).
@@ -124,7 +125,7 @@ json call(const Options& o, const std::string& method, const std::string& path, 
   }
   if (r->status >= 400)
     throw Failure{1, (j.contains("error") ? j["error"].get<std::string>() : r->body) + " (HTTP " +
-                         std::to_string(r->status) + ")"};
+                         std::to_string(r->status) + ")", r->status};
   return j;
 }
 
@@ -399,10 +400,11 @@ int main(int argc, char** argv) {
       "import", "create, update or delete many registries from NDJSON (one PUT body with its name per line; "
                 "{\"name\": R, \"delete\": true} deletes), sent in requests of up to 60 KiB, each all or nothing");
   reg_import->add_option("--file,-f", import_file, "the NDJSON file, - for stdin")->required();
-  size_t import_lines = 40;
+  size_t import_lines = 0;
   reg_import->add_option("--lines", import_lines,
-                         "at most this many lines per request (each request is all or nothing; in fleet mode one "
-                         "etcd transaction, which etcd caps at 128 operations)")
+                         "at most this many lines per request (default: as many as 60 KiB hold; a request the "
+                         "server refuses as too big, e.g. over the 128 operations of one etcd transaction in "
+                         "fleet mode, is sent again in halves, and later requests keep to that size)")
       ->check(CLI::Range(1, 100000));
   auto* endpoints = app.add_subcommand("show-endpoints", "global, regional and data names of a registry");
   endpoints->add_option("--registry", registry)->required();
@@ -516,32 +518,43 @@ int main(int argc, char** argv) {
       }
       std::istream& in = import_file == "-" ? std::cin : file;
       // Whole lines per request, under the admin API's 64 KiB body limit.
+      // Each request is all or nothing, so one refused as too big (413) is
+      // safe to send again in halves; `cap` then keeps later ones that size.
       size_t sent = 0, created = 0, updated = 0, removed = 0, requests = 0;
-      std::string chunk, line;
-      size_t lines = 0;
+      size_t cap = import_lines;  // 0: only the byte limit
+      std::vector<std::string> pending;
+      size_t pending_bytes = 0;
       auto flush = [&] {
-        if (chunk.empty()) return;
-        json r;
-        try {
-          r = call(o, "POST", "/v1/registries:batch", nullptr, 300, chunk);
-        } catch (const Failure& f) {
-          throw Failure{f.code, f.message + (sent ? " (the " + std::to_string(sent) + " lines before that request were applied)" : "")};
+        for (size_t i = 0; i < pending.size();) {
+          size_t n = cap ? std::min(cap, pending.size() - i) : pending.size() - i;
+          std::string body;
+          for (size_t k = i; k < i + n; ++k) body += pending[k] + "\n";
+          json r;
+          try {
+            r = call(o, "POST", "/v1/registries:batch", nullptr, 300, body);
+          } catch (const Failure& f) {
+            if (f.http == 413 && n > 1) {
+              cap = n / 2;
+              std::cerr << "the server refused " << n << " lines in one request; sending " << cap << " at a time\n";
+              continue;
+            }
+            throw Failure{f.code, f.message + (sent ? " (the " + std::to_string(sent) + " lines before that request were applied)" : "")};
+          }
+          created += r["created"].size();
+          updated += r["updated"].size();
+          removed += r["deleted"].size();
+          sent += n;
+          i += n;
+          ++requests;
         }
-        created += r["created"].size();
-        updated += r["updated"].size();
-        removed += r["deleted"].size();
-        sent += static_cast<size_t>(std::count(chunk.begin(), chunk.end(), '\n'));
-        ++requests;
-        chunk.clear();
+        pending.clear();
+        pending_bytes = 0;
       };
-      while (std::getline(in, line)) {
+      for (std::string line; std::getline(in, line);) {
         if (line.size() + 1 > 60 * 1024) throw Failure{2, "a line of " + std::to_string(line.size()) + " bytes: over the 60 KiB a request holds"};
-        if (chunk.size() + line.size() + 1 > 60 * 1024 || lines == import_lines) {
-          flush();
-          lines = 0;
-        }
-        chunk += line + "\n";
-        ++lines;
+        if (pending_bytes + line.size() + 1 > 60 * 1024 || (cap && pending.size() >= cap)) flush();
+        pending_bytes += line.size() + 1;
+        pending.push_back(std::move(line));
       }
       flush();
       if (o.output == "json")

@@ -381,6 +381,24 @@ TEST_CASE("fleet: registries made through any node's API are every node's, and a
     CHECK(sb == 413);
     CHECK_THAT(body.value("error", ""), Catch::Contains("--lines"));
     CHECK(api1.get("/v1/registries/bulk0").first == 404);
+    // switchyardctl sends the same file again in halves until each fits, and
+    // the deletes (three operations each) likewise.
+    std::string file = makeTempDir() + "/bulk.ndjson", gone = file + ".delete";
+    writeFile(file, big);
+    std::string deletes;
+    for (int i = 0; i < 130; ++i) deletes += R"({"name": "bulk)" + std::to_string(i) + R"(", "delete": true})" "\n";
+    writeFile(gone, deletes);
+    auto imported = runCtl(ctlArgs(n1, "registry import --file " + file), 120);
+    INFO(imported.output);
+    CHECK(imported.exit_code == 0);
+    CHECK_THAT(imported.output, Catch::Contains("sending 65 at a time") && Catch::Contains("created 130, updated 0"));
+    CHECK(untilAll({n2.get()}, [&](const DaemonProcess& d) { return answerOf(d, "bulk129.cr.example.test") == east; },
+                   std::chrono::seconds(10)) >= 0);
+    auto removed = runCtl(ctlArgs(n1, "registry import --file " + gone), 120);
+    INFO(removed.output);
+    CHECK(removed.exit_code == 0);
+    CHECK_THAT(removed.output, Catch::Contains("deleted 130 registries"));
+    CHECK(api1.get("/v1/registries/bulk0").first == 404);
   }
   // A file registry stays the file's in a fleet too.
   CHECK(api1.send("PUT", "/v1/registries/myregistry", R"({"home": "eastus"})").first == 409);
