@@ -111,7 +111,7 @@ fi
 for i in 1 2 3 4 5; do
   create=$(api -X PUT -d "$body" "$url/v1/registries/bench$i")
   answer=$(dig +time=1 +tries=1 -p "$port" @127.0.0.1 "bench$i.scale.test" A +short)
-  rebuild=$(grep -oE 'event=rebuild .*' "$work/switchyard.log" | tail -1)
+  rebuild=$(grep -oE 'event=(rebuild|topology_applied|catalog_change) .*' "$work/switchyard.log" | tail -3 | sed 's/event=//; s/ registries=[0-9]*//' | tr '\n' ' ')
   delete=$(api -X DELETE "$url/v1/registries/bench$i")
   echo "create: HTTP/s ${create} (answer right after: ${answer:-none}; ${rebuild}); delete: HTTP/s ${delete}"
 done

@@ -16,6 +16,7 @@
 //   1. Every entry is an object whose "name" is its key and whose
 //      "replicas" is a list (possibly empty: a registry waiting for its
 //      home replica), each with a distinct "region".
+//   2. lines_ has the same keys as registries_, each value its entry's dump().
 #pragma once
 
 #include <map>
@@ -47,6 +48,8 @@ class Catalog {
 
  private:
   std::map<std::string, nlohmann::json> registries_;
+  std::map<std::string, std::string> lines_;  // each entry as render() writes it (same keys as registries_)
+  size_t text_bytes_ = 0;                     // their total size
 };
 
 // What a catalog change was, for its event: registry_created,

@@ -790,16 +790,34 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
   return true;
 }
 
-void ControlPlane::applyTopology(config::TopologyPtr next) {
+void ControlPlane::applyTopology(config::TopologyPtr next, const std::unordered_set<std::string>* edited) {
   auto before = std::move(topology_);
   topology_ = std::move(next);
+  // Where a new topology's time goes (bench/catalog_bench.sh reads it).
+  auto t0 = std::chrono::steady_clock::now();
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   // The Router applies the reload rule (router.h) to overrides as well.
-  if (router_->applyTopology(topology_) > 0) write(overrides_file_);
+  if (router_->applyTopology(topology_, edited) > 0) write(overrides_file_);
+  auto t1 = std::chrono::steady_clock::now();
   metrics_.retain(topology_);  // the series of what went go with it
   scrape_cache_.invalidate();  // families and series change with the config: no scrape of the old one
   std::erase_if(last_probe_, [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); });
-  monitor_->setTargets(health::buildTargets(*topology_));
+  auto t2 = std::chrono::steady_clock::now();
+  if (edited) {
+    // Only the edited registries' probes change: targets for those alone.
+    std::vector<health::ProbeTarget> targets;
+    for (const auto& name : *edited)
+      if (auto g = topology_->registryIndex(name))
+        for (uint32_t r = 0; r < topology_->registries[*g].replicas.size(); ++r)
+          targets.push_back(health::targetOf(*topology_, *g, r));
+    monitor_->setRegistryTargets({edited->begin(), edited->end()}, std::move(targets));
+  } else {
+    monitor_->setTargets(health::buildTargets(*topology_));
+  }
   monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
+  auto t3 = std::chrono::steady_clock::now();
+  spdlog::info("event=topology_applied registries={} router_ms={:.1f} metrics_ms={:.1f} probes_ms={:.1f}",
+               topology_->registries.size(), ms(t0, t1), ms(t1, t2), ms(t2, t3));
   for (auto it = freshness_.begin(); it != freshness_.end();) {
     auto g = topology_->registryIndex(it->first);
     if (g && topology_->registries[*g].freshness) {
@@ -822,12 +840,26 @@ void ControlPlane::applyTopology(config::TopologyPtr next) {
       auto g = t.registryIndex(registry);
       return g && t.replicaIndex(*g, region);
     };
-    eachPair(*before, [&](const std::string& registry, const std::string& region) {
+    auto gone = [&](const std::string& registry, const std::string& region) {
       if (!has(*topology_, registry, region)) fleet_->forgetPair(registry, region);
-    });
-    eachPair(*topology_, [&](const std::string& registry, const std::string& region) {
+    };
+    auto come = [&](const std::string& registry, const std::string& region) {
       if (!has(*before, registry, region)) fleet_->redeliver(registry, region);
-    });
+    };
+    if (edited) {
+      // A catalog edit: only its registries' pairs can come or go.
+      auto eachPairOf = [](const policy::Topology& t, const std::string& name, auto&& f) {
+        if (auto g = t.registryIndex(name))
+          for (const auto& r : t.registries[*g].replicas) f(name, t.regions[r.region].name);
+      };
+      for (const auto& name : *edited) {
+        eachPairOf(*before, name, gone);
+        eachPairOf(*topology_, name, come);
+      }
+    } else {
+      eachPair(*before, gone);
+      eachPair(*topology_, come);
+    }
   }
 }
 
@@ -837,10 +869,13 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
     return done(apiError(409, "registries made through the API live in the state directory: start switchyard with "
                               "--state-dir"));
   ApiResponse refused;
+  auto t0 = std::chrono::steady_clock::now();
   auto merged = checkCatalog(edits, true, refused);
   if (!merged) return done(refused);
   if (topology_->fleet) return writeFleetCatalog(edits, *merged, std::move(done));
+  auto t1 = std::chrono::steady_clock::now();
   commitCatalog(std::move(edits), std::move(*merged));
+  auto t2 = std::chrono::steady_clock::now();
   write(catalog_file_, [this, done](std::string error) {
     if (error.empty()) return done(std::nullopt);
     // Memory holds it and the disk does not: keep writing until it does (a
@@ -855,6 +890,9 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
       }, 1000, 0);
     done(apiError(500, "applied but not persisted (catalog.json): " + error + "; retried every second"));
   });
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  spdlog::info("event=catalog_change registries={} check_ms={:.1f} apply_ms={:.1f} render_ms={:.1f}",
+               topology_->registries.size(), ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
 }
 
 Result<config::CatalogTopology> ControlPlane::checkCatalog(const std::vector<CatalogEdit>& edits, bool api,
@@ -920,7 +958,9 @@ void ControlPlane::commitCatalog(std::vector<CatalogEdit> edits, config::Catalog
   ++catalog_version_;
   for (auto& p : merged.pending) pending_registries_.push_back(std::move(p));
   auto before = topology_;
-  applyTopology(merged.topology);
+  std::unordered_set<std::string> edited;
+  for (const auto& change : changes) edited.insert(change.registry);
+  applyTopology(merged.topology, &edited);
   // Resolvers may hold the registries' names (an NXDOMAIN before one
   // existed, the old answer after): flush those, not the whole zone.
   if (resolvers_) {

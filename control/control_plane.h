@@ -46,6 +46,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <unordered_set>
 
 #include "common/task_queue.h"
 #include "config/config_loader.h"
@@ -119,8 +120,9 @@ class ControlPlane {
   void startReload();
   Result<bool> applyReload(Reload& run);
   // A new topology (a reload, a catalog change) applied on the loop: routing,
-  // probes, metrics, freshness; the caller announces it.
-  void applyTopology(config::TopologyPtr next);
+  // probes, metrics, freshness; the caller announces it. `edited`: a catalog
+  // edit's registries (Router::applyTopology carries every other one).
+  void applyTopology(config::TopologyPtr next, const std::unordered_set<std::string>* edited = nullptr);
   // The runtime catalog: the edited registries are validated with the
   // loader's rules against what is served now (config::editCatalog: the
   // rest is not parsed again), applied, persisted (catalog.json), then

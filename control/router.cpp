@@ -62,7 +62,7 @@ Router::Router(config::TopologyPtr topology, dns::AnswerPublisher& publisher, co
       auto it = initial.find(pairKey(*topology_, g, r));
       if (it != initial.end()) states_[g][r].health = it->second;
     }
-  rebuildAll();
+  rebuildAll(nullptr);
 }
 
 std::string Router::describeRouting(uint32_t g) const {
@@ -104,24 +104,40 @@ std::vector<policy::ReplicaState> Router::effective(uint32_t g) const {
   return out;
 }
 
-void Router::rebuildAll() {
+void Router::rebuildAll(const std::vector<uint32_t>* carried) {
   ranking_ = std::make_unique<policy::Ranking>(*topology_);
   bumpSerial();
-  std::vector<std::vector<policy::ReplicaState>> eff;
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g) eff.push_back(effective(g));
+  auto from = [&](uint32_t g) { return carried ? (*carried)[g] : kNew; };
+  size_t reused = 0;
+  std::vector<std::vector<policy::ReplicaState>> eff(topology_->registries.size());
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
+    if (from(g) == kNew) eff[g] = effective(g);
+    else ++reused;
   auto t0 = std::chrono::steady_clock::now();
-  table_ = policy::computeRoutingTable(*topology_, *ranking_, eff, ++generation_);
+  // A carried registry's part and answers are the previous generation's
+  // objects: same definition, same states, so the same result (router.h).
+  auto old_table = table_;
+  auto old_answers = answers_;
+  table_ = policy::computeRoutingTable(*topology_, *ranking_, eff, ++generation_, [&](uint32_t g) {
+    return from(g) == kNew ? nullptr : old_table->registries[from(g)];
+  });
   auto t1 = std::chrono::steady_clock::now();
-  answers_ = dns::compileAll(*topology_, *table_, serial_);
+  answers_ = dns::compileAll(*topology_, *table_, serial_, [&](uint32_t g) {
+    return from(g) == kNew ? nullptr : old_answers->registries[from(g)];
+  });
   auto t2 = std::chrono::steady_clock::now();
   publisher_.publish(answers_);
   if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
     spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  auto t3 = std::chrono::steady_clock::now();
+  old_table.reset();
+  old_answers.reset();  // what no generation shares any more is freed here, and counted
   auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
   // A full rebuild (start-up, reload) is the expensive path: say what it cost.
-  spdlog::info("event=rebuild generation={} registries={} routing_ms={:.1f} compile_ms={:.1f} publish_ms={:.1f}",
-               generation_, topology_->registries.size(), ms(t0, t1), ms(t1, t2),
-               ms(t2, std::chrono::steady_clock::now()));
+  spdlog::info("event=rebuild generation={} registries={} reused={} routing_ms={:.1f} compile_ms={:.1f} "
+               "publish_ms={:.1f} free_ms={:.1f}",
+               generation_, topology_->registries.size(), reused, ms(t0, t1), ms(t1, t2), ms(t2, t3),
+               ms(t3, std::chrono::steady_clock::now()));
 }
 
 Result<Router::Pair> Router::find(std::string_view registry, std::string_view region) const {
@@ -295,73 +311,81 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
   if (on_change_) on_change_(c);
 }
 
-size_t Router::applyTopology(config::TopologyPtr topology) {
-  struct Old {
-    policy::ReplicaState state;
-    Fault fault;
-    bool configured_flag;
-    bool probed;
-    const policy::Registry* registry;  // in the old topology, alive until the loop below ends
-    const policy::Replica* replica;
-  };
-  std::map<PairKey, Old> old;
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
-    for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r)
-      old[pairKey(*topology_, g, r)] = {states_[g][r], faults_[g][r],
-                                        topology_->registries[g].replicas[r].global_endpoint_routing,
-                                        topology_->registries[g].health.scheme != policy::ProbeScheme::None,
-                                        &topology_->registries[g], &topology_->registries[g].replicas[r]};
-  auto previous = topology_;  // keeps the Old pointers valid
+size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited) {
+  auto previous = std::move(topology_);  // the old registries, matched by name below
+  auto old_states = std::move(states_);
+  auto old_faults = std::move(faults_);
   topology_ = std::move(topology);
-  states_ = initialStates(*topology_);
-  faults_ = noFaults(*topology_);
+  const size_t n = topology_->registries.size();
+  states_.clear();
+  faults_.clear();
+  states_.reserve(n);
+  faults_.reserve(n);
+  std::vector<uint32_t> carried(n, kNew);
   size_t replaced = 0;
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
-    for (uint32_t r = 0; r < topology_->registries[g].replicas.size(); ++r) {
-      PairKey key = pairKey(*topology_, g, r);
-      bool configured = topology_->registries[g].replicas[r].global_endpoint_routing;
+  for (uint32_t g = 0; g < n; ++g) {
+    const auto& reg = topology_->registries[g];
+    auto og = previous->registryIndex(reg.name);
+    if (og && edited && edited->count(reg.name) == 0) {
+      // A catalog edit: every registry it did not name is the same object
+      // of the same file, its pairs exactly as they were.
+      carried[g] = *og;
+      states_.push_back(std::move(old_states[*og]));
+      faults_.push_back(std::move(old_faults[*og]));
+      continue;
+    }
+    states_.emplace_back();
+    faults_.emplace_back(reg.replicas.size(), Fault::None);
+    for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
+      const auto& rep = reg.replicas[r];
+      auto& s = states_[g].emplace_back(policy::ReplicaState{policy::Health::Unknown, rep.global_endpoint_routing});
+      PairKey key{reg.name, topology_->regions[rep.region].name};
       auto over = overrides_.find(key);
-      auto it = old.find(key);
-      if (it == old.end()) {
+      auto orr = og ? previous->replicaIndex(*og, key.region) : std::nullopt;
+      if (!orr) {
         // A new pair (or one coming back): its dormant override, else the
         // file; out of global routing until its first probe (a pair never
         // probed, scheme none, has nothing to wait for).
-        if (over != overrides_.end()) states_[g][r].global_endpoint_routing = over->second;
-        states_[g][r].awaiting_probe = topology_->registries[g].health.scheme != policy::ProbeScheme::None;
+        if (over != overrides_.end()) s.global_endpoint_routing = over->second;
+        s.awaiting_probe = reg.health.scheme != policy::ProbeScheme::None;
         continue;
       }
-      states_[g][r].awaiting_probe = it->second.state.awaiting_probe;
-      states_[g][r].health = it->second.state.health;
-      const auto& reg = topology_->registries[g];
-      if (it->second.probed && reg.health.scheme != policy::ProbeScheme::None &&
-          !health::sameProbeEndpoint(*it->second.registry, *it->second.replica, reg, reg.replicas[r])) {
+      const auto& old_reg = previous->registries[*og];
+      const auto& old_rep = old_reg.replicas[*orr];
+      const auto& was = old_states[*og][*orr];
+      const bool probed = old_reg.health.scheme != policy::ProbeScheme::None;
+      s.awaiting_probe = was.awaiting_probe;
+      s.health = was.health;
+      if (probed && reg.health.scheme != policy::ProbeScheme::None &&
+          !health::sameProbeEndpoint(old_reg, old_rep, reg, rep)) {
         // Probed somewhere else now: the old verdict says nothing about it.
         spdlog::info("event=probe_endpoint_changed pair={} (out of global routing until its first probe there)",
                      key.str());
-        states_[g][r].health = policy::Health::Unknown;
-        states_[g][r].awaiting_probe = true;
+        s.health = policy::Health::Unknown;
+        s.awaiting_probe = true;
       }
-      if (topology_->registries[g].freshness) states_[g][r].lagging = it->second.state.lagging;
-      if (topology_->registries[g].health.scheme == policy::ProbeScheme::None && it->second.probed) {
+      if (reg.freshness) s.lagging = was.lagging;
+      if (reg.health.scheme == policy::ProbeScheme::None && probed) {
         // No longer probed: no probe will ever clear a wait or a down.
-        states_[g][r].health = policy::Health::Unknown;
-        states_[g][r].awaiting_probe = false;
+        s.health = policy::Health::Unknown;
+        s.awaiting_probe = false;
       }
-      faults_[g][r] = it->second.fault;
-      if (configured != it->second.configured_flag) {
+      faults_[g][r] = old_faults[*og][*orr];
+      if (rep.global_endpoint_routing != old_rep.global_endpoint_routing) {
         // The file's key was edited: the newer decision wins over the override.
         if (over != overrides_.end()) {
           spdlog::info("event=override_replaced pair={} by the file's global_endpoint_routing={}", key.str(),
-                       configured);
+                       rep.global_endpoint_routing);
           overrides_.erase(over);
           ++replaced;
         }
         continue;
       }
       // Not edited: the override (equal to the run-time flag), or the run-time flag.
-      states_[g][r].global_endpoint_routing = it->second.state.global_endpoint_routing;
+      s.global_endpoint_routing = was.global_endpoint_routing;
     }
-  rebuildAll();
+  }
+  rebuildAll(edited ? &carried : nullptr);
   spdlog::info("event=reload registries={} generation={}", topology_->registries.size(), generation_);
   return replaced;
 }

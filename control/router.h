@@ -42,6 +42,7 @@
 #include <optional>
 #include <set>
 #include <string_view>
+#include <unordered_set>
 #include <vector>
 
 #include "config/config_loader.h"
@@ -118,7 +119,12 @@ class Router final : public health::HealthSink {
   // leaves global routing; `detail` says why, for the log and events.
   Result<bool> setLagging(std::string_view registry, std::string_view region, bool lagging, std::string_view detail);
   // Returns how many overrides the new file's edits replaced (persist them).
-  size_t applyTopology(config::TopologyPtr topology);
+  // `edited` (a catalog edit): the registries it added, changed or removed.
+  // REQUIRES then: every other registry, the regions, zone, TTLs and routing
+  // settings are as in the current topology (config::editCatalog's copy);
+  // those registries keep their states and reuse their routing and compiled
+  // answers, so the change costs what they are not.
+  size_t applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited = nullptr);
 
   // Called after every pair change (also when routing did not move).
   void onChange(std::function<void(const PairChange&)> f) { on_change_ = std::move(f); }
@@ -157,7 +163,10 @@ class Router final : public health::HealthSink {
                         const char* cause, std::string_view detail);
   std::vector<policy::ReplicaState> effective(uint32_t registry) const;
   void update(Pair pair, const char* cause, std::string_view detail);
-  void rebuildAll();
+  static constexpr uint32_t kNew = UINT32_MAX;  // a registry not carried from the previous topology
+  // carried (optional): per registry, its index in the previous generation
+  // whose part and answers it reuses, or kNew to compute them.
+  void rebuildAll(const std::vector<uint32_t>* carried);
 
   dns::AnswerPublisher& publisher_;
   config::TopologyPtr topology_;

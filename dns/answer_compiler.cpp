@@ -3,6 +3,7 @@
 #include "policy/endpoint_names.h"
 
 #include <map>
+#include <string_view>
 #include <unordered_set>
 
 #include "dns/body_writer.h"
@@ -36,11 +37,14 @@ class ViewBuilder {
       : t_(t), answers_(answers), views_(views), soa_(soaFields(t, serial)) {}
 
   uint32_t nodata(const std::string& owner) {
-    auto it = nodata_.find(owner);
-    if (it != nodata_.end()) return it->second;
+    // Asked again only for the owner just built (apex(), addresses()): one
+    // remembered owner, not a map of every name of the zone (10,000
+    // registries: 60,000 string keys allocated and compared per compile).
+    if (nodata_answer_ != kNone && owner == nodata_owner_) return nodata_answer_;
     BodyWriter w(owner, true);
     auto serial_at = static_cast<int32_t>(w.soa(t_.zone.wire(), t_.ttl.negative, soa_));
-    return nodata_[owner] = add(Answer{rcode::NoError, true, 0, 1, 0, w.take(), serial_at});
+    nodata_owner_ = owner;
+    return nodata_answer_ = add(Answer{rcode::NoError, true, 0, 1, 0, w.take(), serial_at});
   }
 
   uint32_t allSlots(uint32_t answer) {
@@ -124,13 +128,22 @@ class ViewBuilder {
   const Topology& t_;
   std::vector<Answer>& answers_;
   std::vector<View>& views_;
+  static constexpr uint32_t kNone = UINT32_MAX;
   SoaFields soa_;
-  std::map<std::string, uint32_t> nodata_;
+  std::string nodata_owner_;
+  uint32_t nodata_answer_ = kNone;
 };
 
 // Adds a name unless it is already there: the first definition wins
 // (validated topologies never define one name twice).
-bool addName(ZoneAnswers& z, std::unordered_set<std::string>& known, const std::string& wire,
+// Names seen so far, looked up by view (no string made to ask).
+struct NameHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view s) const { return std::hash<std::string_view>()(s); }
+};
+using KnownNames = std::unordered_set<std::string, NameHash, std::equal_to<>>;
+
+bool addName(ZoneAnswers& z, KnownNames& known, const std::string& wire,
              NameKind kind, uint32_t registry, uint32_t view) {
   if (!known.insert(wire).second) return false;
   const auto* w = reinterpret_cast<const uint8_t*>(wire.data());
@@ -157,7 +170,16 @@ std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t seria
       {}, {}});
   z->rate_limit = t.rate_limit;
   ViewBuilder b(t, z->answers, z->views, serial);
-  std::unordered_set<std::string> known;
+  // Sized once: growing these through 100,000s of names reallocates and
+  // rehashes them again and again.
+  size_t expected = 2 + t.nameservers.size();
+  for (const auto& reg : t.registries)
+    expected += 1 + reg.replicas.size() * ((reg.regional_endpoints ? 1 : 0) + (reg.data_endpoints ? 1 : 0));
+  z->names.reserve(expected + 2 * t.regions.size() + 4);
+  z->answers.reserve(3 * expected);
+  z->views.reserve(expected);
+  KnownNames known;
+  known.reserve(expected + 2 * t.regions.size() + 4);
   addName(*z, known, t.zone.wire(), NameKind::Apex, 0, b.apex());
   z->nxdomain = b.nxdomain();
   for (const auto& ns : t.nameservers)
@@ -181,12 +203,20 @@ std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t seria
   }
   // Every ancestor of a name, up to the apex, exists: empty non-terminals
   // answer NODATA, never NXDOMAIN (RFC 8020).
+  auto parentKnown = [&](std::string_view wire) {
+    wire.remove_prefix(1u + static_cast<uint8_t>(wire[0]));
+    return wire.size() <= t.zone.wire().size() || known.find(wire) != known.end();
+  };
   for (size_t i = 0, n = z->names.size(); i < n; ++i) {
-    std::string wire = z->names[i].wire;
+    if (z->names[i].wire.size() <= t.zone.wire().size() || parentKnown(z->names[i].wire)) continue;  // most names
+    // A copy: addName below may move the names it points into.
+    std::string owner = z->names[i].wire;
+    std::string_view wire = owner;
     while (wire.size() > t.zone.wire().size()) {
-      wire.erase(0, 1u + static_cast<uint8_t>(wire[0]));
-      if (known.count(wire)) break;  // its ancestors are known too
-      addName(*z, known, wire, NameKind::Empty, 0, b.allSlots(b.nodata(wire)));
+      wire.remove_prefix(1u + static_cast<uint8_t>(wire[0]));
+      if (known.find(wire) != known.end()) break;  // its ancestors are known too
+      std::string ancestor(wire);
+      addName(*z, known, ancestor, NameKind::Empty, 0, b.allSlots(b.nodata(ancestor)));
     }
   }
   buildTable(*z);
@@ -251,13 +281,15 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const Topology& t, const 
 }
 
 std::shared_ptr<const AnswerSet> compileAll(const Topology& t, const policy::RoutingTable& table,
-                                            uint32_t serial) {
+                                            uint32_t serial, const ReuseAnswers& reuse) {
   auto set = std::make_shared<AnswerSet>();
   set->generation = table.generation;
   set->serial = serial;
   set->zone = compileZone(t, serial);
-  for (uint32_t g = 0; g < t.registries.size(); ++g)
-    set->registries.push_back(compileRegistry(t, *set->zone, g, *table.registries[g]));
+  for (uint32_t g = 0; g < t.registries.size(); ++g) {
+    auto carried = reuse ? reuse(g) : nullptr;
+    set->registries.push_back(carried ? std::move(carried) : compileRegistry(t, *set->zone, g, *table.registries[g]));
+  }
   return set;
 }
 

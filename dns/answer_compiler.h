@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 
 #include "dns/answer_set.h"
@@ -40,7 +41,13 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const policy::Topology& t
                                                        const ZoneAnswers& zone, uint32_t registry,
                                                        const policy::RegistryRouting& routing);
 
+// `reuse` (optional): registry g's answers from an earlier set, or nullptr to
+// compile them. REQUIRES: what it returns was compiled from the same registry,
+// routing part, zone name and TTLs (a catalog edit carries every other
+// registry this way, router.h).
+using ReuseAnswers = std::function<std::shared_ptr<const RegistryAnswers>(uint32_t registry)>;
 std::shared_ptr<const AnswerSet> compileAll(const policy::Topology& topology,
-                                            const policy::RoutingTable& table, uint32_t serial);
+                                            const policy::RoutingTable& table, uint32_t serial,
+                                            const ReuseAnswers& reuse = {});
 
 }  // namespace switchyard::dns

@@ -88,6 +88,22 @@ void HealthMonitor::stop() {
   }
 }
 
+void HealthMonitor::setRegistryTargets(std::set<std::string> registries, std::vector<ProbeTarget> targets) {
+  tasks_.post([this, registries = std::move(registries), targets = std::move(targets)]() mutable {
+    std::map<policy::PairKey, ProbeTarget> wanted;
+    for (auto& t : targets)
+      if (t.spec.scheme != policy::ProbeScheme::None && registries.count(t.registry)) wanted.emplace(t.key(), std::move(t));
+    // pairs_ is ordered by registry first: each named registry's pairs are one run.
+    for (const auto& name : registries)
+      for (auto it = pairs_.lower_bound(policy::PairKey{name, ""}); it != pairs_.end() && it->first.registry == name;) {
+        auto next = std::next(it);
+        if (!wanted.count(it->first)) removePair(it->first);
+        it = next;
+      }
+    addOrUpdate(std::move(wanted), {}, false);
+  });
+}
+
 void HealthMonitor::apply(std::vector<ProbeTarget> targets, const Restored& restored) {
   std::map<policy::PairKey, ProbeTarget> wanted;
   for (auto& t : targets)
@@ -97,7 +113,10 @@ void HealthMonitor::apply(std::vector<ProbeTarget> targets, const Restored& rest
     if (!wanted.count(it->first)) removePair(it->first);
     it = next;
   }
-  bool first = !first_round_reported_ && pairs_.empty();
+  addOrUpdate(std::move(wanted), restored, !first_round_reported_ && pairs_.empty());
+}
+
+void HealthMonitor::addOrUpdate(std::map<policy::PairKey, ProbeTarget> wanted, const Restored& restored, bool first) {
   for (auto& [key, target] : wanted) {
     auto existing = pairs_.find(key);
     if (existing != pairs_.end() && !sameEndpoint(existing->second->target, target)) {

@@ -26,8 +26,8 @@
 // The same thread runs the replication-freshness rounds (FreshnessMonitor) of
 // the registries that have `freshness`.
 // Thread safety:
-//   - start(), setTargets(), setFreshness() and stop() are called from the
-//     control thread; setTargets() and setFreshness() post to the health thread.
+//   - start(), setTargets(), setRegistryTargets(), setFreshness() and stop() are called from the
+//     control thread; the setters post to the health thread.
 //   - Callbacks run on the health thread; they must only hand data over
 //     (e.g. post to the control loop).
 //   - lastResultMs() may be read from any thread (the control thread's
@@ -93,6 +93,10 @@ class HealthMonitor {
   void start(std::vector<ProbeTarget> targets, const Restored& restored);
   // A reload: pairs gone stop, new pairs start; unchanged pairs keep their state.
   void setTargets(std::vector<ProbeTarget> targets);
+  // A catalog edit: the same for `registries` only (their pairs not in
+  // `targets` stop, the others start or keep their state); every other pair
+  // is left alone, so the control thread builds targets for what changed only.
+  void setRegistryTargets(std::set<std::string> registries, std::vector<ProbeTarget> targets);
   // The registries with freshness (buildFreshnessTargets); replaces the last
   // set. `lagging` ("registry/region") seeds new trackers (a restart).
   void setFreshness(std::vector<FreshnessTarget> targets, std::set<policy::PairKey> lagging = {});
@@ -105,6 +109,9 @@ class HealthMonitor {
  private:
   struct Pair;
   void apply(std::vector<ProbeTarget> targets, const Restored& restored);
+  // Starts the pairs of `wanted` not probed yet, updates the others' settings;
+  // `first`: they make up the first round (on_first_round).
+  void addOrUpdate(std::map<policy::PairKey, ProbeTarget> wanted, const Restored& restored, bool first);
   void removePair(const policy::PairKey& key);
   void probe(Pair& pair);
   void onResult(uint64_t id, const ProbeReport& report);

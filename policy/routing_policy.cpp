@@ -82,11 +82,13 @@ ClientPick pickForClient(const Topology& topology, uint32_t registry, const Clie
 
 std::shared_ptr<const RoutingTable> computeRoutingTable(
     const Topology& topology, const Ranking& ranking,
-    const std::vector<std::vector<ReplicaState>>& states, uint64_t generation) {
+    const std::vector<std::vector<ReplicaState>>& states, uint64_t generation, const ReuseRouting& reuse) {
   auto table = std::make_shared<RoutingTable>();
   table->generation = generation;
-  for (uint32_t g = 0; g < topology.registries.size(); ++g)
-    table->registries.push_back(computeRegistryRouting(topology, ranking, g, states[g]));
+  for (uint32_t g = 0; g < topology.registries.size(); ++g) {
+    auto carried = reuse ? reuse(g) : nullptr;
+    table->registries.push_back(carried ? std::move(carried) : computeRegistryRouting(topology, ranking, g, states[g]));
+  }
   return table;
 }
 

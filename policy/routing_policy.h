@@ -17,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -64,8 +65,12 @@ ClientPick pickForClient(const Topology& topology, uint32_t registry, const Clie
                          const IpAddress& client);
 
 // REQUIRES: states[g] as above for every registry g.
+// `reuse` (optional): registry g's part from an earlier table, or nullptr to
+// compute it. REQUIRES: what it returns was computed from the same registry,
+// regions and states.
+using ReuseRouting = std::function<std::shared_ptr<const RegistryRouting>(uint32_t registry)>;
 std::shared_ptr<const RoutingTable> computeRoutingTable(
     const Topology& topology, const Ranking& ranking,
-    const std::vector<std::vector<ReplicaState>>& states, uint64_t generation);
+    const std::vector<std::vector<ReplicaState>>& states, uint64_t generation, const ReuseRouting& reuse = {});
 
 }  // namespace switchyard::policy

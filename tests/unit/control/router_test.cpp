@@ -2,6 +2,10 @@
 
 #include "config/config_loader.h"
 #include "control/router.h"
+#include "dns/wire.h"
+
+#include <nlohmann/json.hpp>
+#include <unordered_set>
 #include "tests/support/test_topology.h"
 
 using namespace switchyard;
@@ -183,4 +187,66 @@ TEST_CASE("a pair added by a reload waits for its first probe when its registry 
   unprobed.applyTopology(topology(true, false));
   CHECK_FALSE(unprobed.state("myregistry", "westus")->awaiting_probe);
   CHECK(westClientGets(unprobed) == std::vector<std::string>{"westus"});
+}
+
+TEST_CASE("a catalog edit recomputes only the registries it names: the rest keep their states, routing and answers") {
+  using nlohmann::json;
+  auto entry = [](const std::string& name, const std::string& ip) {
+    return json{{"name", name}, {"home", "eastus"},
+                {"replicas", {{{"region", "eastus"}, {"addresses", {ip}}}, {{"region", "westus"}, {"addresses", {ip + "0"}}}}}};
+  };
+  auto served = config::addCatalog(load(), json{{"registries", {entry("a", "10.0.0.1"), entry("b", "10.0.0.2"),
+                                                                entry("d", "10.0.0.4")}}}.dump(), "catalog.json");
+  REQUIRE(served);
+  dns::AnswerPublisher pub;
+  control::Router router(served->topology, pub);
+  REQUIRE(router.setHealth("d", "eastus", Health::Down).value());
+  REQUIRE(router.setFault("myregistry", "westus", control::Fault::Down).value());
+  REQUIRE(router.setGlobalEndpointRouting("b", "westus", false).value());
+  const auto& before = router.topology();
+  auto part = [&](const std::string& name) { return router.table()->registries[*router.topology().registryIndex(name)]; };
+  auto answers = [&](const std::string& name) { return pub.latest()->registries[*router.topology().registryIndex(name)]; };
+  uint32_t d_before = *before.registryIndex("d");
+  auto d_part = part("d"), my_part = part("myregistry");
+  auto d_answers = answers("d"), my_answers = answers("myregistry");
+  uint64_t generation = router.table()->generation;
+
+  // Delete a (every later registry moves down one), add c.
+  auto edited = config::editCatalog(router.topologyPtr(), {"a", "c"}, json{{"registries", {entry("c", "10.0.0.3")}}}.dump(),
+                                    "catalog.json");
+  REQUIRE(edited);
+  std::unordered_set<std::string> names{"a", "c"};
+  router.applyTopology(edited->topology, &names);
+  CHECK(router.table()->generation > generation);
+  CHECK(pub.latest()->generation == router.table()->generation);
+  CHECK_FALSE(router.topology().registryIndex("a"));
+  CHECK(*router.topology().registryIndex("d") == d_before - 1);
+  // Carried: the same objects, at their new index, with their states.
+  CHECK(part("d") == d_part);
+  CHECK(answers("d") == d_answers);
+  CHECK(part("myregistry") == my_part);
+  CHECK(answers("myregistry") == my_answers);
+  CHECK(router.state("d", "eastus")->health == Health::Down);
+  CHECK(*router.fault("myregistry", "westus") == control::Fault::Down);
+  CHECK_FALSE(router.state("b", "westus")->global_endpoint_routing);
+  CHECK(router.state("c", "eastus")->health == Health::Unknown);
+  // The DNS path finds every registry where the new names table says.
+  const auto& zone = *pub.latest()->zone;
+  for (const auto& name : {"b", "c", "d", "myregistry", "teamb"}) {
+    INFO(name);
+    auto wire = DnsName::parse(std::string(name) + ".cr.example.test").value().wire();
+    const auto* w = reinterpret_cast<const uint8_t*>(wire.data());
+    const auto* e = zone.find(w, wire.size(), dns::hashName(w, wire.size()));
+    REQUIRE(e);
+    CHECK(e->registry == *router.topology().registryIndex(name));
+  }
+  // What a full rebuild computes from the same inputs is what was carried.
+  std::vector<std::shared_ptr<const policy::RegistryRouting>> carried;
+  for (uint32_t g = 0; g < router.topology().registries.size(); ++g) carried.push_back(router.table()->registries[g]);
+  router.applyTopology(router.topologyPtr());
+  for (uint32_t g = 0; g < router.topology().registries.size(); ++g) {
+    INFO(router.topology().registries[g].name);
+    CHECK(*router.table()->registries[g] == *carried[g]);
+  }
+  CHECK(router.state("d", "eastus")->health == Health::Down);
 }
