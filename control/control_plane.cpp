@@ -544,14 +544,15 @@ void ControlPlane::onPurgeReport(const PurgeReport& r) {
   metrics_.resolverPurge(r);
   double ms = (r.ok ? r.seconds : r.attempt_seconds) * 1000;
   if (r.ok)
-    spdlog::info("event=resolver_purge resolver={} name={} result=ok ms={:.2f} attempt={}", r.resolver, r.name, ms,
-                 r.attempt);
+    spdlog::info("event=resolver_purge resolver={} name={} result=ok ms={:.2f} attempt={} decisions={}", r.resolver,
+                 r.name, ms, r.attempt, r.decisions);
   else
     spdlog::warn("event=resolver_purge resolver={} name={} result=error reason={} attempt={}/{} detail=[{}]{}",
                  r.resolver, r.name, r.reason, r.attempt, ResolverPurger::kMaxAttempts, r.detail,
                  r.final ? " (given up: the TTL bounds what the resolver serves)" : "");
   nlohmann::json fields{{"resolver", r.resolver}, {"name", r.name},          {"subtree", r.subtree},
-                        {"result", r.ok ? "ok" : "error"}, {"ms", ms}, {"attempt", r.attempt}};
+                        {"result", r.ok ? "ok" : "error"}, {"ms", ms}, {"attempt", r.attempt},
+                        {"decisions", r.decisions}};
   if (!r.ok) {
     fields["reason"] = r.reason;
     fields["detail"] = r.detail;

@@ -224,6 +224,39 @@ void Drill::checkSticky() {
                           : unstable);
 }
 
+ResolverFlushes resolverFlushes(const json& events, const std::string& name, const std::vector<std::string>& resolvers) {
+  struct Seen {
+    std::string text;
+    int64_t decisions = 0;  // covered by a flush that succeeded or gave up
+  };
+  std::map<std::string, Seen> seen;
+  for (const auto& e : events) {
+    if (e.value("type", "") != "resolver_purge" || e.value("name", "") != name) continue;
+    int64_t decisions = e.value("decisions", int64_t{1});
+    std::string part;
+    if (e.value("result", "") == "ok") {
+      char ms[64];
+      std::snprintf(ms, sizeof ms, decisions > 1 ? "%.1f ms (%lld changes in one flush)" : "%.1f ms",
+                    e.value("ms", 0.0), static_cast<long long>(decisions));
+      part = ms;
+    } else if (e.value("final", false)) {
+      part = "failed (" + e.value("reason", "") + ")";
+    } else {
+      continue;  // an attempt that will be retried
+    }
+    Seen& s = seen[e.value("resolver", "")];
+    s.text += (s.text.empty() ? "" : ", ") + part;
+    s.decisions += decisions;
+  }
+  ResolverFlushes out;
+  for (const auto& r : resolvers) {
+    const Seen& s = seen[r];
+    out.summary[r] = s.text.empty() ? "no flush seen" : "resolver caches flushed in " + s.text;
+    if (s.decisions < 2) out.complete = false;
+  }
+  return out;
+}
+
 void Drill::run(DrillControl& control) {
   const std::string& replica = plan_.replica;
   auto finish = [&] {
@@ -231,37 +264,14 @@ void Drill::run(DrillControl& control) {
     // Each resolver's flushes of the global name (apply and revert) finish a
     // few ms after the DNS moved: wait for them, bounded past one attempt's
     // timeout, so the report has them.
-    auto flushes = [&](const json& list) {
-      std::map<std::string, std::vector<std::string>> out;
-      for (const auto& e : list) {
-        if (e.value("type", "") != "resolver_purge" || e.value("name", "") != plan_.global_name) continue;
-        if (e.value("result", "") == "ok") {
-          char ms[32];
-          std::snprintf(ms, sizeof ms, "%.1f ms", e.value("ms", 0.0));
-          out[e.value("resolver", "")].push_back(ms);
-        } else if (e.value("final", false)) {
-          out[e.value("resolver", "")].push_back("failed (" + e.value("reason", "") + ")");
-        }
-      }
-      return out;
-    };
     auto deadline = Clock::now() + std::chrono::milliseconds(2500);
-    auto enough = [&](const std::map<std::string, std::vector<std::string>>& f) {
-      for (const auto& r : plan_.resolvers)
-        if (!f.count(r) || f.at(r).size() < 2) return false;
-      return true;
-    };
-    while (!plan_.resolvers.empty() && !enough(flushes(events)) && Clock::now() < deadline) {
+    ResolverFlushes found = resolverFlushes(events, plan_.global_name, plan_.resolvers);
+    while (!found.complete && Clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
       events = control.eventsSince(plan_.first_event_id);
+      found = resolverFlushes(events, plan_.global_name, plan_.resolvers);
     }
-    std::map<std::string, std::string> summary;
-    auto found = flushes(events);
-    for (const auto& r : plan_.resolvers) {
-      std::string text;
-      for (const auto& x : found[r]) text += (text.empty() ? "" : ", ") + x;
-      summary[r] = text.empty() ? "no flush seen" : "resolver caches flushed in " + text;
-    }
+    std::map<std::string, std::string> summary = std::move(found.summary);
     std::lock_guard<std::mutex> lock(mutex_);
     report_.state = aborted_ ? "aborted" : report_.passed() ? "passed" : "failed";
     report_.phase = "done";

@@ -114,12 +114,26 @@ struct DrillReport {
   nlohmann::json answers = nlohmann::json::object();
   std::vector<DrillExpectation> expectations;
   nlohmann::json events = nlohmann::json::array();
-  // Per resolver: "resolver caches flushed in 3.2 ms, 2.9 ms" (apply, revert).
+  // Per resolver: "resolver caches flushed in 3.2 ms, 2.9 ms" (apply, revert),
+  // or "3.2 ms (2 changes in one flush)" when they coalesced.
   std::map<std::string, std::string> resolver_flushes;
 
   bool passed() const;  // at least one expectation, and every one passed
   nlohmann::json toJson() const;
 };
+
+// What a drill's report says of each resolver's flushes of `name`, from the
+// events since the drill began: "resolver caches flushed in 3.2 ms, 2.9 ms"
+// (apply, revert); "3.2 ms (2 changes in one flush)" when the revert came
+// before the apply's flush began (the purger coalesces a name that is still
+// waiting); "failed (timeout)" for one given up; "no flush seen".
+// `complete`: every resolver's flushes cover both changes.
+struct ResolverFlushes {
+  std::map<std::string, std::string> summary;
+  bool complete = true;
+};
+ResolverFlushes resolverFlushes(const nlohmann::json& events, const std::string& name,
+                                const std::vector<std::string>& resolvers);
 
 class Drill {
  public:

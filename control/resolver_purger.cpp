@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <unordered_map>
 
 #include "control/resolver_flush.h"
 
@@ -30,20 +31,29 @@ class ResolverPurger::Sender {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       // Waiting already (it keeps its earlier decision), or a waiting flush
-      // of the zone's subtree will cover it.
-      if (waiting_.count(key(name, subtree)) || waiting_.count(key(zone_, true))) return;
+      // of the zone's subtree will cover it: that flush now stands for one
+      // more decision, which its report says (a drill that excludes and
+      // reverts within a few ms gets one flush for both).
+      auto waiting = waiting_.find(key(name, subtree));
+      if (waiting == waiting_.end()) waiting = waiting_.find(key(zone_, true));
+      if (waiting != waiting_.end()) {
+        ++waiting->second->decisions;
+        return;
+      }
       if (pending_.size() >= kMaxPending) {
         // One subtree flush of the zone covers every waiting name.
-        Clock::time_point earliest = decided;
-        for (const auto& e : pending_) earliest = std::min(earliest, e.decided);
+        Entry all{zone_, true, decided, 1};
+        for (const auto& e : pending_) {
+          all.decided = std::min(all.decided, e.decided);
+          all.decisions += e.decisions;
+        }
         pending_.clear();
         waiting_.clear();
-        pending_.push_back({zone_, true, earliest});
-        waiting_.insert(key(zone_, true));
+        pending_.push_back(std::move(all));
       } else {
-        pending_.push_back({name, subtree, decided});
-        waiting_.insert(key(name, subtree));
+        pending_.push_back({name, subtree, decided, 1});
       }
+      waiting_.emplace(key(pending_.back().name, pending_.back().subtree), &pending_.back());
     }
     cv_.notify_one();
   }
@@ -70,6 +80,7 @@ class ResolverPurger::Sender {
     std::string name;
     bool subtree = false;
     Clock::time_point decided;
+    uint32_t decisions = 1;  // purge() calls this flush answers: more than one when they coalesced
   };
 
   void run() {
@@ -100,6 +111,7 @@ class ResolverPurger::Sender {
         r.ok = out.ok;
         r.final = out.ok || attempt == kMaxAttempts;
         r.attempt = attempt;
+        r.decisions = entry.decisions;
         r.reason = out.reason;
         r.detail = out.detail;
         r.seconds = std::chrono::duration<double>(done - entry.decided).count();
@@ -132,7 +144,9 @@ class ResolverPurger::Sender {
   ResolverStatus status_;        // GUARDED_BY(mutex_)
   std::string zone_;             // GUARDED_BY(mutex_)
   std::deque<Entry> pending_;    // GUARDED_BY(mutex_); oldest first
-  std::unordered_set<std::string> waiting_;  // GUARDED_BY(mutex_); key() of each pending_ entry
+  // GUARDED_BY(mutex_); key() of each pending_ entry, and the entry (a
+  // deque's push_back and pop_front leave the other elements where they are).
+  std::unordered_map<std::string, Entry*> waiting_;
   bool stopping_ = false;        // GUARDED_BY(mutex_)
   std::thread thread_;
 };

@@ -31,8 +31,6 @@
 #include <thread>
 #include <vector>
 
-#include <unordered_set>
-
 #include "control/resolver_flush.h"
 #include "policy/topology.h"
 
@@ -45,6 +43,7 @@ struct PurgeReport {
   bool ok = false;
   bool final = false;        // ok, or the last attempt failed (given up)
   int attempt = 1;
+  uint32_t decisions = 1;    // routing decisions this flush covers (coalesced ones included)
   std::string reason;        // when !ok: connect | timeout | tls | auth | refused | protocol
   std::string detail;
   double seconds = 0;        // ok: from the (earliest coalesced) decision to the resolver's "ok"

@@ -172,10 +172,13 @@ TEST_CASE("an exclusion reaches clients of PowerDNS Recursor, Unbound (socket an
   auto drill = runCtl(ctlArgs(d, "drill run --registry myregistry --replica eastus --scenario exclude"), 60);
   INFO(drill.output);
   CHECK(drill.exit_code == 0);
-  // Two flushes each: the exclusion's and the revert's.
+  // Two flushes each, the exclusion's and the revert's; or one for both
+  // when the revert (a few ms after the apply) came before the apply's flush
+  // began, which a loaded machine makes likely (it failed CI once).
   for (const char* n : names)
     CHECK(std::regex_search(drill.output, std::regex(std::string("resolver ") + n +
-                                                     ": resolver caches flushed in [0-9.]+ ms, [0-9.]+ ms")));
+                                                     ": resolver caches flushed in [0-9.]+ ms(, [0-9.]+ ms| \\(2 "
+                                                     "changes in one flush\\))")));
   // A reload may move any answer: each resolver's whole zone is flushed.
   auto [rs, reloaded] = api.send("POST", "/v1/reload", "");
   REQUIRE(rs == 200);

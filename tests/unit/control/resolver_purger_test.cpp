@@ -118,7 +118,7 @@ auto now() { return ResolverPurger::Clock::now(); }
 
 }  // namespace
 
-TEST_CASE("a name waiting is flushed once however often it changes, and a change during its flush is flushed again") {
+TEST_CASE("a name waiting is flushed once however often it changes, says how many changes it covers, and a change during its flush is flushed again") {
   FakeResolvers fake;
   Reports reports;
   ResolverPurger purger(reports.sink(), fake.flush());
@@ -147,6 +147,13 @@ TEST_CASE("a name waiting is flushed once however often it changes, and a change
   CHECK(calls[1].name == "a.example.net");
   CHECK(calls[2].name == "b.example.net");
   for (const auto& c : calls) CHECK_FALSE(c.subtree);
+  // Each report says how many changes its flush covers: a's first flush
+  // one, a's second the two made while it waited, b's the three.
+  auto all = reports.all();
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].decisions == 1);
+  CHECK(all[1].decisions == 2);
+  CHECK(all[2].decisions == 3);
   auto status = purger.status();
   CHECK(status[0].flushed == 3);
   CHECK(status[0].pending == 0);
@@ -171,6 +178,7 @@ TEST_CASE("a coalesced name's latency counts from its first change, not its last
   CHECK(all[1].name == "a.example.net");
   CHECK(all[1].ok);
   CHECK(all[1].seconds >= 0.150);
+  CHECK(all[1].decisions == 2);
 }
 
 TEST_CASE("past kMaxPending waiting names the set becomes one flush of the zone's subtree, which absorbs later changes") {
@@ -194,6 +202,11 @@ TEST_CASE("past kMaxPending waiting names the set becomes one flush of the zone'
   REQUIRE(calls.size() == 2);
   CHECK(calls[1].name == "example.net");
   CHECK(calls[1].subtree);
+  // The zone flush stands for every change it absorbed: the kMaxPending
+  // waiting ones, the one that overflowed the set and r5's second.
+  auto all = reports.waitFor(2);
+  REQUIRE(all.size() == 2);
+  CHECK(all[1].decisions == ResolverPurger::kMaxPending + 2);
 }
 
 TEST_CASE("a failing resolver is tried kMaxAttempts times with backoff, then given up, and the others carry on") {
