@@ -134,8 +134,6 @@ class ViewBuilder {
   uint32_t nodata_answer_ = kNone;
 };
 
-// Adds a name unless it is already there: the first definition wins
-// (validated topologies never define one name twice).
 // Names seen so far, looked up by view (no string made to ask).
 struct NameHash {
   using is_transparent = void;
@@ -143,17 +141,26 @@ struct NameHash {
 };
 using KnownNames = std::unordered_set<std::string, NameHash, std::equal_to<>>;
 
-bool addName(ZoneAnswers& z, KnownNames& known, const std::string& wire,
-             NameKind kind, uint32_t registry, uint32_t view) {
+NameEntry nameEntry(const std::string& wire, NameKind kind, uint32_t view) {
+  return {wire, hashName(reinterpret_cast<const uint8_t*>(wire.data()), wire.size()), kind, view};
+}
+
+// Adds a zone name unless it is already there: the first definition wins
+// (validated topologies never define one name twice).
+bool addName(ZoneAnswers& z, KnownNames& known, const std::string& wire, NameKind kind, uint32_t view) {
   if (!known.insert(wire).second) return false;
-  const auto* w = reinterpret_cast<const uint8_t*>(wire.data());
-  z.names.push_back({wire, hashName(w, wire.size()), kind, registry, view});
+  z.names.push_back(nameEntry(wire, kind, view));
   return true;
 }
 
-void buildTable(ZoneAnswers& z) {
+size_t capacityFor(size_t n) {
   size_t cap = 8;
-  while (cap < z.names.size() * 2) cap *= 2;
+  while (cap < n * 2) cap *= 2;
+  return cap;
+}
+
+void buildTable(ZoneAnswers& z) {
+  size_t cap = capacityFor(z.names.size());
   z.table.assign(cap, -1);
   for (size_t i = 0; i < z.names.size(); ++i) {
     size_t slot = z.names[i].hash & (cap - 1);
@@ -162,64 +169,82 @@ void buildTable(ZoneAnswers& z) {
   }
 }
 
+// Every registry by its label: one pass, no string per registry (the labels
+// go into one buffer), so 100,000 registries cost milliseconds, not the
+// name table's seconds.
+void buildRegistrySlots(ZoneAnswers& z, const Topology& t) {
+  size_t cap = capacityFor(t.registries.size());
+  z.registry_slots.assign(cap, RegistrySlot{});
+  size_t bytes = 0;
+  for (const auto& reg : t.registries) bytes += 1 + reg.name.size();
+  z.labels.reserve(bytes);
+  for (uint32_t g = 0; g < t.registries.size(); ++g) {
+    const std::string& name = t.registries[g].name;
+    auto at = static_cast<uint32_t>(z.labels.size());
+    z.labels.push_back(static_cast<char>(name.size()));
+    for (char c : name) z.labels.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c);
+    uint32_t hash = hashName(reinterpret_cast<const uint8_t*>(z.labels.data() + at), 1 + name.size());
+    size_t slot = hash & (cap - 1);
+    while (z.registry_slots[slot].registry != RegistrySlot::kEmpty) slot = (slot + 1) & (cap - 1);
+    z.registry_slots[slot] = RegistrySlot{hash, g, at};
+  }
+}
+
 }  // namespace
 
 std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t serial) {
-  auto z = std::make_shared<ZoneAnswers>(ZoneAnswers{
-      t.zone, t.trust_ecs, t.sticky_prefix, serial, policy::ClientMap(t.networks, t.default_region), {}, {}, {}, {},
-      {}, {}});
+  auto z = std::make_shared<ZoneAnswers>(policy::ClientMap(t.networks, t.default_region));
+  z->zone = t.zone;
+  z->trust_ecs = t.trust_ecs;
+  z->sticky_prefix = t.sticky_prefix;
+  z->serial = serial;
   z->rate_limit = t.rate_limit;
   ViewBuilder b(t, z->answers, z->views, serial);
-  // Sized once: growing these through 100,000s of names reallocates and
-  // rehashes them again and again.
-  size_t expected = 2 + t.nameservers.size();
-  for (const auto& reg : t.registries)
-    expected += 1 + reg.replicas.size() * ((reg.regional_endpoints ? 1 : 0) + (reg.data_endpoints ? 1 : 0));
-  z->names.reserve(expected + 2 * t.regions.size() + 4);
-  z->answers.reserve(3 * expected);
-  z->views.reserve(expected);
   KnownNames known;
-  known.reserve(expected + 2 * t.regions.size() + 4);
-  addName(*z, known, t.zone.wire(), NameKind::Apex, 0, b.apex());
+  addName(*z, known, t.zone.wire(), NameKind::Apex, b.apex());
   z->nxdomain = b.nxdomain();
   for (const auto& ns : t.nameservers)
     if (ns.name.isSubdomainOf(t.zone))
-      addName(*z, known, ns.name.wire(), NameKind::Host, 0, b.addresses(ns.name.wire(), t.ttl.apex, ns.addresses, nullptr));
-
-  for (uint32_t g = 0; g < t.registries.size(); ++g) {
-    const auto& reg = t.registries[g];
-    addName(*z, known, policy::endpointName(t, reg, policy::EndpointKind::Global).wire(), NameKind::Global, g, 0);
-    for (const auto& r : reg.replicas) {
-      if (reg.regional_endpoints) {
-        DnsName n = policy::endpointName(t, reg, policy::EndpointKind::Regional, r.region);
-        addName(*z, known, n.wire(), NameKind::Regional, g,
-                b.addresses(n.wire(), t.ttl.regional, r.addresses, r.target ? &*r.target : nullptr));
-      }
-      if (reg.data_endpoints) {
-        DnsName n = policy::endpointName(t, reg, policy::EndpointKind::Data, r.region);
-        addName(*z, known, n.wire(), NameKind::Data, g, b.addresses(n.wire(), t.ttl.data, r.data_addresses, nullptr));
-      }
-    }
-  }
+      addName(*z, known, ns.name.wire(), NameKind::Host, b.addresses(ns.name.wire(), t.ttl.apex, ns.addresses, nullptr));
+  size_t hosts = z->names.size();
   // Every ancestor of a name, up to the apex, exists: empty non-terminals
-  // answer NODATA, never NXDOMAIN (RFC 8020).
-  auto parentKnown = [&](std::string_view wire) {
-    wire.remove_prefix(1u + static_cast<uint8_t>(wire[0]));
-    return wire.size() <= t.zone.wire().size() || known.find(wire) != known.end();
-  };
-  for (size_t i = 0, n = z->names.size(); i < n; ++i) {
-    if (z->names[i].wire.size() <= t.zone.wire().size() || parentKnown(z->names[i].wire)) continue;  // most names
-    // A copy: addName below may move the names it points into.
-    std::string owner = z->names[i].wire;
-    std::string_view wire = owner;
-    while (wire.size() > t.zone.wire().size()) {
-      wire.remove_prefix(1u + static_cast<uint8_t>(wire[0]));
-      if (known.find(wire) != known.end()) break;  // its ancestors are known too
-      std::string ancestor(wire);
-      addName(*z, known, ancestor, NameKind::Empty, 0, b.allSlots(b.nodata(ancestor)));
+  // answer NODATA, never NXDOMAIN (RFC 8020). The registries' regional and
+  // data names live in their RegistryAnswers, but their ancestors
+  // (REGION.geo.ZONE, geo.ZONE, ...) are the zone's: one per region used.
+  std::vector<bool> geo(t.regions.size()), data(t.regions.size());
+  for (const auto& reg : t.registries)
+    if (reg.regional_endpoints || reg.data_endpoints)
+      for (const auto& r : reg.replicas) {
+        if (reg.regional_endpoints) geo[r.region] = true;
+        if (reg.data_endpoints) data[r.region] = true;
+      }
+  std::vector<std::string> below;  // names whose ancestors must exist
+  for (uint32_t i = 0; i < t.regions.size(); ++i) {
+    if (geo[i]) below.push_back(t.zone.prepend("geo").value().prepend(t.regions[i].name).value().wire());
+    if (data[i]) below.push_back(t.zone.prepend("data").value().prepend(t.regions[i].name).value().wire());
+  }
+  for (size_t i = 0; i < hosts; ++i) {
+    std::string_view wire = z->names[i].wire;
+    if (wire.size() > t.zone.wire().size()) below.emplace_back(wire.substr(1u + static_cast<uint8_t>(wire[0])));
+  }
+  const size_t zone_len = t.zone.wire().size();
+  for (const std::string& name : below) {
+    std::string_view wire = name;
+    while (wire.size() > zone_len && known.find(wire) == known.end()) {  // its ancestors are known once it is
+      // Directly under the apex, a registry's name is its global name, not
+      // an empty non-terminal.
+      auto label = static_cast<uint8_t>(wire[0]);
+      bool registry = wire.size() == 1u + label + zone_len &&
+                      t.registryIndex(std::string_view(wire.data() + 1, label)).has_value();
+      if (!registry) {
+        std::string owner(wire);
+        addName(*z, known, owner, NameKind::Empty, b.allSlots(b.nodata(owner)));
+      }
+      wire.remove_prefix(1u + label);
     }
   }
   buildTable(*z);
+  buildRegistrySlots(*z, t);
   return z;
 }
 
@@ -276,6 +301,18 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const Topology& t, const 
       it = shares.emplace(key, RegistryAnswers::kShared | static_cast<uint32_t>(ra->share_sets.size() - 1)).first;
     }
     ra->client_view.push_back(it->second);
+  }
+  // Regional and data names: that region's replica, whatever routing says.
+  for (const auto& r : reg.replicas) {
+    if (reg.regional_endpoints) {
+      std::string n = policy::endpointName(t, reg, policy::EndpointKind::Regional, r.region).wire();
+      uint32_t view = b.addresses(n, t.ttl.regional, r.addresses, r.target ? &*r.target : nullptr);
+      ra->fixed.push_back(nameEntry(n, NameKind::Regional, view));
+    }
+    if (reg.data_endpoints) {
+      std::string n = policy::endpointName(t, reg, policy::EndpointKind::Data, r.region).wire();
+      ra->fixed.push_back(nameEntry(n, NameKind::Data, b.addresses(n, t.ttl.data, r.data_addresses, nullptr)));
+    }
   }
   return ra;
 }

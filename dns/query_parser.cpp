@@ -68,26 +68,36 @@ ParseStatus parseOpt(const uint8_t* p, size_t pos, size_t rdlen, Query& q) {
 
 namespace {
 
+// One label at `pos` into q.qname_lower at `n`, lower-cased and hashed on;
+// its length in `l`. false: malformed.
+inline bool lowerLabel(const uint8_t* p, size_t len, size_t& pos, size_t& n, uint32_t& h, uint8_t& l, Query& q) {
+  if (pos >= len) return false;
+  l = p[pos];
+  if (l > 63) return false;  // pointers and extended label types
+  if (n + 1 + l > 255 || pos + 1 + l > len) return false;
+  q.qname_lower[n++] = l;
+  h = (h ^ l) * kFnvPrime;
+  ++pos;
+  for (uint8_t i = 0; i < l; ++i) {
+    uint8_t c = p[pos++];
+    if (c >= 'A' && c <= 'Z') c = static_cast<uint8_t>(c | 0x20);
+    q.qname_lower[n++] = c;
+    h = (h ^ c) * kFnvPrime;
+  }
+  return true;
+}
+
 // The question at `pos` into q (lower-cased name, hash, type, class).
 bool parseQuestion(const uint8_t* p, size_t len, size_t& pos, Query& q) {
   size_t n = 0;
   uint32_t h = kFnvOffset;
-  while (true) {
-    if (pos >= len) return false;
-    uint8_t l = p[pos];
-    if (l > 63) return false;  // pointers and extended label types
-    if (n + 1 + l > 255 || pos + 1 + l > len) return false;
-    q.qname_lower[n++] = l;
-    h = (h ^ l) * kFnvPrime;
-    ++pos;
-    for (uint8_t i = 0; i < l; ++i) {
-      uint8_t c = p[pos++];
-      if (c >= 'A' && c <= 'Z') c = static_cast<uint8_t>(c | 0x20);
-      q.qname_lower[n++] = c;
-      h = (h ^ c) * kFnvPrime;
-    }
-    if (l == 0) break;
-  }
+  uint8_t l = 0;
+  // The first label apart: FNV-1a runs left to right, so the hash so far is
+  // the first label's, the registry index's key, for free.
+  if (!lowerLabel(p, len, pos, n, h, l, q)) return false;
+  q.qlabel_hash = h;
+  while (l != 0)
+    if (!lowerLabel(p, len, pos, n, h, l, q)) return false;
   if (len - pos < 4) return false;
   q.qname_len = static_cast<uint16_t>(n);
   q.qname_hash = h;

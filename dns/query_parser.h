@@ -47,6 +47,7 @@ struct Query {
   uint16_t qname_len = 0;      // wire length including the root label
   uint8_t qname_lower[256] = {};
   uint32_t qname_hash = 0;     // hashName(qname_lower, qname_len)
+  uint32_t qlabel_hash = 0;    // hashName over the first label (length byte included): the registry index's key
   uint16_t qtype = 0;
   uint16_t qclass = 0;
   bool edns = false;

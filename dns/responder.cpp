@@ -131,15 +131,15 @@ size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const
   }
   inf.in_zone = true;
   r.aa = true;
-  const NameEntry* e = zone.find(q.qname_lower, q.qname_len, q.qname_hash);
-  if (!e) {
+  NameMatch m;
+  if (!set.find(q.qname_lower, q.qname_len, q.qname_hash, q.qlabel_hash, m)) {
     r.answer = &zone.nxdomain;
   } else {
-    inf.kind = e->kind;
-    const View* view;
-    const std::vector<Answer>* answers;
-    if (e->kind == NameKind::Global) {
-      const RegistryAnswers& ra = *set.registries[e->registry];
+    inf.kind = m.kind;
+    const View* view = m.view;
+    const std::vector<Answer>* answers = m.answers;
+    if (m.kind == NameKind::Global) {
+      const RegistryAnswers& ra = *m.answers_of;
       // The client: the trusted ECS address, else the query's source.
       bool v4;
       const uint8_t* addr;
@@ -168,9 +168,6 @@ size_t respond(const AnswerSet& set, const uint8_t* packet, size_t length, const
       if (ecs_scoped) r.scope = scope;
       view = &ra.views[v];
       answers = &ra.answers;
-    } else {
-      view = &zone.views[e->view];
-      answers = &zone.answers;
     }
     r.answer = &(*answers)[(*view)[static_cast<size_t>(slotFor(q.qtype))]];
   }

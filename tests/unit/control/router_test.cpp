@@ -231,14 +231,16 @@ TEST_CASE("a catalog edit recomputes only the registries it names: the rest keep
   CHECK_FALSE(router.state("b", "westus")->global_endpoint_routing);
   CHECK(router.state("c", "eastus")->health == Health::Unknown);
   // The DNS path finds every registry where the new names table says.
-  const auto& zone = *pub.latest()->zone;
+  const auto& set = *pub.latest();
   for (const auto& name : {"b", "c", "d", "myregistry", "teamb"}) {
     INFO(name);
     auto wire = DnsName::parse(std::string(name) + ".cr.example.test").value().wire();
     const auto* w = reinterpret_cast<const uint8_t*>(wire.data());
-    const auto* e = zone.find(w, wire.size(), dns::hashName(w, wire.size()));
-    REQUIRE(e);
-    CHECK(e->registry == *router.topology().registryIndex(name));
+    dns::NameMatch m;
+    REQUIRE(set.find(w, wire.size(), dns::hashName(w, wire.size()), dns::hashName(w, 1u + w[0]), m));
+    CHECK(m.kind == dns::NameKind::Global);
+    CHECK(m.registry == *router.topology().registryIndex(name));
+    CHECK(m.answers_of == set.registries[m.registry].get());
   }
   // What a full rebuild computes from the same inputs is what was carried.
   std::vector<std::shared_ptr<const policy::RegistryRouting>> carried;

@@ -404,3 +404,65 @@ TEST_CASE("routing.spread sticky: a client subnet of one family only gets replic
   CHECK(pick.replicas == std::vector<uint32_t>{2});
   CHECK(pick.sticky);
 }
+
+TEST_CASE("the zone's names and the registries' names: hosts first, empty non-terminals only where a name lies below") {
+  // Nameserver hosts below the apex, one under a registry's label (a
+  // registry may not share a host's name: the loader refuses it), and
+  // regions with and without regional or data names.
+  std::string text = test::testConfig();
+  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
+  const std::string ns2 = "  - name: ns2.dns.example.net\n";
+  text.replace(text.find(ns2), ns2.size(),
+               ns2 + "  - name: ns.sub.cr.example.test\n    addresses: [127.0.0.2]\n"
+                     "  - name: sub.deep.below.cr.example.test\n    addresses: [127.0.0.3]\n");
+  text += "  - name: sub\n    home: eastus\n    replicas:\n      - { region: eastus, addresses: [127.0.0.31] }\n";
+  Zone z;
+  z.topology = config::loadTopologyText(text, "t.yaml").value();
+  z.states.clear();
+  for (const auto& g : z.topology->registries)
+    z.states.emplace_back(g.replicas.size(), policy::ReplicaState{policy::Health::Up, true});
+  z.rebuild();
+  auto rcode = [&](const std::string& name, uint16_t type = rrtype::A) {
+    return ldns_pkt_get_rcode(z.ask(name, type).get());
+  };
+  CHECK(test::answers(z.ask("ns1.cr.example.test", rrtype::A).get()) == Strings{"A 127.0.0.1"});
+  CHECK(test::answers(z.ask("ns.sub.cr.example.test", rrtype::A).get()) == Strings{"A 127.0.0.2"});
+  // A host whose first label is a registry's: found past the registry.
+  CHECK(test::answers(z.ask("sub.deep.below.cr.example.test", rrtype::A).get()) == Strings{"A 127.0.0.3"});
+  // sub.ZONE is a registry's global name, not an empty non-terminal.
+  CHECK(test::answers(z.ask("sub.cr.example.test", rrtype::A).get()) == Strings{"A 127.0.0.31"});
+  // Above the deep host: empty non-terminals, NODATA.
+  for (const char* ent : {"deep.below.cr.example.test", "below.cr.example.test"}) {
+    INFO(ent);
+    auto p = z.ask(ent, rrtype::A);
+    CHECK(ldns_pkt_get_rcode(p.get()) == LDNS_RCODE_NOERROR);
+    CHECK(ldns_pkt_ancount(p.get()) == 0);
+  }
+  // Regional and data ancestors exist for the regions that have such names,
+  // and only for them: southeastasia has a regional name (teamb), no data one.
+  for (const char* ent : {"geo.cr.example.test", "data.cr.example.test", "southeastasia.geo.cr.example.test",
+                          "westeurope.data.cr.example.test"}) {
+    INFO(ent);
+    CHECK(rcode(ent) == LDNS_RCODE_NOERROR);
+  }
+  CHECK(rcode("southeastasia.data.cr.example.test") == LDNS_RCODE_NXDOMAIN);
+  CHECK(rcode("sub.eastus.geo.cr.example.test") == LDNS_RCODE_NXDOMAIN);  // sub has no regional names
+  CHECK(rcode("myregistry.southeastasia.geo.cr.example.test") == LDNS_RCODE_NXDOMAIN);  // no replica there
+  CHECK(rcode("myregistry.nowhere.geo.cr.example.test") == LDNS_RCODE_NXDOMAIN);
+  CHECK(rcode("x.sub.cr.example.test") == LDNS_RCODE_NXDOMAIN);
+  CHECK(rcode("MyRegistry.WestUS.Geo.cr.example.test") == LDNS_RCODE_NOERROR);
+  CHECK(test::answers(z.ask("TEAMB.westeurope.geo.cr.example.test", rrtype::A).get()) == Strings{"A 127.0.0.21"});
+}
+
+TEST_CASE("with no registry at all (a catalog emptied by deletes) the zone still answers its apex and NXDOMAIN") {
+  Zone z;
+  auto empty = std::make_shared<policy::Topology>(*z.topology);
+  empty->registries.clear();
+  empty->registry_by_name.clear();
+  z.topology = empty;
+  z.states.clear();
+  z.rebuild();
+  CHECK(ldns_pkt_get_rcode(z.ask("cr.example.test", rrtype::SOA).get()) == LDNS_RCODE_NOERROR);
+  CHECK(ldns_pkt_get_rcode(z.ask("myregistry.cr.example.test", rrtype::A).get()) == LDNS_RCODE_NXDOMAIN);
+  CHECK(ldns_pkt_get_rcode(z.ask("geo.cr.example.test", rrtype::A).get()) == LDNS_RCODE_NXDOMAIN);
+}
