@@ -9,7 +9,7 @@
 #     reply comes after all of it) and the daemon's own rebuild split;
 #   - a restart from the catalog alone: exec to the first answer of a
 #     catalog registry.
-# usage: bench/catalog_bench.sh [--registries N] [--threads T] [--perf FILE]
+# usage: bench/catalog_bench.sh [--registries N] [--threads T] [--perf FILE] [--keep]
 #   --perf FILE: record the daemon (perf record -g) during the creates and
 #   deletes, and print where their time goes.
 set -euo pipefail
@@ -23,13 +23,19 @@ while [ $# -gt 0 ]; do
     --registries) registries=$2; shift 2;;
     --threads) threads=$2; shift 2;;
     --perf) perf_out=$2; shift 2;;
-    *) echo "usage: $0 [--registries N] [--threads T] [--perf FILE]" >&2; exit 2;;
+    --keep) keep=1; shift;;
+    *) echo "usage: $0 [--registries N] [--threads T] [--perf FILE] [--keep]" >&2; exit 2;;
   esac
 done
 [ -x "$bin" ] && [ -x "$ctl" ] || { echo "build first: make build" >&2; exit 1; }
 work=$(mktemp -d /tmp/switchyard-catalog.XXXXXX)
 pid=
-cleanup() { [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }; rm -rf "$work"; }
+# --keep: leave the config and the state directory (the catalog) for a
+# restart to be profiled by hand.
+cleanup() {
+  [ -n "$pid" ] && { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+  if [ -n "${keep:-}" ]; then echo "kept: $work"; else rm -rf "$work"; fi
+}
 trap cleanup EXIT
 openssl rand -hex 24 > "$work/admin.token"
 port=

@@ -145,9 +145,16 @@ void ControlMetrics::setStalled(bool stalled) { stalled_.Set(stalled ? 1 : 0); }
 void ControlMetrics::retain(config::TopologyPtr t) {
   auto next = std::make_shared<CounterTable>();
   next->reserve(t->registries.size());
-  std::unordered_set<std::string> regions;
+  // By region index, not name: 500,000 pairs hashed as strings were most of
+  // this at 100,000 registries.
+  std::vector<bool> used(t->regions.size());
+  // The same region list (always so for a catalog edit): indices compare.
+  const bool same_regions =
+      topology_ && topology_->regions.size() == t->regions.size() &&
+      std::equal(t->regions.begin(), t->regions.end(), topology_->regions.begin(),
+                 [](const policy::Region& a, const policy::Region& b) { return a.name == b.name; });
   for (const auto& reg : t->registries) {
-    for (size_t r = 0; r < reg.replicas.size(); ++r) regions.insert(regionOf(*t, reg, r));
+    for (const auto& rep : reg.replicas) used[rep.region] = true;
     std::optional<uint32_t> og = topology_ ? topology_->registryIndex(reg.name) : std::nullopt;
     if (!og) {
       next->push_back(std::make_shared<RegistryCounters>(reg.replicas.size()));
@@ -157,7 +164,8 @@ void ControlMetrics::retain(config::TopologyPtr t) {
     const auto& old = (*counters_)[*og];
     bool same = old_reg.replicas.size() == reg.replicas.size();
     for (size_t r = 0; same && r < reg.replicas.size(); ++r)
-      same = regionOf(*topology_, old_reg, r) == regionOf(*t, reg, r);
+      same = same_regions ? old_reg.replicas[r].region == reg.replicas[r].region
+                          : regionOf(*topology_, old_reg, r) == regionOf(*t, reg, r);
     if (same) {
       next->push_back(old);  // shared with scrapes of the old table: the same atomics
       continue;
@@ -171,6 +179,9 @@ void ControlMetrics::retain(config::TopologyPtr t) {
         if (regionOf(*topology_, old_reg, o) == regionOf(*t, reg, r)) copyPair(old->pairs[o], fresh->pairs[r]);
     next->push_back(std::move(fresh));
   }
+  std::unordered_set<std::string> regions;
+  for (size_t i = 0; i < used.size(); ++i)
+    if (used[i]) regions.insert(t->regions[i].name);
   topology_ = std::move(t);
   counters_ = std::move(next);
   for (auto it = probe_seconds_by_region_.begin(); it != probe_seconds_by_region_.end();) {
