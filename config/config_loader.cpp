@@ -920,9 +920,17 @@ Result<CatalogTopology> editCatalog(const TopologyPtr& current, const std::vecto
   auto t = std::make_shared<Topology>(*current);
   std::unordered_set<std::string> gone(removed.begin(), removed.end());
   if (!gone.empty()) {
+    // The removed ones' indices, ascending; each later registry moves down
+    // by how many of them stood before it. The name index is shifted in
+    // place, not built again (100,000 strings allocated and hashed).
+    std::vector<uint32_t> at;
+    for (const auto& name : gone)
+      if (auto i = t->registryIndex(name)) at.push_back(*i);
+    std::sort(at.begin(), at.end());
     std::erase_if(t->registries, [&](const policy::Registry& g) { return gone.count(g.name) > 0; });
-    t->registry_by_name.clear();
-    for (uint32_t i = 0; i < t->registries.size(); ++i) t->registry_by_name.emplace(t->registries[i].name, i);
+    for (const auto& name : gone) t->registry_by_name.erase(name);
+    for (auto& [name, index] : t->registry_by_name)
+      index -= static_cast<uint32_t>(std::lower_bound(at.begin(), at.end(), index) - at.begin());
   }
   std::string dir = std::filesystem::path(current->source_file).parent_path().string();
   try {

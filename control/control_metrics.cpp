@@ -153,9 +153,13 @@ void ControlMetrics::retain(config::TopologyPtr t) {
       topology_ && topology_->regions.size() == t->regions.size() &&
       std::equal(t->regions.begin(), t->regions.end(), topology_->regions.begin(),
                  [](const policy::Region& a, const policy::Region& b) { return a.name == b.name; });
-  for (const auto& reg : t->registries) {
+  const std::vector<uint32_t> was_at =
+      topology_ ? policy::previousIndices(*topology_, *t) : std::vector<uint32_t>(t->registries.size(), policy::kNoIndex);
+  for (size_t g = 0; g < t->registries.size(); ++g) {
+    const auto& reg = t->registries[g];
     for (const auto& rep : reg.replicas) used[rep.region] = true;
-    std::optional<uint32_t> og = topology_ ? topology_->registryIndex(reg.name) : std::nullopt;
+    std::optional<uint32_t> og;
+    if (was_at[g] != policy::kNoIndex) og = was_at[g];
     if (!og) {
       next->push_back(std::make_shared<RegistryCounters>(reg.replicas.size()));
       continue;

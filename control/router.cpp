@@ -322,10 +322,12 @@ size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_
   states_.reserve(n);
   faults_.reserve(n);
   std::vector<uint32_t> carried(n, kNew);
+  const std::vector<uint32_t> was_at = policy::previousIndices(*previous, *topology_);
   size_t replaced = 0;
   for (uint32_t g = 0; g < n; ++g) {
     const auto& reg = topology_->registries[g];
-    auto og = previous->registryIndex(reg.name);
+    std::optional<uint32_t> og;
+    if (was_at[g] != policy::kNoIndex) og = was_at[g];
     if (og && edited && edited->count(reg.name) == 0) {
       // A catalog edit: every registry it did not name is the same object
       // of the same file, its pairs exactly as they were.

@@ -72,6 +72,23 @@ void Topology::addRegistry(Registry registry) {
   registries.push_back(std::move(registry));
 }
 
+std::vector<uint32_t> previousIndices(const Topology& previous, const Topology& next) {
+  std::vector<uint32_t> out(next.registries.size(), kNoIndex);
+  size_t j = 0;  // where `previous` is expected to go on
+  for (size_t g = 0; g < next.registries.size(); ++g) {
+    const std::string& name = next.registries[g].name;
+    if (j < previous.registries.size() && previous.registries[j].name == name) {
+      out[g] = static_cast<uint32_t>(j++);
+      continue;
+    }
+    if (auto found = previous.registryIndex(name)) {
+      out[g] = *found;
+      j = *found + 1;
+    }
+  }
+  return out;
+}
+
 std::optional<uint32_t> Topology::replicaIndex(uint32_t registry, std::string_view region) const {
   const auto& replicas = registries.at(registry).replicas;
   for (uint32_t i = 0; i < replicas.size(); ++i)

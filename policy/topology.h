@@ -264,4 +264,12 @@ struct Topology {
   std::optional<uint32_t> replicaIndex(uint32_t registry, std::string_view region) const;
 };
 
+// For each registry of `next`, its index in `previous` (by name), or kNoIndex.
+// A reload or a catalog edit keeps the order of what stays, so this walks
+// both lists side by side and hashes a name only where they part (an added
+// or removed registry): 100,000 registries cost a pass of string compares,
+// not 100,000 hash lookups.
+inline constexpr uint32_t kNoIndex = UINT32_MAX;
+std::vector<uint32_t> previousIndices(const Topology& previous, const Topology& next);
+
 }  // namespace switchyard::policy

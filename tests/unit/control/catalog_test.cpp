@@ -195,6 +195,20 @@ TEST_CASE("editCatalog checks only the edited registries, against what is served
   REQUIRE(edited->pending.size() == 1);
   CHECK(edited->pending[0].registry == "c");
   CHECK(current->registryIndex("b"));  // what is served is untouched
+  // The name index, shifted in place past the removed ones, says where every
+  // registry is (a delete in the middle: a stands after b was).
+  REQUIRE(t.registry_by_name.size() == t.registries.size());
+  for (uint32_t g = 0; g < t.registries.size(); ++g) {
+    INFO(t.registries[g].name);
+    CHECK(t.registry_by_name.at(t.registries[g].name) == g);
+  }
+  // Deleting the first of several: every later one moves down by one.
+  auto first_gone = config::editCatalog(current, {"a"}, json{{"registries", json::array()}}.dump(), "catalog.json");
+  REQUIRE(first_gone);
+  const auto& f = *first_gone->topology;
+  REQUIRE(f.registry_by_name.size() == f.registries.size());
+  for (uint32_t g = 0; g < f.registries.size(); ++g) CHECK(f.registry_by_name.at(f.registries[g].name) == g);
+  CHECK_FALSE(f.registryIndex("a"));
 
   // A name the served topology holds and the edit does not remove: refused.
   config::FieldError field;
