@@ -4,7 +4,7 @@
 BUILD      ?= build
 JOBS       ?= 2
 # Build + test dependencies (Debian 12 package names).
-PACKAGES   := build-essential cmake ninja-build pkg-config libuv1-dev libyaml-cpp-dev \
+PACKAGES   := build-essential cmake ninja-build pkg-config libuv1-dev libyaml-dev \
               libspdlog-dev libfmt-dev libcli11-dev catch2 libldns-dev dnsutils knot-dnsutils \
               libcurl4-openssl-dev libcpp-httplib-dev libssl-dev nlohmann-json3-dev prometheus-cpp-dev docker-registry openssl \
               prometheus libbenchmark-dev chromium python3-yaml systemd unbound skopeo umoci \

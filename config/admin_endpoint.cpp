@@ -1,10 +1,10 @@
 #include "config/admin_endpoint.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "config/config_tree.h"
 
 namespace switchyard::config {
 
@@ -27,8 +27,8 @@ std::string topLevelBlocks(const std::string& text, std::initializer_list<const 
   return out;
 }
 
-std::string mark(const std::string& file, const YAML::Node& n) {
-  return file + ":" + std::to_string(n.Mark().line + 1) + ":" + std::to_string(n.Mark().column + 1);
+std::string mark(const std::string& file, const ConfigNode& n) {
+  return file + ":" + std::to_string(n.mark().line + 1) + ":" + std::to_string(n.mark().column + 1);
 }
 
 std::string resolve(const std::string& dir, const std::string& p) {
@@ -48,28 +48,34 @@ Result<AdminEndpoint> readAdminEndpoint(const std::string& path) {
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
   try {
-    YAML::Node root = YAML::Load(topLevelBlocks(whole.str(), {"listen", "admin"}));
-    if (!root["listen"] && !root["admin"]) root = YAML::Load(whole.str());  // not block style
-    YAML::Node listen = root["listen"];
-    YAML::Node admin_at = listen ? listen["admin"] : YAML::Node();
+    std::string blocks = topLevelBlocks(whole.str(), {"listen", "admin"});
+    ConfigTree tree = ConfigTree::parse(blocks);
+    ConfigNode root = tree.root();
+    if (!root["listen"] && !root["admin"]) {  // not block style
+      tree = ConfigTree::parse(whole.str());
+      root = tree.root();
+    }
+    ConfigNode listen = root["listen"];
+    ConfigNode admin_at = listen["admin"];
     if (!admin_at)
       return makeError(path + ": no listen.admin: the daemon serves no admin API (add listen.admin, e.g. \"127.0.0.1:8053\")");
-    auto sa = SocketAddress::parse(admin_at.as<std::string>());
+    if (!admin_at.isScalar()) return makeError(mark(path, admin_at) + ": listen.admin: expected HOST:PORT");
+    auto sa = SocketAddress::parse(admin_at.scalar());
     if (!sa) return makeError(mark(path, admin_at) + ": listen.admin: " + sa.error());
     AdminEndpoint e;
     e.address = *sa;
     if (sa->address.isUnspecified()) e.address.address = IpAddress::parse(sa->address.isV4() ? "127.0.0.1" : "::1").value();
-    if (YAML::Node admin = root["admin"]) {
-      if (YAML::Node t = admin["token_file"]) e.token_file = resolve(dir, t.as<std::string>());
-      if (YAML::Node tls = admin["tls"]) {
+    if (ConfigNode admin = root["admin"]) {
+      if (ConfigNode t = admin["token_file"]) e.token_file = resolve(dir, t.scalar());
+      if (ConfigNode tls = admin["tls"]) {
         e.tls = true;
-        if (YAML::Node c = tls["cert_file"]) e.tls_cert = resolve(dir, c.as<std::string>());
+        if (ConfigNode c = tls["cert_file"]) e.tls_cert = resolve(dir, c.scalar());
       }
     }
     return e;
-  } catch (const YAML::Exception& ex) {
+  } catch (const SyntaxError& ex) {
     return makeError(path + ":" + std::to_string(ex.mark.line + 1) + ":" + std::to_string(ex.mark.column + 1) + ": " +
-                     ex.msg);
+                     ex.message);
   }
 }
 

@@ -1,6 +1,5 @@
 #include "config/config_loader.h"
 
-#include <yaml-cpp/yaml.h>
 
 #include <sys/un.h>
 
@@ -18,6 +17,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "config/config_tree.h"
 #include "config/duration.h"
 
 namespace switchyard::config {
@@ -39,15 +39,15 @@ class Loader {
   Loader(std::string name, std::string base_dir)
       : name_(std::move(name)), base_dir_(std::move(base_dir)) {}
 
-  TopologyPtr load(const YAML::Node& root);
+  TopologyPtr load(const ConfigNode& root);
   // The catalog's registries added to a copy of `file` (addCatalog).
-  CatalogTopology loadCatalog(const Topology& file, const YAML::Node& root);
+  CatalogTopology loadCatalog(const Topology& file, const ConfigNode& root);
   void setAside(bool on) { set_aside_ = on; }
   // ... or to `base` itself, already a copy (editCatalog).
-  CatalogTopology loadCatalogInto(std::shared_ptr<Topology> base, const YAML::Node& root);
+  CatalogTopology loadCatalogInto(std::shared_ptr<Topology> base, const ConfigNode& root);
 
  private:
-  [[noreturn]] void fail(const YAML::Mark& mark, const std::string& path,
+  [[noreturn]] void fail(const Mark& mark, const std::string& path,
                          const std::string& what) const {
     std::ostringstream out;
     out << name_;
@@ -57,21 +57,21 @@ class Loader {
     out << what;
     throw ConfigError{out.str(), path, what};
   }
-  [[noreturn]] void fail(const YAML::Node& node, const std::string& path,
+  [[noreturn]] void fail(const ConfigNode& node, const std::string& path,
                          const std::string& what) const {
-    fail(node.Mark(), path, what);
+    fail(node.mark(), path, what);
   }
 
   // Refuses keys not in `allowed`, and duplicates.
-  void checkKeys(const YAML::Node& map, const std::string& path, std::initializer_list<const char*> allowed) const;
-  void requireMap(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsMap()) fail(node, path, "expected a mapping");
+  void checkKeys(const ConfigNode& map, const std::string& path, std::initializer_list<const char*> allowed) const;
+  void requireMap(const ConfigNode& node, const std::string& path) const {
+    if (!node.isMap()) fail(node, path, "expected a mapping");
   }
-  void requireSeq(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsSequence()) fail(node, path, "expected a list");
+  void requireSeq(const ConfigNode& node, const std::string& path) const {
+    if (!node.isSequence()) fail(node, path, "expected a list");
   }
-  YAML::Node required(const YAML::Node& map, const char* key, const std::string& path) const {
-    YAML::Node n = map[key];
+  ConfigNode required(const ConfigNode& map, const char* key, const std::string& path) const {
+    ConfigNode n = map[key];
     if (!n) fail(map, path, std::string("missing required key '") + key + "'");
     return n;
   }
@@ -82,38 +82,38 @@ class Loader {
     return path + "[" + std::to_string(i) + "]";
   }
 
-  std::string str(const YAML::Node& n, const std::string& path) const;
-  long long integer(const YAML::Node& n, const std::string& path, long long lo, long long hi) const;
-  bool boolean(const YAML::Node& n, const std::string& path) const;
-  bool enabled(const YAML::Node& n, const std::string& path) const;
-  policy::Millis duration(const YAML::Node& n, const std::string& path) const;
-  IpAddress ip(const YAML::Node& n, const std::string& path) const;
-  std::vector<IpAddress> ipList(const YAML::Node& n, const std::string& path) const;
-  DnsName name(const YAML::Node& n, const std::string& path) const;
-  std::string filePath(const YAML::Node& n, const std::string& path) const;
-  std::vector<policy::StatusRange> statusList(const YAML::Node& n, const std::string& path) const;
-  ProbeSpec probe(const YAML::Node& n, const std::string& path, ProbeSpec base) const;
-  uint32_t region(const Topology& t, const YAML::Node& n, const std::string& path) const;
+  std::string str(const ConfigNode& n, const std::string& path) const;
+  long long integer(const ConfigNode& n, const std::string& path, long long lo, long long hi) const;
+  bool boolean(const ConfigNode& n, const std::string& path) const;
+  bool enabled(const ConfigNode& n, const std::string& path) const;
+  policy::Millis duration(const ConfigNode& n, const std::string& path) const;
+  IpAddress ip(const ConfigNode& n, const std::string& path) const;
+  std::vector<IpAddress> ipList(const ConfigNode& n, const std::string& path) const;
+  DnsName name(const ConfigNode& n, const std::string& path) const;
+  std::string filePath(const ConfigNode& n, const std::string& path) const;
+  std::vector<policy::StatusRange> statusList(const ConfigNode& n, const std::string& path) const;
+  ProbeSpec probe(const ConfigNode& n, const std::string& path, ProbeSpec base) const;
+  uint32_t region(const Topology& t, const ConfigNode& n, const std::string& path) const;
 
-  void loadNameservers(Topology& t, const YAML::Node& n) const;
-  void loadTtl(Topology& t, const YAML::Node& n) const;
-  void loadListen(Topology& t, const YAML::Node& n) const;
-  void loadRegions(Topology& t, const YAML::Node& n) const;
-  void loadClients(Topology& t, const YAML::Node& n) const;
-  void loadRouting(Topology& t, const YAML::Node& n) const;
-  void loadRateLimit(Topology& t, const YAML::Node& n) const;
-  void loadFleet(Topology& t, const YAML::Node& n) const;
-  void loadAnnounce(Topology& t, const YAML::Node& n) const;
-  policy::CachingResolver loadResolver(const YAML::Node& n, const std::string& path) const;
-  void socketPath(const YAML::Node& n, const std::string& path, const std::string& socket) const;
+  void loadNameservers(Topology& t, const ConfigNode& n) const;
+  void loadTtl(Topology& t, const ConfigNode& n) const;
+  void loadListen(Topology& t, const ConfigNode& n) const;
+  void loadRegions(Topology& t, const ConfigNode& n) const;
+  void loadClients(Topology& t, const ConfigNode& n) const;
+  void loadRouting(Topology& t, const ConfigNode& n) const;
+  void loadRateLimit(Topology& t, const ConfigNode& n) const;
+  void loadFleet(Topology& t, const ConfigNode& n) const;
+  void loadAnnounce(Topology& t, const ConfigNode& n) const;
+  policy::CachingResolver loadResolver(const ConfigNode& n, const std::string& path) const;
+  void socketPath(const ConfigNode& n, const std::string& path, const std::string& socket) const;
   // A file that must exist and be readable; returns its content.
-  std::string readFile(const YAML::Node& n, const std::string& path, const std::string& file) const;
-  void loadRegistry(Topology& t, const YAML::Node& n, const std::string& path);
-  policy::Freshness loadFreshness(const policy::Registry& g, const YAML::Node& n, const std::string& path) const;
+  std::string readFile(const ConfigNode& n, const std::string& path, const std::string& file) const;
+  void loadRegistry(Topology& t, const ConfigNode& n, const std::string& path);
+  policy::Freshness loadFreshness(const policy::Registry& g, const ConfigNode& n, const std::string& path) const;
   // health.check: content needs http(s) and a canary (health.canary, else the
   // first freshness canary); write_check needs content.
-  void checkContent(policy::Registry& g, const YAML::Node& n, const std::string& path) const;
-  policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const YAML::Node& n,
+  void checkContent(policy::Registry& g, const ConfigNode& n, const std::string& path) const;
+  policy::Replica loadReplica(const Topology& t, const policy::Registry& g, const ConfigNode& n,
                               const std::string& path) const;
 
   std::string name_;
@@ -123,12 +123,12 @@ class Loader {
   std::string base_dir_;
 };
 
-void Loader::checkKeys(const YAML::Node& map, const std::string& path,
+void Loader::checkKeys(const ConfigNode& map, const std::string& path,
                        std::initializer_list<const char*> allowed) const {
   requireMap(map, path);
   std::set<std::string> seen;
   for (const auto& kv : map) {
-    std::string key = kv.first.as<std::string>();
+    std::string key = str(kv.first, path);
     if (!seen.insert(key).second) fail(kv.first, join(path, key), "duplicate key");
     bool ok = false;
     for (const char* a : allowed) ok = ok || key == a;
@@ -139,49 +139,49 @@ void Loader::checkKeys(const YAML::Node& map, const std::string& path,
   }
 }
 
-std::string Loader::str(const YAML::Node& n, const std::string& path) const {
-  if (!n.IsScalar()) fail(n, path, "expected a string");
-  return n.Scalar();
+std::string Loader::str(const ConfigNode& n, const std::string& path) const {
+  if (!n.isScalar()) fail(n, path, "expected a string");
+  return n.scalar();
 }
 
-long long Loader::integer(const YAML::Node& n, const std::string& path, long long lo,
+long long Loader::integer(const ConfigNode& n, const std::string& path, long long lo,
                           long long hi) const {
   long long v = 0;
-  if (!n.IsScalar() || !YAML::convert<long long>::decode(n, v))
-    fail(n, path, "expected a whole number, got '" + (n.IsScalar() ? n.Scalar() : "") + "'");
+  if (!n.isScalar() || !parseInteger(n.view(), v))
+    fail(n, path, "expected a whole number, got '" + (n.isScalar() ? n.scalar() : "") + "'");
   if (v < lo || v > hi)
     fail(n, path, "must be between " + std::to_string(lo) + " and " + std::to_string(hi) +
                       ", got " + std::to_string(v));
   return v;
 }
 
-bool Loader::boolean(const YAML::Node& n, const std::string& path) const {
+bool Loader::boolean(const ConfigNode& n, const std::string& path) const {
   bool v = false;
-  if (!n.IsScalar() || !YAML::convert<bool>::decode(n, v))
+  if (!n.isScalar() || !parseBoolean(n.view(), v))
     fail(n, path, "expected true or false");
   return v;
 }
 
-bool Loader::enabled(const YAML::Node& n, const std::string& path) const {
+bool Loader::enabled(const ConfigNode& n, const std::string& path) const {
   std::string s = str(n, path);
   if (s == "enabled") return true;
   if (s == "disabled") return false;
   fail(n, path, "expected 'enabled' or 'disabled', got '" + s + "'");
 }
 
-policy::Millis Loader::duration(const YAML::Node& n, const std::string& path) const {
+policy::Millis Loader::duration(const ConfigNode& n, const std::string& path) const {
   auto d = parseDuration(str(n, path));
   if (!d) fail(n, path, d.error());
   return *d;
 }
 
-IpAddress Loader::ip(const YAML::Node& n, const std::string& path) const {
+IpAddress Loader::ip(const ConfigNode& n, const std::string& path) const {
   auto a = IpAddress::parse(str(n, path));
   if (!a) fail(n, path, a.error());
   return *a;
 }
 
-std::vector<IpAddress> Loader::ipList(const YAML::Node& n, const std::string& path) const {
+std::vector<IpAddress> Loader::ipList(const ConfigNode& n, const std::string& path) const {
   requireSeq(n, path);
   std::vector<IpAddress> out;
   for (size_t i = 0; i < n.size(); ++i) {
@@ -194,19 +194,19 @@ std::vector<IpAddress> Loader::ipList(const YAML::Node& n, const std::string& pa
   return out;
 }
 
-DnsName Loader::name(const YAML::Node& n, const std::string& path) const {
+DnsName Loader::name(const ConfigNode& n, const std::string& path) const {
   auto d = DnsName::parse(str(n, path));
   if (!d) fail(n, path, d.error());
   return *d;
 }
 
-std::string Loader::filePath(const YAML::Node& n, const std::string& path) const {
+std::string Loader::filePath(const ConfigNode& n, const std::string& path) const {
   std::filesystem::path p(str(n, path));
   if (p.empty()) fail(n, path, "empty path");
   return p.is_absolute() ? p.string() : (std::filesystem::path(base_dir_) / p).lexically_normal().string();
 }
 
-std::vector<policy::StatusRange> Loader::statusList(const YAML::Node& n,
+std::vector<policy::StatusRange> Loader::statusList(const ConfigNode& n,
                                                     const std::string& path) const {
   requireSeq(n, path);
   std::vector<policy::StatusRange> out;
@@ -233,7 +233,7 @@ std::vector<policy::StatusRange> Loader::statusList(const YAML::Node& n,
   return out;
 }
 
-ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec p) const {
+ProbeSpec Loader::probe(const ConfigNode& n, const std::string& path, ProbeSpec p) const {
   checkKeys(n, path,
             {"scheme", "port", "path", "interval", "timeout", "fall", "rise", "healthy_status",
              "throttled_status", "host_header", "tls", "headers", "check", "canary", "write_check"});
@@ -297,13 +297,13 @@ ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec 
     if (!c) fail(s, join(path, "canary"), c.error());
     p.canary = std::move(*c);
   }
-  if (auto s = n["write_check"]; s && s.IsNull()) {
+  if (auto s = n["write_check"]; s && s.isNull()) {
     p.write_check.reset();  // `write_check: null` turns an inherited write check off
   } else if (s) {
     std::string wp = join(path, "write_check");
     checkKeys(s, wp, {"repository", "every"});
     policy::WriteCheck w;
-    YAML::Node repo = required(s, "repository", wp);
+    ConfigNode repo = required(s, "repository", wp);
     w.repository = str(repo, join(wp, "repository"));
     if (!policy::Canary::isRepository(w.repository))
       fail(repo, join(wp, "repository"),
@@ -319,14 +319,14 @@ ProbeSpec Loader::probe(const YAML::Node& n, const std::string& path, ProbeSpec 
   return p;
 }
 
-uint32_t Loader::region(const Topology& t, const YAML::Node& n, const std::string& path) const {
+uint32_t Loader::region(const Topology& t, const ConfigNode& n, const std::string& path) const {
   std::string r = str(n, path);
   auto idx = t.regionIndex(r);
   if (!idx) fail(n, path, "region '" + r + "' is not declared under 'regions'");
   return *idx;
 }
 
-void Loader::loadNameservers(Topology& t, const YAML::Node& n) const {
+void Loader::loadNameservers(Topology& t, const ConfigNode& n) const {
   requireSeq(n, "nameservers");
   if (n.size() == 0) fail(n, "nameservers", "must list at least one nameserver");
   for (size_t i = 0; i < n.size(); ++i) {
@@ -343,7 +343,7 @@ void Loader::loadNameservers(Topology& t, const YAML::Node& n) const {
   }
 }
 
-void Loader::loadTtl(Topology& t, const YAML::Node& n) const {
+void Loader::loadTtl(Topology& t, const ConfigNode& n) const {
   checkKeys(n, "ttl", {"global", "regional", "data", "negative", "apex"});
   auto ttl = [&](const char* key, uint32_t& out) {
     if (auto v = n[key]) out = static_cast<uint32_t>(integer(v, join("ttl", key), 0, 2147483647));
@@ -355,9 +355,9 @@ void Loader::loadTtl(Topology& t, const YAML::Node& n) const {
   ttl("apex", t.ttl.apex);
 }
 
-void Loader::loadListen(Topology& t, const YAML::Node& n) const {
+void Loader::loadListen(Topology& t, const ConfigNode& n) const {
   checkKeys(n, "listen", {"dns", "admin", "tcp"});
-  YAML::Node dns = required(n, "dns", "listen");
+  ConfigNode dns = required(n, "dns", "listen");
   requireSeq(dns, "listen.dns");
   if (dns.size() == 0) fail(dns, "listen.dns", "must list at least one address");
   for (size_t i = 0; i < dns.size(); ++i) {
@@ -387,7 +387,7 @@ void Loader::loadListen(Topology& t, const YAML::Node& n) const {
   }
 }
 
-void Loader::loadRegions(Topology& t, const YAML::Node& n) const {
+void Loader::loadRegions(Topology& t, const ConfigNode& n) const {
   requireMap(n, "regions");
   if (n.size() == 0) fail(n, "regions", "must declare at least one region");
   std::set<std::string> seen;
@@ -397,19 +397,19 @@ void Loader::loadRegions(Topology& t, const YAML::Node& n) const {
     if (!isValidLabel(rname)) fail(kv.first, path, "a region name must be one DNS label");
     if (!seen.insert(rname).second) fail(kv.first, path, "duplicate region");
     checkKeys(kv.second, path, {"location"});
-    YAML::Node loc = required(kv.second, "location", path);
+    ConfigNode loc = required(kv.second, "location", path);
     std::string lp = join(path, "location");
-    if (!loc.IsSequence() || loc.size() != 2) fail(loc, lp, "expected [latitude, longitude]");
+    if (!loc.isSequence() || loc.size() != 2) fail(loc, lp, "expected [latitude, longitude]");
     double lat = 0, lon = 0;
-    if (!YAML::convert<double>::decode(loc[0], lat) || lat < -90 || lat > 90)
+    if (!parseDouble(loc[0].view(), lat) || lat < -90 || lat > 90)
       fail(loc[0], lp, "latitude must be a number between -90 and 90");
-    if (!YAML::convert<double>::decode(loc[1], lon) || lon < -180 || lon > 180)
+    if (!parseDouble(loc[1].view(), lon) || lon < -180 || lon > 180)
       fail(loc[1], lp, "longitude must be a number between -180 and 180");
     t.regions.push_back({rname, lat, lon});
   }
 }
 
-void Loader::loadClients(Topology& t, const YAML::Node& n) const {
+void Loader::loadClients(Topology& t, const ConfigNode& n) const {
   checkKeys(n, "clients", {"trust_ecs", "default_region", "networks"});
   if (auto v = n["trust_ecs"]) t.trust_ecs = boolean(v, "clients.trust_ecs");
   t.default_region = region(t, required(n, "default_region", "clients"), "clients.default_region");
@@ -418,7 +418,7 @@ void Loader::loadClients(Topology& t, const YAML::Node& n) const {
     for (size_t i = 0; i < nets.size(); ++i) {
       std::string path = at("clients.networks", i);
       checkKeys(nets[i], path, {"cidr", "region"});
-      YAML::Node c = required(nets[i], "cidr", path);
+      ConfigNode c = required(nets[i], "cidr", path);
       auto prefix = IpPrefix::parse(str(c, join(path, "cidr")));
       if (!prefix) fail(c, join(path, "cidr"), prefix.error());
       for (const auto& other : t.networks)
@@ -428,7 +428,7 @@ void Loader::loadClients(Topology& t, const YAML::Node& n) const {
   }
 }
 
-void Loader::loadRouting(Topology& t, const YAML::Node& n) const {
+void Loader::loadRouting(Topology& t, const ConfigNode& n) const {
   checkKeys(n, "routing", {"failover_spread", "when_none_eligible", "spread", "sticky_prefix"});
   if (auto v = n["failover_spread"])
     t.failover_spread = static_cast<int>(integer(v, "routing.failover_spread", 1, 64));
@@ -451,7 +451,7 @@ void Loader::loadRouting(Topology& t, const YAML::Node& n) const {
   }
 }
 
-void Loader::loadRateLimit(Topology& t, const YAML::Node& n) const {
+void Loader::loadRateLimit(Topology& t, const ConfigNode& n) const {
   requireMap(n, "rate_limit");
   checkKeys(n, "rate_limit",
             {"responses_per_second", "errors_per_second", "slip", "ipv4_prefix", "ipv6_prefix", "exempt",
@@ -485,13 +485,13 @@ void Loader::loadRateLimit(Topology& t, const YAML::Node& n) const {
   }
 }
 
-void Loader::loadFleet(Topology& t, const YAML::Node& n) const {
+void Loader::loadFleet(Topology& t, const ConfigNode& n) const {
   requireMap(n, "fleet");
   checkKeys(n, "fleet", {"node", "etcd", "prefix", "quorum", "lease_ttl"});
   policy::Fleet f;
   f.node = str(required(n, "node", "fleet"), "fleet.node");
   if (!isValidLabel(f.node)) fail(n["node"], "fleet.node", "a node name must be one DNS label");
-  YAML::Node etcd = required(n, "etcd", "fleet");
+  ConfigNode etcd = required(n, "etcd", "fleet");
   requireSeq(etcd, "fleet.etcd");
   if (etcd.size() == 0) fail(etcd, "fleet.etcd", "must list at least one etcd endpoint");
   for (size_t i = 0; i < etcd.size(); ++i) {
@@ -507,7 +507,7 @@ void Loader::loadFleet(Topology& t, const YAML::Node& n) const {
     if (f.prefix.back() != '/') f.prefix += '/';
   }
   if (auto q = n["quorum"]) {
-    if (q.IsScalar() && q.Scalar() == "majority") f.quorum = 0;
+    if (q.isScalar() && q.scalar() == "majority") f.quorum = 0;
     else f.quorum = static_cast<int>(integer(q, "fleet.quorum", 1, 1000));
   }
   if (auto l = n["lease_ttl"]) {
@@ -518,7 +518,7 @@ void Loader::loadFleet(Topology& t, const YAML::Node& n) const {
   t.fleet = std::move(f);
 }
 
-void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
+void Loader::loadAnnounce(Topology& t, const ConfigNode& n) const {
   checkKeys(n, "announce", {"notify", "webhooks", "resolvers"});
   if (auto list = n["resolvers"]) {
     requireSeq(list, "announce.resolvers");
@@ -548,7 +548,7 @@ void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
     for (size_t i = 0; i < list.size(); ++i) {
       std::string path = at("announce.webhooks", i);
       checkKeys(list[i], path, {"url"});
-      YAML::Node u = required(list[i], "url", path);
+      ConfigNode u = required(list[i], "url", path);
       std::string url = str(u, join(path, "url"));
       auto scheme_end = url.find("://");
       std::string scheme = scheme_end == std::string::npos ? "" : url.substr(0, scheme_end);
@@ -559,7 +559,7 @@ void Loader::loadAnnounce(Topology& t, const YAML::Node& n) const {
   }
 }
 
-std::string Loader::readFile(const YAML::Node& n, const std::string& path, const std::string& file) const {
+std::string Loader::readFile(const ConfigNode& n, const std::string& path, const std::string& file) const {
   std::ifstream in(file, std::ios::binary);
   if (!in) fail(n, path, "cannot read '" + file + "': " + std::strerror(errno));
   std::stringstream text;
@@ -569,26 +569,26 @@ std::string Loader::readFile(const YAML::Node& n, const std::string& path, const
 
 // A unix socket's path must fit sockaddr_un (107 bytes and the NUL): said
 // now, not as a connect error at the first flush.
-void Loader::socketPath(const YAML::Node& n, const std::string& path, const std::string& socket) const {
+void Loader::socketPath(const ConfigNode& n, const std::string& path, const std::string& socket) const {
   if (socket.size() >= sizeof(sockaddr_un::sun_path))
     fail(n, path, "a unix socket path has at most " + std::to_string(sizeof(sockaddr_un::sun_path) - 1) +
                       " bytes; this one has " + std::to_string(socket.size()));
 }
 
-policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::string& path) const {
+policy::CachingResolver Loader::loadResolver(const ConfigNode& n, const std::string& path) const {
   using Type = policy::CachingResolver::Type;
-  if (!n.IsMap()) fail(n, path, "expected a map with name and type");
+  if (!n.isMap()) fail(n, path, "expected a map with name and type");
   policy::CachingResolver r;
   r.name = str(required(n, "name", path), join(path, "name"));
   if (r.name.empty() || r.name.size() > 63 ||
       !std::all_of(r.name.begin(), r.name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'; }))
     fail(n["name"], join(path, "name"), "expected 1-63 letters, digits, '-', '_' or '.' (it is a metric label), got '" + r.name + "'");
-  YAML::Node type = required(n, "type", path);
+  ConfigNode type = required(n, "type", path);
   std::string type_name = str(type, join(path, "type"));
   if (type_name == "pdns-recursor") {
     r.type = Type::PdnsRecursor;
     checkKeys(n, path, {"name", "type", "url", "api_key_file", "ca_file"});
-    YAML::Node u = required(n, "url", path);
+    ConfigNode u = required(n, "url", path);
     r.url = str(u, join(path, "url"));
     auto scheme_end = r.url.find("://");
     std::string scheme = scheme_end == std::string::npos ? "" : r.url.substr(0, scheme_end);
@@ -598,7 +598,7 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
     // Credentials in the URL would be in every error detail and log line.
     if (r.url.substr(scheme_end + 3, r.url.find('/', scheme_end + 3) - scheme_end - 3).find('@') != std::string::npos)
       fail(u, join(path, "url"), "no user:password@ in the url: the recursor takes its key from api_key_file");
-    YAML::Node k = required(n, "api_key_file", path);
+    ConfigNode k = required(n, "api_key_file", path);
     r.api_key_file = filePath(k, join(path, "api_key_file"));
     r.api_key = readFile(k, join(path, "api_key_file"), r.api_key_file);
     while (!r.api_key.empty() && std::isspace(static_cast<unsigned char>(r.api_key.back()))) r.api_key.pop_back();
@@ -611,7 +611,7 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
   } else if (type_name == "unbound") {
     r.type = Type::Unbound;
     checkKeys(n, path, {"name", "type", "control", "tls"});
-    YAML::Node c = required(n, "control", path);
+    ConfigNode c = required(n, "control", path);
     r.control = str(c, join(path, "control"));
     bool is_path = !r.control.empty() && r.control.front() == '/';
     if (is_path) {
@@ -632,7 +632,7 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
       if (is_path) fail(tls, tp, "TLS is for control: ADDRESS@PORT; a unix socket is not encrypted");
       checkKeys(tls, tp, {"server_cert", "client_cert", "client_key"});
       auto file = [&](const char* key) {
-        YAML::Node f = required(tls, key, tp);
+        ConfigNode f = required(tls, key, tp);
         std::string p = filePath(f, join(tp, key));
         readFile(f, join(tp, key), p);  // exists and is readable now, not at the first flush
         return p;
@@ -644,7 +644,7 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
   } else if (type_name == "knot-resolver") {
     r.type = Type::KnotResolver;
     checkKeys(n, path, {"name", "type", "socket"});
-    YAML::Node so = required(n, "socket", path);
+    ConfigNode so = required(n, "socket", path);
     r.socket = str(so, join(path, "socket"));
     if (r.socket.empty() || r.socket.front() != '/')
       fail(so, join(path, "socket"), "expected the absolute path of kresd's control socket, got '" + r.socket + "'");
@@ -656,7 +656,7 @@ policy::CachingResolver Loader::loadResolver(const YAML::Node& n, const std::str
 }
 
 policy::Replica Loader::loadReplica(const Topology& t, const policy::Registry& g,
-                                    const YAML::Node& n, const std::string& path) const {
+                                    const ConfigNode& n, const std::string& path) const {
   checkKeys(n, path,
             {"region", "addresses", "data_addresses", "target", "probe_address",
              "global_endpoint_routing"});
@@ -684,11 +684,11 @@ policy::Replica Loader::loadReplica(const Topology& t, const policy::Registry& g
   return r;
 }
 
-void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& path) {
+void Loader::loadRegistry(Topology& t, const ConfigNode& n, const std::string& path) {
   checkKeys(n, path,
             {"name", "home", "regional_endpoints", "data_endpoints", "health", "replicas", "freshness"});
   policy::Registry g;
-  YAML::Node nn = required(n, "name", path);
+  ConfigNode nn = required(n, "name", path);
   g.name = str(nn, join(path, "name"));
   if (!isValidLabel(g.name)) fail(nn, join(path, "name"), "a registry name must be one DNS label");
   for (char& c : g.name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
@@ -709,12 +709,12 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   if (auto v = n["data_endpoints"]) g.data_endpoints = enabled(v, join(path, "data_endpoints"));
   g.health = t.health_defaults;
   if (auto v = n["health"]) g.health = probe(v, join(path, "health"), t.health_defaults);
-  YAML::Node reps = required(n, "replicas", path);
+  ConfigNode reps = required(n, "replicas", path);
   requireSeq(reps, join(path, "replicas"));
   if (reps.size() == 0 && !catalog_) fail(reps, join(path, "replicas"), "must list at least one replica");
   for (size_t i = 0; i < reps.size(); ++i)
     g.replicas.push_back(loadReplica(t, g, reps[i], at(join(path, "replicas"), i)));
-  YAML::Node home = required(n, "home", path);
+  ConfigNode home = required(n, "home", path);
   g.home = region(t, home, join(path, "home"));
   bool has_home = false;
   for (const auto& r : g.replicas) has_home = has_home || r.region == g.home;
@@ -730,10 +730,10 @@ void Loader::loadRegistry(Topology& t, const YAML::Node& n, const std::string& p
   t.addRegistry(std::move(g));
 }
 
-void Loader::checkContent(policy::Registry& g, const YAML::Node& n, const std::string& path) const {
+void Loader::checkContent(policy::Registry& g, const ConfigNode& n, const std::string& path) const {
   // The node to blame: the registry's own health map when it has one, else
   // the registry (the setting came from the top-level defaults).
-  YAML::Node at = n["health"] ? n["health"] : n;
+  ConfigNode at = n["health"] ? n["health"] : n;
   std::string at_path = n["health"] ? join(path, "health") : path;
   if (g.health.scheme == policy::ProbeScheme::None) return;  // never probed: nothing to check
   if (g.health.check != policy::HealthCheck::Content) {
@@ -751,13 +751,13 @@ void Loader::checkContent(policy::Registry& g, const YAML::Node& n, const std::s
   }
 }
 
-policy::Freshness Loader::loadFreshness(const policy::Registry& g, const YAML::Node& n,
+policy::Freshness Loader::loadFreshness(const policy::Registry& g, const ConfigNode& n,
                                         const std::string& path) const {
   checkKeys(n, path, {"canaries", "max_staleness", "reference"});
   if (g.health.scheme == policy::ProbeScheme::None)
     fail(n, path, "needs the registry API: health.scheme must be http, https or tcp (the canary is read there)");
   policy::Freshness f;
-  YAML::Node list = required(n, "canaries", path);
+  ConfigNode list = required(n, "canaries", path);
   std::string lpath = join(path, "canaries");
   requireSeq(list, lpath);
   if (list.size() == 0) fail(list, lpath, "must list at least one image (repository:tag)");
@@ -785,8 +785,8 @@ policy::Freshness Loader::loadFreshness(const policy::Registry& g, const YAML::N
   return f;
 }
 
-TopologyPtr Loader::load(const YAML::Node& root) {
-  if (!root || root.IsNull()) fail(YAML::Mark::null_mark(), "", "the file is empty");
+TopologyPtr Loader::load(const ConfigNode& root) {
+  if (!root || root.isNull()) fail(Mark{}, "", "the file is empty");
   checkKeys(root, "",
             {"zone", "nameservers", "ttl", "listen", "admin", "threads", "regions", "clients",
              "routing", "health", "announce", "registries", "rate_limit", "fleet"});
@@ -808,7 +808,7 @@ TopologyPtr Loader::load(const YAML::Node& root) {
     }
   }
   if (auto n = root["threads"]) {
-    if (n.IsScalar() && n.Scalar() == "auto") t->threads = 0;
+    if (n.isScalar() && n.scalar() == "auto") t->threads = 0;
     else t->threads = static_cast<int>(integer(n, "threads", 1, 256));
   }
   loadRegions(*t, required(root, "regions", ""));
@@ -818,22 +818,22 @@ TopologyPtr Loader::load(const YAML::Node& root) {
   if (auto n = root["fleet"]) loadFleet(*t, n);
   if (auto n = root["health"]) t->health_defaults = probe(n, "health", t->health_defaults);
   if (auto n = root["announce"]) loadAnnounce(*t, n);
-  YAML::Node regs = required(root, "registries", "");
+  ConfigNode regs = required(root, "registries", "");
   requireSeq(regs, "registries");
   if (regs.size() == 0) fail(regs, "registries", "must list at least one registry");
   for (size_t i = 0; i < regs.size(); ++i) loadRegistry(*t, regs[i], at("registries", i));
   return t;
 }
 
-CatalogTopology Loader::loadCatalog(const Topology& file, const YAML::Node& root) {
+CatalogTopology Loader::loadCatalog(const Topology& file, const ConfigNode& root) {
   return loadCatalogInto(std::make_shared<Topology>(file), root);
 }
 
-CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const YAML::Node& root) {
+CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const ConfigNode& root) {
   catalog_ = true;
-  if (root && !root.IsNull()) {
+  if (root && !root.isNull()) {
     checkKeys(root, "", {"registries"});
-    YAML::Node regs = required(root, "registries", "");
+    ConfigNode regs = required(root, "registries", "");
     requireSeq(regs, "registries");
     for (size_t i = 0; i < regs.size(); ++i) {
       if (!set_aside_) {
@@ -844,32 +844,33 @@ CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const YAML:
       try {
         loadRegistry(*t, regs[i], at("registries", i));
       } catch (const ConfigError& e) {
-        YAML::Node n = regs[i].IsMap() ? regs[i]["name"] : YAML::Node();
-        std::string name = n && n.IsScalar() ? n.Scalar() : at("registries", i);
+        ConfigNode n = regs[i].isMap() ? regs[i]["name"] : ConfigNode();
+        std::string name = n && n.isScalar() ? n.scalar() : at("registries", i);
         for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
         pending_.push_back({name, e.message, true});
-      } catch (const YAML::Exception& e) {
-        std::string name = at("registries", i);
-        pending_.push_back({name, name_ + ": " + name + ": " + e.msg, true});
       }
     }
   }
   return {t, std::move(pending_)};
 }
 
-Result<TopologyPtr> loadWith(const std::string& name, const std::string& base_dir,
-                             const std::function<YAML::Node()>& parse) {
+// "NAME:LINE:COLUMN: message" for a document that is not YAML.
+std::string syntaxError(const std::string& name, const SyntaxError& e) {
+  std::ostringstream out;
+  out << name;
+  if (e.mark.line >= 0) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
+  out << ": " << e.message;
+  return out.str();
+}
+
+Result<TopologyPtr> loadWith(const std::string& name, const std::string& base_dir, std::string_view text) {
   try {
-    YAML::Node root = parse();
-    return Loader(name, base_dir).load(root);
+    ConfigTree tree = ConfigTree::parse(text);
+    return Loader(name, base_dir).load(tree.root());
   } catch (const ConfigError& e) {
     return makeError(e.message);
-  } catch (const YAML::Exception& e) {
-    std::ostringstream out;
-    out << name;
-    if (e.mark.line >= 0) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
-    out << ": " << e.msg;
-    return makeError(out.str());
+  } catch (const SyntaxError& e) {
+    return makeError(syntaxError(name, e));
   }
 }
 
@@ -886,7 +887,7 @@ Result<TopologyPtr> loadTopologyFile(const std::string& path) {
 
 Result<TopologyPtr> loadTopologyText(const std::string& text, const std::string& name,
                                      const std::string& base_dir) {
-  return loadWith(name, base_dir, [&] { return YAML::Load(text); });
+  return loadWith(name, base_dir, text);
 }
 
 Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& catalog_json,
@@ -895,20 +896,16 @@ Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& c
   if (catalog_json.find_first_not_of(" \t\r\n") == std::string::npos) return CatalogTopology{file, {}};
   std::string dir = std::filesystem::path(file->source_file).parent_path().string();
   try {
-    YAML::Node root = YAML::Load(catalog_json);
+    ConfigTree tree = ConfigTree::parse(catalog_json);
     Loader loader(catalog_name, dir.empty() ? "." : dir);
     loader.setAside(set_aside);
-    return loader.loadCatalog(*file, root);
+    return loader.loadCatalog(*file, tree.root());
   } catch (const ConfigError& e) {
     if (field) *field = {e.path, e.what};
     return makeError(e.message);
-  } catch (const YAML::Exception& e) {
-    if (field) *field = {"", e.msg};
-    std::ostringstream out;
-    out << catalog_name;
-    if (e.mark.line >= 0) out << ':' << e.mark.line + 1 << ':' << e.mark.column + 1;
-    out << ": " << e.msg;
-    return makeError(out.str());
+  } catch (const SyntaxError& e) {
+    if (field) *field = {"", e.message};
+    return makeError(syntaxError(catalog_name, e));
   }
 }
 
@@ -934,14 +931,14 @@ Result<CatalogTopology> editCatalog(const TopologyPtr& current, const std::vecto
   }
   std::string dir = std::filesystem::path(current->source_file).parent_path().string();
   try {
-    YAML::Node root = YAML::Load(added_json);
-    return Loader(catalog_name, dir.empty() ? "." : dir).loadCatalogInto(t, root);
+    ConfigTree tree = ConfigTree::parse(added_json);
+    return Loader(catalog_name, dir.empty() ? "." : dir).loadCatalogInto(t, tree.root());
   } catch (const ConfigError& e) {
     if (field) *field = {e.path, e.what};
     return makeError(e.message);
-  } catch (const YAML::Exception& e) {
-    if (field) *field = {"", e.msg};
-    return makeError(catalog_name + ": " + e.msg);
+  } catch (const SyntaxError& e) {
+    if (field) *field = {"", e.message};
+    return makeError(catalog_name + ": " + e.message);
   }
 }
 

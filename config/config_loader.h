@@ -1,6 +1,7 @@
 // Loading switchyard.yaml into a validated policy::Topology.
 //
-// The only place yaml-cpp is used; its exceptions never leave config/.
+// Parsed by libyaml into a config::ConfigTree (config_tree.h); its errors
+// never leave config/.
 // Every error names FILE:LINE:COLUMN (1-based), the key path and the broken
 // rule, e.g.
 //   switchyard.yaml:41:20: registries[0].replicas[1].addresses[0]: not an IP address: 'x'
