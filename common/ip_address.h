@@ -60,6 +60,7 @@ struct SocketAddress {
   uint16_t port = 0;
   std::string toString() const;
   static Result<SocketAddress> parse(std::string_view text);
+  friend bool operator==(const SocketAddress&, const SocketAddress&) = default;
 };
 
 }  // namespace switchyard

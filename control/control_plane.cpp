@@ -665,6 +665,7 @@ void ControlPlane::startReload() {
   reload_->catalog_text = catalog_.size() ? catalog_.render() : "";
   reload_->catalog_version = catalog_version_;
   reload_->catalog_name = store_.catalogPath();
+  reload_->previous = topology_;
   reload_->told.swap(reload_waiting_);
   reload_->req.data = reload_.get();
   uv_queue_work(
@@ -679,6 +680,7 @@ void ControlPlane::startReload() {
           if (merged) {
             run->result = merged->topology;
             run->pending = std::move(merged->pending);
+            run->changed = policy::registriesChanged(*run->previous, *merged->topology);
           } else {
             run->result = Error{merged.error()};
           }
@@ -732,6 +734,7 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
     }
     merged = again->topology;
     pending = std::move(again->pending);
+    run.changed.reset();  // against a topology no longer served
   }
   // Entries set aside stay aside until the file fits them again; but a file
   // that refuses a registry served now fails the reload, changing nothing
@@ -754,7 +757,15 @@ Result<bool> ControlPlane::applyReload(Reload& run) {
       spdlog::info("event=catalog_entry_admitted registry={} (the config file fits it again)", p.registry);
   file_topology_ = run.file;
   pending_registries_ = std::move(pending);
-  applyTopology(merged);
+  if (run.changed && topology_ == run.previous) {
+    // Only registries changed: the others keep their states, routing and
+    // answers (the catalog-edit path), so the loop does O(changed) work
+    // plus a pass of pointers, not a rebuild of every answer.
+    spdlog::info("event=reload_changes registries={} (the rest carried)", run.changed->size());
+    applyTopology(merged, &*run.changed);
+  } else {
+    applyTopology(merged);
+  }
   returnFreedMemory();  // the parse's YAML tree (not per API change: malloc_trim walks the whole heap)
   if (auto token = loadToken(); !token) spdlog::error("event=reload_token_failed {} (keeping the old token)", token.error());
   if (admin_tls_ && !topology_->admin_tls_cert.empty()) {

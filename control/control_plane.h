@@ -108,6 +108,11 @@ class ControlPlane {
     std::string catalog_name;      // catalog.json's path, for errors
     uint64_t catalog_version = 0;  // ... and its version: a change since is merged again on the loop
     config::TopologyPtr file;      // the file alone, when it loaded
+    config::TopologyPtr previous;  // what was served when the run started
+    // What the run changed against `previous` (policy::registriesChanged):
+    // when set, and nothing changed the served topology meanwhile, only
+    // those registries are rebuilt on the loop.
+    std::optional<std::unordered_set<std::string>> changed;
     std::vector<config::CatalogPending> pending;
     Result<config::TopologyPtr> result = Error{"not parsed"};
     int64_t parse_ms = 0;

@@ -89,6 +89,21 @@ std::vector<uint32_t> previousIndices(const Topology& previous, const Topology& 
   return out;
 }
 
+std::optional<std::unordered_set<std::string>> registriesChanged(const Topology& previous, const Topology& next) {
+  if (static_cast<const TopologySettings&>(previous) != static_cast<const TopologySettings&>(next)) return std::nullopt;
+  std::unordered_set<std::string> changed;
+  const std::vector<uint32_t> was_at = previousIndices(previous, next);
+  std::vector<bool> kept(previous.registries.size(), false);
+  for (size_t g = 0; g < next.registries.size(); ++g) {
+    if (was_at[g] != kNoIndex) kept[was_at[g]] = true;
+    if (was_at[g] == kNoIndex || previous.registries[was_at[g]] != next.registries[g])
+      changed.insert(next.registries[g].name);
+  }
+  for (size_t g = 0; g < previous.registries.size(); ++g)
+    if (!kept[g]) changed.insert(previous.registries[g].name);
+  return changed;
+}
+
 std::optional<uint32_t> Topology::replicaIndex(uint32_t registry, std::string_view region) const {
   const auto& replicas = registries.at(registry).replicas;
   for (uint32_t i = 0; i < replicas.size(); ++i)

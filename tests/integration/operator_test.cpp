@@ -232,6 +232,39 @@ TEST_CASE("POST /v1/reload applies a good file and refuses a bad one, keeping th
   auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A);
   REQUIRE(p);
   CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == 42);
+  // A TTL is outside the registries: every answer was rebuilt.
+  CHECK(d.log().find("event=reload_changes") == std::string::npos);
+}
+
+TEST_CASE("a reload that edits one registry rebuilds only it: the others keep their state and answers") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  Api api(d);
+  // myregistry's eastus replica down by a fault: its answer moves west.
+  REQUIRE(api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"down"})").first == 200);
+  Strings failed_over = eastusAnswer(d);
+  REQUIRE(failed_over != Strings{"A 127.0.0.11"});
+  std::string path = d.dir() + "/switchyard.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string edited = text.str();
+  edited.replace(edited.find("addresses: [127.0.0.21]"), 23, "addresses: [127.0.0.22]");
+  writeFile(path, edited);
+  auto ok = api.send("POST", "/v1/reload", "");
+  REQUIRE(ok.first == 200);
+  CHECK_THAT(d.log(), Catch::Contains("event=reload_changes registries=1 (the rest carried)"));
+  // The edited registry answers from the new file at once ...
+  auto teamb = query(d.v4(), "teamb.cr.example.test", LDNS_RR_TYPE_A,
+                     {.ecs = IpPrefix::parse("198.51.100.128/26").value()});
+  REQUIRE(teamb);
+  CHECK(answers(teamb.get()) == Strings{"A 127.0.0.22"});
+  // ... and the other kept its fault, so its answer did not move back.
+  CHECK(eastusAnswer(d) == failed_over);
+  // Lifting the fault still works on the carried state.
+  REQUIRE(api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"none"})").first == 200);
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
 }
 
 TEST_CASE("a corrupt overrides file stops the start unless --reset-state") {
