@@ -712,6 +712,7 @@ void Loader::loadRegistry(Topology& t, const ConfigNode& n, const std::string& p
   ConfigNode reps = required(n, "replicas", path);
   requireSeq(reps, join(path, "replicas"));
   if (reps.size() == 0 && !catalog_) fail(reps, join(path, "replicas"), "must list at least one replica");
+  g.replicas.reserve(reps.size());  // exact: 100,000 registries keep them
   for (size_t i = 0; i < reps.size(); ++i)
     g.replicas.push_back(loadReplica(t, g, reps[i], at(join(path, "replicas"), i)));
   ConfigNode home = required(n, "home", path);
@@ -821,6 +822,8 @@ TopologyPtr Loader::load(const ConfigNode& root) {
   ConfigNode regs = required(root, "registries", "");
   requireSeq(regs, "registries");
   if (regs.size() == 0) fail(regs, "registries", "must list at least one registry");
+  t->registries.reserve(regs.size());
+  t->registry_by_name.reserve(regs.size());
   for (size_t i = 0; i < regs.size(); ++i) loadRegistry(*t, regs[i], at("registries", i));
   return t;
 }
@@ -835,6 +838,8 @@ CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const Confi
     checkKeys(root, "", {"registries"});
     ConfigNode regs = required(root, "registries", "");
     requireSeq(regs, "registries");
+    t->registries.reserve(t->registries.size() + regs.size());
+    t->registry_by_name.reserve(t->registries.size() + regs.size());
     for (size_t i = 0; i < regs.size(); ++i) {
       if (!set_aside_) {
         loadRegistry(*t, regs[i], at("registries", i));

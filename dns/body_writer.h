@@ -25,7 +25,9 @@ class BodyWriter {
   // `qname`: the lowercase wire owner name this body answers. With
   // compress == false every name is written in full, so the body is valid after
   // any question (used for NXDOMAIN, whose question name is unknown).
-  BodyWriter(std::string qname, bool compress) : qname_(std::move(qname)), compress_(compress) {}
+  BodyWriter(std::string qname, bool compress) : qname_(std::move(qname)), compress_(compress) {
+    out_.reserve(kReserve);
+  }
 
   void address(const std::string& owner, uint32_t ttl, const IpAddress& ip);
   void cname(const std::string& owner, uint32_t ttl, const DnsName& target);
@@ -34,7 +36,10 @@ class BodyWriter {
   // the current serial into a precompiled answer.
   size_t soa(const std::string& owner, uint32_t ttl, const SoaFields& soa);
 
-  std::vector<uint8_t> take() { return std::move(out_); }
+  // An exact-size copy: 100,000 registries keep ~10 bodies each, and a
+  // buffer grown by doubling holds up to twice its bytes (bench/RESULTS.md,
+  // "Scale": memory per pair).
+  std::vector<uint8_t> take() { return std::vector<uint8_t>(out_.begin(), out_.end()); }
 
  private:
   void name(const std::string& wire);
@@ -45,6 +50,7 @@ class BodyWriter {
 
   std::string qname_;
   bool compress_;
+  static constexpr size_t kReserve = 512;  // most answers fit: one allocation while writing
   std::vector<uint8_t> out_;
 };
 
