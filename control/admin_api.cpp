@@ -126,7 +126,7 @@ ApiResponse AdminApi::registries() const {
   for (const auto& g : t.registries) out.push_back(registrySummary(t, g));
   if (c_.pending_registries && c_.catalog)
     for (const auto& p : *c_.pending_registries)
-      if (const json* doc = c_.catalog->find(p.registry)) out.push_back(pendingSummary(*doc, p));
+      if (auto doc = c_.catalog->find(p.registry)) out.push_back(pendingSummary(*doc, p));
   return {200, out};
 }
 
@@ -141,7 +141,7 @@ ApiResponse AdminApi::registry(const std::string& name) const {
   if (c_.pending_registries && c_.catalog)
     for (const auto& p : *c_.pending_registries)
       if (p.registry == n)
-        if (const json* doc = c_.catalog->find(n)) return {200, pendingSummary(*doc, p)};
+        if (auto doc = c_.catalog->find(n)) return {200, pendingSummary(*doc, p)};
   return apiError(404, "no registry named '" + n + "'");
 }
 
@@ -168,11 +168,11 @@ void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResp
   if (auto refused = catalogCall(name, nullptr)) return reply(*refused);
   auto body = parseBody(r.body);
   if (!body) return reply(apiError(400, body.error()));
-  const json* existing = c_.catalog->find(name);
+  const std::optional<json> existing = c_.catalog->find(name);
   ApiFieldError error;
-  auto doc = registryFromApi(name, *body, existing, error);
+  auto doc = registryFromApi(name, *body, existing ? &*existing : nullptr, error);
   if (!doc) return reply(fieldError(error));
-  bool created = existing == nullptr;
+  bool created = !existing;
   c_.change_catalog({{{created ? "registry_created" : "registry_updated", name, ""}, std::move(*doc)}},
                     [this, name, created, reply](std::optional<ApiResponse> failed) {
                       if (failed) return reply(*failed);
@@ -185,7 +185,7 @@ void AdminApi::putRegistry(const ApiRequest& r, const std::function<void(ApiResp
 void AdminApi::deleteRegistry(const ApiRequest& r, const std::function<void(ApiResponse)>& reply) {
   std::string name = lower(r.params.at("registry"));
   if (auto refused = catalogCall(name, nullptr)) return reply(*refused);
-  if (!c_.catalog->find(name)) return reply(apiError(404, "no registry named '" + name + "'"));
+  if (!c_.catalog->contains(name)) return reply(apiError(404, "no registry named '" + name + "'"));
   c_.change_catalog({{{"registry_deleted", name, ""}, std::nullopt}}, [name, reply](std::optional<ApiResponse> failed) {
     if (failed) return reply(*failed);
     reply({200, {{"deleted", true}, {"registry", name}}});
@@ -196,7 +196,7 @@ void AdminApi::putReplication(const ApiRequest& r, const std::function<void(ApiR
   std::string name = lower(r.params.at("registry"));
   std::string region = r.params.at("region");
   if (auto refused = catalogCall(name, &region)) return reply(*refused);
-  const json* existing = c_.catalog->find(name);
+  const std::optional<json> existing = c_.catalog->find(name);
   if (!existing)
     return reply(apiError(404, "no registry named '" + name + "' (create it first: PUT /v1/registries/" + name + ")"));
   auto body = parseBody(r.body);
@@ -232,7 +232,7 @@ void AdminApi::deleteReplication(const ApiRequest& r, const std::function<void(A
   std::string name = lower(r.params.at("registry"));
   std::string region = r.params.at("region");
   if (auto refused = catalogCall(name, &region)) return reply(*refused);
-  const json* existing = c_.catalog->find(name);
+  const std::optional<json> existing = c_.catalog->find(name);
   if (!existing) return reply(apiError(404, "no registry named '" + name + "'"));
   json doc = *existing;
   auto& reps = doc["replicas"];
@@ -631,7 +631,7 @@ void AdminApi::batch(const ApiRequest& r, const std::function<void(ApiResponse)>
     bool remove = entry.value("delete", false);
     entry.erase("name");
     entry.erase("delete");
-    const json* existing = c_.catalog->find(name);
+    const std::optional<json> existing = c_.catalog->find(name);
     if (remove) {
       if (!existing) return lineError(line, apiError(404, "no registry named '" + name + "' to delete"));
       edits.push_back({{"registry_deleted", name, ""}, std::nullopt});
@@ -639,7 +639,7 @@ void AdminApi::batch(const ApiRequest& r, const std::function<void(ApiResponse)>
       continue;
     }
     ApiFieldError error;
-    auto doc = registryFromApi(name, entry, existing, error);
+    auto doc = registryFromApi(name, entry, existing ? &*existing : nullptr, error);
     if (!doc) return lineError(line, fieldError(error));
     (existing ? updated : created).push_back(name);
     edits.push_back({{existing ? "registry_updated" : "registry_created", name, ""}, std::move(*doc)});

@@ -67,16 +67,45 @@ Result<json> Catalog::checkEntry(json r, const std::string& at) {
 Result<Catalog> Catalog::parse(const std::string& text, const std::string& name) {
   Catalog c;
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) return c;
+  auto add = [&](json entry, size_t i) -> Result<bool> {
+    std::string at = name + ": registries[" + std::to_string(i) + "]";
+    auto r = checkEntry(std::move(entry), at);
+    if (!r) return Error{r.error()};
+    std::string key = (*r)["name"].get<std::string>();
+    if (c.lines_.count(key)) return makeError(at + ": a second registry named '" + key + "'");
+    c.put(std::move(*r));
+    return true;
+  };
+  // As render() writes it, one entry per line: parsed a line at a time, so
+  // 100,000 entries never stand as one JSON tree (300 MB).
+  const std::string head = "{\"registries\": [\n";
+  if (text.rfind(head, 0) == 0) {
+    bool closed = false;  // "]}" seen, and nothing but blanks after it
+    size_t i = 0;
+    for (size_t at = head.size(); at < text.size();) {
+      size_t end = text.find('\n', at);
+      if (end == std::string::npos) end = text.size();
+      std::string_view line(text.data() + at, end - at);
+      at = end + 1;
+      if (line == "]}") {
+        closed = text.find_first_not_of(" \t\r\n", std::min(at, text.size())) == std::string::npos;
+        break;
+      }
+      if (!line.empty() && line.back() == ',') line.remove_suffix(1);
+      json entry = json::parse(line, nullptr, false);
+      if (entry.is_discarded()) break;  // not one per line (edited by hand): read it as one document below
+      auto ok = add(std::move(entry), i++);
+      if (!ok) return Error{ok.error()};
+    }
+    if (closed) return c;
+    c = Catalog();
+  }
   json doc = json::parse(text, nullptr, false);
   if (doc.is_discarded() || !doc.is_object() || !doc.contains("registries") || !doc["registries"].is_array())
     return makeError(name + ": not a catalog (expected {\"registries\": [...]})");
   for (size_t i = 0; i < doc["registries"].size(); ++i) {
-    std::string at = name + ": registries[" + std::to_string(i) + "]";
-    auto r = checkEntry(std::move(doc["registries"][i]), at);
-    if (!r) return Error{r.error()};
-    std::string key = (*r)["name"].get<std::string>();
-    if (c.registries_.count(key)) return makeError(at + ": a second registry named '" + key + "'");
-    c.put(std::move(*r));
+    auto ok = add(std::move(doc["registries"][i]), i);
+    if (!ok) return Error{ok.error()};
   }
   return c;
 }
@@ -124,18 +153,18 @@ std::string Catalog::render() const {
   return out;
 }
 
-const json* Catalog::find(const std::string& registry) const {
-  auto it = registries_.find(registry);
-  return it == registries_.end() ? nullptr : &it->second;
+std::optional<json> Catalog::find(const std::string& registry) const {
+  auto it = lines_.find(registry);
+  if (it == lines_.end()) return std::nullopt;
+  return json::parse(it->second);  // our own dump(): valid
 }
 
-void Catalog::put(json registry) {
+void Catalog::put(const json& registry) {
   std::string name = registry["name"].get<std::string>();
   std::string line = registry.dump();
   auto [it, made] = lines_.try_emplace(name);
   text_bytes_ += line.size() - it->second.size();
   it->second = std::move(line);
-  registries_[name] = std::move(registry);
 }
 
 bool Catalog::erase(const std::string& registry) {
@@ -143,7 +172,7 @@ bool Catalog::erase(const std::string& registry) {
   if (it == lines_.end()) return false;
   text_bytes_ -= it->second.size();
   lines_.erase(it);
-  return registries_.erase(registry) > 0;
+  return true;
 }
 
 Result<json> replicaFromApi(const std::string& region, const json& body, const std::string& field_prefix,

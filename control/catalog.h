@@ -16,7 +16,7 @@
 //   1. Every entry is an object whose "name" is its key and whose
 //      "replicas" is a list (possibly empty: a registry waiting for its
 //      home replica), each with a distinct "region".
-//   2. lines_ has the same keys as registries_, each value its entry's dump().
+//   2. Each value of lines_ is its entry's dump(), keyed by the entry's name.
 #pragma once
 
 #include <map>
@@ -40,16 +40,21 @@ class Catalog {
   // One registry per line, sorted by name: a stable, diffable file.
   std::string render() const;
 
-  const nlohmann::json* find(const std::string& registry) const;
-  void put(nlohmann::json registry);  // by its "name"
+  // The entry, parsed from its text (a few microseconds: API calls, not
+  // the DNS path).
+  std::optional<nlohmann::json> find(const std::string& registry) const;
+  bool contains(const std::string& registry) const { return lines_.count(registry) > 0; }
+  void put(const nlohmann::json& registry);  // by its "name"
   bool erase(const std::string& registry);
-  size_t size() const { return registries_.size(); }
-  const std::map<std::string, nlohmann::json>& registries() const { return registries_; }
+  size_t size() const { return lines_.size(); }
+  // Registry name -> its entry's text (one line of catalog.json).
+  const std::map<std::string, std::string>& lines() const { return lines_; }
 
  private:
-  std::map<std::string, nlohmann::json> registries_;
-  std::map<std::string, std::string> lines_;  // each entry as render() writes it (same keys as registries_)
-  size_t text_bytes_ = 0;                     // their total size
+  // Only the text: at 100,000 registries the entries as JSON trees were
+  // ~300 MB (bench/RESULTS.md "Scale").
+  std::map<std::string, std::string> lines_;
+  size_t text_bytes_ = 0;  // their total size
 };
 
 // What a catalog change was, for its event: registry_created,

@@ -313,15 +313,21 @@ bool ControlPlane::startProbing(const HealthStates& initial, const PairSet& was_
       if (!dns_ && !exit_code_) startDns();
     });
   };
+  auto t0 = std::chrono::steady_clock::now();
   monitor_ = std::make_unique<health::HealthMonitor>(std::move(callbacks));
   auto targets = health::buildTargets(*topology_);
   bool all_restored = true;
   for (const auto& t : targets)
     if (t.spec.scheme != policy::ProbeScheme::None && !initial.count(t.key())) all_restored = false;
+  const size_t pairs = targets.size();
   monitor_->start(std::move(targets), initial);
   monitor_->setFreshness(health::buildFreshnessTargets(*topology_), was_lagging);
   computeStallLimit();
+  auto t1 = std::chrono::steady_clock::now();
   returnFreedMemory();
+  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  spdlog::info("event=probing_started probed_pairs={} targets_ms={:.1f} trim_ms={:.1f}", pairs, ms(t0, t1),
+               ms(t1, std::chrono::steady_clock::now()));
   started_ms_ = nowMs();
   return all_restored;
 }
@@ -1039,7 +1045,7 @@ void ControlPlane::writeFleetCatalog(const std::vector<CatalogEdit>& edits, cons
       // Applied as written? A reload between the check and the watch, or
       // another node's write in the same batch, can make this node refuse it.
       for (const auto& [name, doc] : wrote) {
-        const nlohmann::json* now = catalog_.find(name);
+        const std::optional<nlohmann::json> now = catalog_.find(name);
         if (doc ? now && *now == *doc : !now) continue;
         ApiResponse bad = apiError(409, "written to etcd at revision " + std::to_string(revision) + ", but this node " +
                                             (now || !doc ? "holds another version of '" + name + "' now"
@@ -1076,8 +1082,8 @@ std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, s
         if (!r.error.empty()) spdlog::error("event=fleet_catalog_seed_failed {}", r.error);
       });
     };
-    for (const auto& [name, doc] : catalog_.registries()) {
-      chunk.entries[name] = doc.dump();
+    for (const auto& [name, line] : catalog_.lines()) {
+      chunk.entries[name] = line;
       if (chunk.entries.size() == 100) send(std::exchange(chunk, {}));
     }
     if (!chunk.entries.empty()) send(std::move(chunk));
@@ -1086,7 +1092,7 @@ std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, s
   std::vector<CatalogEdit> edits;
   auto consider = [&](const std::string& name, const std::optional<std::string>& text) {
     fleet_refused_.erase(name);
-    const nlohmann::json* before = catalog_.find(name);
+    const std::optional<nlohmann::json> before = catalog_.find(name);
     std::optional<nlohmann::json> after;
     if (text) {
       auto checked = Catalog::checkEntry(nlohmann::json::parse(*text, nullptr, false), "etcd catalog/" + name);
@@ -1096,11 +1102,11 @@ std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, s
     }
     if (!before && !after) return;
     if (before && after && *before == *after) return;  // this node's own write, or a resync that found nothing new
-    edits.push_back({describeEdit(name, before, after ? &*after : nullptr), std::move(after)});
+    edits.push_back({describeEdit(name, before ? &*before : nullptr, after ? &*after : nullptr), std::move(after)});
   };
   for (const auto& [name, text] : changes) consider(name, text);
   if (whole)
-    for (const auto& [name, doc] : catalog_.registries())
+    for (const auto& [name, line] : catalog_.lines())
       if (!changes.count(name)) {
         // etcd is the truth: deleted while this node was away.
         spdlog::warn("event=fleet_catalog_dropped registry={} (not in etcd)", name);

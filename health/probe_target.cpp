@@ -40,9 +40,15 @@ ProbeTarget targetOf(const policy::Topology& t, uint32_t registry, uint32_t repl
 }
 
 std::vector<ProbeTarget> buildTargets(const policy::Topology& t) {
+  size_t pairs = 0;
+  for (const auto& g : t.registries)
+    if (g.health.scheme != policy::ProbeScheme::None) pairs += g.replicas.size();
   std::vector<ProbeTarget> out;
-  for (uint32_t g = 0; g < t.registries.size(); ++g)
+  out.reserve(pairs);
+  for (uint32_t g = 0; g < t.registries.size(); ++g) {
+    if (t.registries[g].health.scheme == policy::ProbeScheme::None) continue;
     for (uint32_t r = 0; r < t.registries[g].replicas.size(); ++r) out.push_back(targetOf(t, g, r));
+  }
   return out;
 }
 

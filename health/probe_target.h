@@ -24,6 +24,9 @@ struct ProbeTarget {
   std::string url() const;  // scheme://host:port/path (connect_host is dialled)
 };
 
+// The probed pairs' targets (a registry with health.scheme none has none:
+// the monitor would drop them, and at 100,000 registries building them took
+// 0.5 s of the start-up).
 std::vector<ProbeTarget> buildTargets(const policy::Topology& topology);
 // Whether two targets of one pair probe a different place (scheme, address
 // dialled, port, Host): the old verdict says nothing about the new one.

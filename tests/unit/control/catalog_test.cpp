@@ -87,6 +87,15 @@ TEST_CASE("catalog.json: sorted, diffable, and only well-shaped entries load") {
   REQUIRE(back);
   CHECK(back->render() == text);
   CHECK(Catalog::parse("", "catalog.json")->size() == 0);
+  // One entry per line is read a line at a time; the same entries written by
+  // hand across lines are read as one document; a file cut short is refused,
+  // not read as the entries before the cut.
+  auto pretty = Catalog::parse(json::parse(text).dump(2), "catalog.json");
+  REQUIRE(pretty);
+  CHECK(pretty->render() == text);
+  CHECK_THAT(Catalog::parse(text.substr(0, text.find("]}")), "catalog.json").error(), Catch::Contains("not a catalog"));
+  CHECK_THAT(Catalog::parse(text + "{}\n", "catalog.json").error(), Catch::Contains("not a catalog"));
+  CHECK(Catalog::parse(Catalog().render(), "catalog.json")->size() == 0);
   CHECK_THAT(Catalog::parse("{\"registries\": [", "catalog.json").error(), Catch::Contains("catalog.json: not a catalog"));
   CHECK_THAT(Catalog::parse(R"({"registries": [{"name": "a", "replicas": [{"region": "x"}, {"region": "x"}]}]})", "c").error(),
              Catch::Contains("c: registries[0]: every replica needs a region of its own"));
@@ -99,7 +108,9 @@ TEST_CASE("catalog.json: sorted, diffable, and only well-shaped entries load") {
   // counts as the same registry as its lowercase twin.
   auto upper = Catalog::parse(R"({"registries": [{"name": "MyReg", "replicas": []}]})", "c");
   REQUIRE(upper);
-  CHECK(upper->find("myreg") != nullptr);
+  CHECK(upper->find("myreg").has_value());
+  CHECK(upper->contains("myreg"));
+  CHECK_FALSE(upper->find("other"));
   CHECK((*upper->find("myreg"))["name"] == "myreg");
   CHECK_THAT(Catalog::parse(R"({"registries": [{"name": "A", "replicas": []}, {"name": "a", "replicas": []}]})", "c").error(),
              Catch::Contains("a second registry named 'a'"));
