@@ -13,6 +13,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/elapsed.h"
 #include "control/metrics_scrape.h"
 #include "control/query_metrics.h"
 #include "policy/endpoint_names.h"
@@ -325,7 +326,7 @@ bool ControlPlane::startProbing(const HealthStates& initial, const PairSet& was_
   computeStallLimit();
   auto t1 = std::chrono::steady_clock::now();
   returnFreedMemory();
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const auto ms = millisBetween;
   spdlog::info("event=probing_started probed_pairs={} targets_ms={:.1f} trim_ms={:.1f}", pairs, ms(t0, t1),
                ms(t1, std::chrono::steady_clock::now()));
   started_ms_ = nowMs();
@@ -813,7 +814,7 @@ void ControlPlane::applyTopology(config::TopologyPtr next, const std::unordered_
   topology_ = std::move(next);
   // Where a new topology's time goes (bench/catalog_bench.sh reads it).
   auto t0 = std::chrono::steady_clock::now();
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const auto ms = millisBetween;
   // The Router applies the reload rule (router.h) to overrides as well.
   if (router_->applyTopology(topology_, edited) > 0) write(overrides_file_);
   auto t1 = std::chrono::steady_clock::now();
@@ -908,7 +909,7 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
       }, 1000, 0);
     done(apiError(500, "applied but not persisted (catalog.json): " + error + "; retried every second"));
   });
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const auto ms = millisBetween;
   spdlog::info("event=catalog_change registries={} check_ms={:.1f} apply_ms={:.1f} render_ms={:.1f}",
                topology_->registries.size(), ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
 }

@@ -7,7 +7,9 @@
 #include <algorithm>
 #include <ctime>
 #include <optional>
+#include <thread>
 
+#include "common/elapsed.h"
 #include "dns/answer_compiler.h"
 
 namespace switchyard::control {
@@ -122,9 +124,11 @@ void Router::rebuildAll(const std::vector<uint32_t>* carried) {
     return from(g) == kNew ? nullptr : old_table->registries[from(g)];
   });
   auto t1 = std::chrono::steady_clock::now();
-  answers_ = dns::compileAll(*topology_, *table_, serial_, [&](uint32_t g) {
-    return from(g) == kNew ? nullptr : old_answers->registries[from(g)];
-  });
+  // The first build is the start-up's: no DNS thread serves yet, so every core compiles.
+  const size_t threads = old_answers ? 1 : std::max(1u, std::thread::hardware_concurrency());
+  answers_ = dns::compileAll(
+      *topology_, *table_, serial_,
+      [&](uint32_t g) { return from(g) == kNew ? nullptr : old_answers->registries[from(g)]; }, threads);
   auto t2 = std::chrono::steady_clock::now();
   publisher_.publish(answers_);
   if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
@@ -132,7 +136,7 @@ void Router::rebuildAll(const std::vector<uint32_t>* carried) {
   auto t3 = std::chrono::steady_clock::now();
   old_table.reset();
   old_answers.reset();  // what no generation shares any more is freed here, and counted
-  auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+  const auto ms = millisBetween;
   // A full rebuild (start-up, reload) is the expensive path: say what it cost.
   spdlog::info("event=rebuild generation={} registries={} reused={} routing_ms={:.1f} compile_ms={:.1f} "
                "publish_ms={:.1f} free_ms={:.1f}",

@@ -326,7 +326,7 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const Topology& t, const 
 }
 
 std::shared_ptr<const AnswerSet> compileAll(const Topology& t, const policy::RoutingTable& table,
-                                            uint32_t serial, const ReuseAnswers& reuse) {
+                                            uint32_t serial, const ReuseAnswers& reuse, size_t threads) {
   auto set = std::make_shared<AnswerSet>();
   set->generation = table.generation;
   set->serial = serial;
@@ -336,14 +336,14 @@ std::shared_ptr<const AnswerSet> compileAll(const Topology& t, const policy::Rou
   std::vector<uint32_t> todo;
   for (uint32_t g = 0; g < n; ++g)
     if (!(out[g] = reuse ? reuse(g) : nullptr)) todo.push_back(g);
-  // Registries compile independently from immutable inputs: a start-up or a
-  // full rebuild of 100,000 spreads over the cores (1.0 s on one at
-  // 100,000, bench/RESULTS.md "Scale"); a few stay on this thread.
+  // Registries compile independently from immutable inputs: a start-up of
+  // 100,000 spreads over the cores (0.74 s on one, bench/RESULTS.md
+  // "Scale"); a few stay on this thread.
   auto compile = [&](size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) out[todo[i]] = compileRegistry(t, *set->zone, todo[i], *table.registries[todo[i]]);
   };
   constexpr size_t kPerThread = 4096;
-  size_t threads = std::min<size_t>({std::max(1u, std::thread::hardware_concurrency()), 8, todo.size() / kPerThread});
+  threads = std::min<size_t>({threads, 8, todo.size() / kPerThread});
   if (threads <= 1) {
     compile(0, todo.size());
   } else {

@@ -45,9 +45,12 @@ std::shared_ptr<const RegistryAnswers> compileRegistry(const policy::Topology& t
 // compile them. REQUIRES: what it returns was compiled from the same registry,
 // routing part, zone name and TTLs (a catalog edit carries every other
 // registry this way, router.h).
+// `threads` > 1: thousands of new registries compile on that many threads
+// (the start-up, before any DNS thread serves; later rebuilds stay on one
+// so they do not take cores from DNS threads under load).
 using ReuseAnswers = std::function<std::shared_ptr<const RegistryAnswers>(uint32_t registry)>;
 std::shared_ptr<const AnswerSet> compileAll(const policy::Topology& topology,
                                             const policy::RoutingTable& table, uint32_t serial,
-                                            const ReuseAnswers& reuse = {});
+                                            const ReuseAnswers& reuse = {}, size_t threads = 1);
 
 }  // namespace switchyard::dns
