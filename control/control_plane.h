@@ -117,17 +117,39 @@ class ControlPlane {
     Result<config::TopologyPtr> result = Error{"not parsed"};
     int64_t parse_ms = 0;
     std::vector<std::function<void(Result<bool>)>> told;  // answered when this run ends
+    // Checked on the loop: what is installed, with the catalog entries that wait.
+    config::TopologyPtr merged;
+    std::vector<config::CatalogPending> merged_pending;
+    // A rebuild of every answer prepared on a work thread (Router::prepare)
+    // from a snapshot taken when `prepared_against` was served at catalog
+    // version `prepared_version`; installed only if both still hold.
+    uv_work_t compile_req{};
+    std::optional<Router::Snapshot> snapshot;
+    std::optional<Router::Prepared> prepared;
+    std::vector<health::ProbeTarget> targets;  // the merged topology's, built beside it
+    config::TopologyPtr prepared_against;
+    uint64_t prepared_version = 0;
+    double prepare_ms = 0;
   };
+  // Below this many registries a full rebuild stays on the loop (a few ms).
+  static constexpr size_t kPrepareAbove = 2000;
   static void onSignal(uv_signal_t* h, int signum);
   static void onWatchdog(uv_timer_t* t);
   // Answers `done` (may be empty) on the loop when the reload ends.
   void reload(std::function<void(Result<bool>)> done);
   void startReload();
-  Result<bool> applyReload(Reload& run);
+  // Checks a parsed run and installs it (commitReload), now or once its
+  // answers are compiled off the loop; ends the run either way (endReload).
+  void applyReload(Reload& run);
+  void commitReload(Reload& run, Router::Prepared* prepared);
+  void endReload(Result<bool> ok);
   // A new topology (a reload, a catalog change) applied on the loop: routing,
   // probes, metrics, freshness; the caller announces it. `edited`: a catalog
   // edit's registries (Router::applyTopology carries every other one).
-  void applyTopology(config::TopologyPtr next, const std::unordered_set<std::string>* edited = nullptr);
+  // `prepared`: a reload's answers compiled off the loop (Router::prepare).
+  // `targets`: the new topology's probe targets, built off the loop with it.
+  void applyTopology(config::TopologyPtr next, const std::unordered_set<std::string>* edited = nullptr,
+                     Router::Prepared* prepared = nullptr, std::vector<health::ProbeTarget>* targets = nullptr);
   // The runtime catalog: the edited registries are validated with the
   // loader's rules against what is served now (config::editCatalog: the
   // rest is not parsed again), applied, persisted (catalog.json), then

@@ -97,30 +97,70 @@ PairSet Router::laggingPairs() const {
   return out;
 }
 
-std::vector<policy::ReplicaState> Router::effective(uint32_t g) const {
-  std::vector<policy::ReplicaState> out = states_[g];
+std::vector<policy::ReplicaState> Router::effectiveOf(const std::vector<policy::ReplicaState>& states,
+                                                     const std::vector<Fault>& faults) {
+  std::vector<policy::ReplicaState> out = states;
   for (size_t r = 0; r < out.size(); ++r) {
-    if (failsHealth(faults_[g][r])) out[r].health = policy::Health::Down;
-    if (faults_[g][r] == Fault::Throttled) out[r].health = policy::Health::Up;
+    if (failsHealth(faults[r])) out[r].health = policy::Health::Down;
+    if (faults[r] == Fault::Throttled) out[r].health = policy::Health::Up;
   }
   return out;
 }
 
-void Router::rebuildAll(const std::vector<uint32_t>* carried) {
+std::vector<policy::ReplicaState> Router::effective(uint32_t g) const { return effectiveOf(states_[g], faults_[g]); }
+
+Router::Snapshot Router::snapshot() const { return {topology_, states_, faults_, overrides_, mutations_}; }
+
+Router::Prepared Router::prepare(const Snapshot& s, config::TopologyPtr next) {
+  Prepared p;
+  p.topology = std::move(next);
+  p.previous = s.previous;
+  p.mutations = s.mutations;
+  Carry c = carry(*s.previous, *p.topology, s.states, s.faults, s.overrides, nullptr, false);
+  p.effective.reserve(c.states.size());
+  for (size_t g = 0; g < c.states.size(); ++g) p.effective.push_back(effectiveOf(c.states[g], c.faults[g]));
+  p.states = std::move(c.states);
+  p.faults = std::move(c.faults);
+  p.replaced = std::move(c.replaced);
+  policy::Ranking ranking(*p.topology);
+  p.table = policy::computeRoutingTable(*p.topology, ranking, p.effective, 0);
+  // One thread: the DNS threads are serving meanwhile.
+  p.answers = dns::compileAll(*p.topology, *p.table, 0);
+  return p;
+}
+
+void Router::rebuildAll(const std::vector<uint32_t>* carried, const Prepared* prepared, bool prepared_whole) {
   ranking_ = std::make_unique<policy::Ranking>(*topology_);
   bumpSerial();
   auto from = [&](uint32_t g) { return carried ? (*carried)[g] : kNew; };
-  size_t reused = 0;
+  size_t reused = 0, precompiled = 0;
   std::vector<std::vector<policy::ReplicaState>> eff(topology_->registries.size());
-  for (uint32_t g = 0; g < topology_->registries.size(); ++g)
-    if (from(g) == kNew) eff[g] = effective(g);
-    else ++reused;
+  // Per registry: take the prepared part and answers (computed from these very states).
+  std::vector<bool> take(topology_->registries.size(), false);
+  if (prepared && prepared->topology != topology_) prepared = nullptr;
+  for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
+    if (from(g) != kNew) {
+      ++reused;
+      continue;
+    }
+    if (prepared_whole) {  // its states are these: no comparing needed
+      take[g] = true;
+      ++precompiled;
+      continue;
+    }
+    eff[g] = effective(g);
+    if (prepared && eff[g] == prepared->effective[g]) {
+      take[g] = true;
+      ++precompiled;
+    }
+  }
   auto t0 = std::chrono::steady_clock::now();
   // A carried registry's part and answers are the previous generation's
   // objects: same definition, same states, so the same result (router.h).
   auto old_table = table_;
   auto old_answers = answers_;
   table_ = policy::computeRoutingTable(*topology_, *ranking_, eff, ++generation_, [&](uint32_t g) {
+    if (take[g]) return prepared->table->registries[g];
     return from(g) == kNew ? nullptr : old_table->registries[from(g)];
   });
   auto t1 = std::chrono::steady_clock::now();
@@ -128,7 +168,11 @@ void Router::rebuildAll(const std::vector<uint32_t>* carried) {
   const size_t threads = old_answers ? 1 : std::max(1u, std::thread::hardware_concurrency());
   answers_ = dns::compileAll(
       *topology_, *table_, serial_,
-      [&](uint32_t g) { return from(g) == kNew ? nullptr : old_answers->registries[from(g)]; }, threads);
+      [&](uint32_t g) {
+        if (take[g]) return prepared->answers->registries[g];
+        return from(g) == kNew ? nullptr : old_answers->registries[from(g)];
+      },
+      threads);
   auto t2 = std::chrono::steady_clock::now();
   publisher_.publish(answers_);
   if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
@@ -138,9 +182,9 @@ void Router::rebuildAll(const std::vector<uint32_t>* carried) {
   old_answers.reset();  // what no generation shares any more is freed here, and counted
   const auto ms = millisBetween;
   // A full rebuild (start-up, reload) is the expensive path: say what it cost.
-  spdlog::info("event=rebuild generation={} registries={} reused={} routing_ms={:.1f} compile_ms={:.1f} "
+  spdlog::info("event=rebuild generation={} registries={} reused={} precompiled={} routing_ms={:.1f} compile_ms={:.1f} "
                "publish_ms={:.1f} free_ms={:.1f}",
-               generation_, topology_->registries.size(), reused, ms(t0, t1), ms(t1, t2), ms(t2, t3),
+               generation_, topology_->registries.size(), reused, precompiled, ms(t0, t1), ms(t1, t2), ms(t2, t3),
                ms(t3, std::chrono::steady_clock::now()));
 }
 
@@ -168,6 +212,7 @@ Result<Fault> Router::fault(std::string_view registry, std::string_view region) 
 template <typename T>
 Result<bool> Router::setState(std::string_view registry, std::string_view region, T policy::ReplicaState::*field,
                               T value, const char* cause, std::string_view detail) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   T& current = states_[p->registry][p->replica].*field;
@@ -179,6 +224,7 @@ Result<bool> Router::setState(std::string_view registry, std::string_view region
 
 Result<bool> Router::setHealth(std::string_view registry, std::string_view region, policy::Health health,
                                std::string_view cause) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   auto& s = states_[p->registry][p->replica];
@@ -190,10 +236,12 @@ Result<bool> Router::setHealth(std::string_view registry, std::string_view regio
 }
 
 Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   return setState(registry, region, &policy::ReplicaState::global_endpoint_routing, enabled, "operator", {});
 }
 
 Result<bool> Router::setOperatorFlag(std::string_view registry, std::string_view region, bool enabled) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   // A pair this topology lacks (a reload dropped it while the decision was
   // on its way, or a fleet peer's config has it) keeps the decision dormant.
   (void)setGlobalEndpointRouting(registry, region, enabled);
@@ -205,6 +253,7 @@ Result<bool> Router::setOperatorFlag(std::string_view registry, std::string_view
 }
 
 std::vector<PairKey> Router::restoreOverrides(const Overrides& overrides) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   std::vector<PairKey> dormant;
   for (const auto& [key, enabled] : overrides) {
     overrides_[key] = enabled;
@@ -214,6 +263,7 @@ std::vector<PairKey> Router::restoreOverrides(const Overrides& overrides) {
 }
 
 size_t Router::forgetOverrides(const std::string& registry, const std::function<bool(const std::string&)>& gone) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   return std::erase_if(overrides_, [&](const auto& kv) { return kv.first.registry == registry && gone(kv.first.region); });
 }
 
@@ -231,6 +281,7 @@ Overrides Router::orphanedOverrides() const {
 }
 
 size_t Router::retainOverrides(const std::function<bool(const PairKey&)>& keep) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   size_t dropped = 0;
   for (auto it = overrides_.begin(); it != overrides_.end();) {
     if (keep(it->first)) {
@@ -247,6 +298,7 @@ size_t Router::retainOverrides(const std::function<bool(const PairKey&)>& keep) 
 }
 
 Result<bool> Router::restoreFlag(std::string_view registry, std::string_view region) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   auto over = overrides_.find(PairKey{std::string(registry), std::string(region)});
@@ -256,6 +308,7 @@ Result<bool> Router::restoreFlag(std::string_view registry, std::string_view reg
 }
 
 Result<bool> Router::setFault(std::string_view registry, std::string_view region, Fault fault) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   auto& f = faults_[p->registry][p->replica];
@@ -267,6 +320,7 @@ Result<bool> Router::setFault(std::string_view registry, std::string_view region
 
 Result<bool> Router::setLagging(std::string_view registry, std::string_view region, bool lagging,
                                 std::string_view detail) {
+  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
   return setState(registry, region, &policy::ReplicaState::lagging, lagging, "freshness", detail);
 }
 
@@ -315,48 +369,46 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
   if (on_change_) on_change_(c);
 }
 
-size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited) {
-  auto previous = std::move(topology_);  // the old registries, matched by name below
-  auto old_states = std::move(states_);
-  auto old_faults = std::move(faults_);
-  topology_ = std::move(topology);
-  const size_t n = topology_->registries.size();
-  states_.clear();
-  faults_.clear();
-  states_.reserve(n);
-  faults_.reserve(n);
-  std::vector<uint32_t> carried(n, kNew);
-  const std::vector<uint32_t> was_at = policy::previousIndices(*previous, *topology_);
-  size_t replaced = 0;
+Router::Carry Router::carry(const policy::Topology& previous, const policy::Topology& next,
+                            std::vector<std::vector<policy::ReplicaState>> old_states,
+                            std::vector<std::vector<Fault>> old_faults, const Overrides& overrides,
+                            const std::unordered_set<std::string>* edited, bool log) {
+  const size_t n = next.registries.size();
+  Carry c;
+  c.states.reserve(n);
+  c.faults.reserve(n);
+  c.carried.assign(n, kNew);
+  const std::vector<uint32_t> was_at = policy::previousIndices(previous, next);
   for (uint32_t g = 0; g < n; ++g) {
-    const auto& reg = topology_->registries[g];
+    const auto& reg = next.registries[g];
     std::optional<uint32_t> og;
     if (was_at[g] != policy::kNoIndex) og = was_at[g];
     if (og && edited && edited->count(reg.name) == 0) {
       // A catalog edit: every registry it did not name is the same object
       // of the same file, its pairs exactly as they were.
-      carried[g] = *og;
-      states_.push_back(std::move(old_states[*og]));
-      faults_.push_back(std::move(old_faults[*og]));
+      c.carried[g] = *og;
+      c.states.push_back(std::move(old_states[*og]));
+      c.faults.push_back(std::move(old_faults[*og]));
       continue;
     }
-    states_.emplace_back();
-    faults_.emplace_back(reg.replicas.size(), Fault::None);
+    auto& states = c.states.emplace_back();
+    auto& faults = c.faults.emplace_back(reg.replicas.size(), Fault::None);
+    states.reserve(reg.replicas.size());
     for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
       const auto& rep = reg.replicas[r];
-      auto& s = states_[g].emplace_back(policy::ReplicaState{policy::Health::Unknown, rep.global_endpoint_routing});
-      PairKey key{reg.name, topology_->regions[rep.region].name};
-      auto over = overrides_.find(key);
-      auto orr = og ? previous->replicaIndex(*og, key.region) : std::nullopt;
+      auto& s = states.emplace_back(policy::ReplicaState{policy::Health::Unknown, rep.global_endpoint_routing});
+      PairKey key{reg.name, next.regions[rep.region].name};
+      auto over = overrides.find(key);
+      auto orr = og ? previous.replicaIndex(*og, key.region) : std::nullopt;
       if (!orr) {
         // A new pair (or one coming back): its dormant override, else the
         // file; out of global routing until its first probe (a pair never
         // probed, scheme none, has nothing to wait for).
-        if (over != overrides_.end()) s.global_endpoint_routing = over->second;
+        if (over != overrides.end()) s.global_endpoint_routing = over->second;
         s.awaiting_probe = reg.health.scheme != policy::ProbeScheme::None;
         continue;
       }
-      const auto& old_reg = previous->registries[*og];
+      const auto& old_reg = previous.registries[*og];
       const auto& old_rep = old_reg.replicas[*orr];
       const auto& was = old_states[*og][*orr];
       const bool probed = old_reg.health.scheme != policy::ProbeScheme::None;
@@ -365,8 +417,9 @@ size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_
       if (probed && reg.health.scheme != policy::ProbeScheme::None &&
           !health::sameProbeEndpoint(old_reg, old_rep, reg, rep)) {
         // Probed somewhere else now: the old verdict says nothing about it.
-        spdlog::info("event=probe_endpoint_changed pair={} (out of global routing until its first probe there)",
-                     key.str());
+        if (log)
+          spdlog::info("event=probe_endpoint_changed pair={} (out of global routing until its first probe there)",
+                       key.str());
         s.health = policy::Health::Unknown;
         s.awaiting_probe = true;
       }
@@ -376,14 +429,14 @@ size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_
         s.health = policy::Health::Unknown;
         s.awaiting_probe = false;
       }
-      faults_[g][r] = old_faults[*og][*orr];
+      faults[r] = old_faults[*og][*orr];
       if (rep.global_endpoint_routing != old_rep.global_endpoint_routing) {
         // The file's key was edited: the newer decision wins over the override.
-        if (over != overrides_.end()) {
-          spdlog::info("event=override_replaced pair={} by the file's global_endpoint_routing={}", key.str(),
-                       rep.global_endpoint_routing);
-          overrides_.erase(over);
-          ++replaced;
+        if (over != overrides.end()) {
+          if (log)
+            spdlog::info("event=override_replaced pair={} by the file's global_endpoint_routing={}", key.str(),
+                         rep.global_endpoint_routing);
+          c.replaced.push_back(key);
         }
         continue;
       }
@@ -391,9 +444,36 @@ size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_
       s.global_endpoint_routing = was.global_endpoint_routing;
     }
   }
-  rebuildAll(edited ? &carried : nullptr);
+  return c;
+}
+
+size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited,
+                             Prepared* prepared) {
+  ++mutations_;
+  auto previous = std::move(topology_);  // the old registries, matched by name below
+  topology_ = std::move(topology);
+  if (prepared && !edited && prepared->topology == topology_ && prepared->previous == previous &&
+      prepared->mutations + 1 == mutations_) {
+    // Nothing changed since its snapshot: its carry is this one (the reload
+    // rule is a pure function of the same inputs), so take it whole rather
+    // than walk 500,000 pairs again on the loop.
+    states_ = std::move(prepared->states);  // consumed: prepared->effective still holds what they were
+    faults_ = std::move(prepared->faults);
+    for (const auto& key : prepared->replaced) {
+      spdlog::info("event=override_replaced pair={} by the file's edit of global_endpoint_routing", key.str());
+      overrides_.erase(key);
+    }
+    rebuildAll(nullptr, prepared, true);
+    spdlog::info("event=reload registries={} generation={}", topology_->registries.size(), generation_);
+    return prepared->replaced.size();
+  }
+  Carry c = carry(*previous, *topology_, std::move(states_), std::move(faults_), overrides_, edited, true);
+  states_ = std::move(c.states);
+  faults_ = std::move(c.faults);
+  for (const auto& key : c.replaced) overrides_.erase(key);
+  rebuildAll(edited ? &c.carried : nullptr, prepared);
   spdlog::info("event=reload registries={} generation={}", topology_->registries.size(), generation_);
-  return replaced;
+  return c.replaced.size();
 }
 
 }  // namespace switchyard::control

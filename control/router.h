@@ -124,7 +124,40 @@ class Router final : public health::HealthSink {
   // settings are as in the current topology (config::editCatalog's copy);
   // those registries keep their states and reuse their routing and compiled
   // answers, so the change costs what they are not.
-  size_t applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited = nullptr);
+  //
+  // `prepared` (a reload that changed a setting, so every answer moves):
+  // the rebuild computed off the loop by prepare(); every registry whose
+  // effective states are still what it was computed from takes its routing
+  // part and answers from there, the rest (changed meanwhile) are computed.
+  struct Prepared;
+  size_t applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited = nullptr,
+                       Prepared* prepared = nullptr);
+
+  // A full rebuild off the control loop, in two halves: snapshot() copies
+  // the routing inputs on the loop (O(pairs), no compiling), prepare() runs
+  // on any thread, and applyTopology(next, nullptr, &prepared) installs it.
+  struct Snapshot {
+    config::TopologyPtr previous;
+    std::vector<std::vector<policy::ReplicaState>> states;
+    std::vector<std::vector<Fault>> faults;
+    Overrides overrides;
+    uint64_t mutations = 0;  // the Router's count of changes when it was taken
+  };
+  struct Prepared {
+    config::TopologyPtr topology;
+    config::TopologyPtr previous;  // the snapshot's
+    uint64_t mutations = 0;        // the snapshot's
+    std::vector<std::vector<policy::ReplicaState>> effective;  // per registry: what it was computed from
+    // The reload rule's result from the snapshot: installed as they are
+    // when no change came after it.
+    std::vector<std::vector<policy::ReplicaState>> states;
+    std::vector<std::vector<Fault>> faults;
+    std::vector<PairKey> replaced;
+    std::shared_ptr<const policy::RoutingTable> table;
+    std::shared_ptr<const dns::AnswerSet> answers;
+  };
+  Snapshot snapshot() const;
+  static Prepared prepare(const Snapshot& snapshot, config::TopologyPtr next);
 
   // Called after every pair change (also when routing did not move).
   void onChange(std::function<void(const PairChange&)> f) { on_change_ = std::move(f); }
@@ -166,7 +199,23 @@ class Router final : public health::HealthSink {
   static constexpr uint32_t kNew = UINT32_MAX;  // a registry not carried from the previous topology
   // carried (optional): per registry, its index in the previous generation
   // whose part and answers it reuses, or kNew to compute them.
-  void rebuildAll(const std::vector<uint32_t>* carried);
+  // `prepared_whole`: every registry takes `prepared`'s part and answers.
+  void rebuildAll(const std::vector<uint32_t>* carried, const Prepared* prepared = nullptr,
+                  bool prepared_whole = false);
+  // The reload rule (above) from `previous` to `next`: the states and faults
+  // the new topology starts from, which registries are carried whole, and
+  // which overrides the file's edits replace. Pure; `log` says what it did.
+  struct Carry {
+    std::vector<std::vector<policy::ReplicaState>> states;
+    std::vector<std::vector<Fault>> faults;
+    std::vector<uint32_t> carried;  // per registry: its previous index, reused whole, or kNew
+    std::vector<PairKey> replaced;  // overrides the new file's edits replace
+  };
+  static Carry carry(const policy::Topology& previous, const policy::Topology& next,
+                     std::vector<std::vector<policy::ReplicaState>> old_states, std::vector<std::vector<Fault>> old_faults,
+                     const Overrides& overrides, const std::unordered_set<std::string>* edited, bool log);
+  static std::vector<policy::ReplicaState> effectiveOf(const std::vector<policy::ReplicaState>& states,
+                                                       const std::vector<Fault>& faults);
 
   dns::AnswerPublisher& publisher_;
   config::TopologyPtr topology_;
@@ -180,6 +229,7 @@ class Router final : public health::HealthSink {
   std::function<void(uint32_t)> on_serial_;
   uint64_t generation_ = 0;
   uint32_t serial_ = 0;
+  uint64_t mutations_ = 0;  // every call that may change states, faults or overrides
 };
 
 }  // namespace switchyard::control

@@ -325,6 +325,45 @@ TEST_CASE("admin API bodies: curl -X POST without a body is answered at once, ov
   CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
 }
 
+TEST_CASE("a reload that changes a setting compiles the new answers off the loop and keeps changes made meanwhile") {
+  DaemonProcess d(adminConfig());
+  INFO(d.log());
+  REQUIRE(d.running());
+  Api api(d);
+  addBulkRegistries(d, 5000);  // above the size a rebuild stays on the loop for
+  std::string path = d.dir() + "/switchyard.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string edited = text.str();
+  edited.replace(edited.find("global: 30"), 10, "global: 42");  // a setting: every answer moves
+  writeFile(path, edited);
+  std::atomic<int> status{0};
+  std::thread reloader([&] {
+    Api r(d);
+    r.client.set_read_timeout(control::kReloadWaitSeconds);
+    status = r.send("POST", "/v1/reload", "").first;
+  });
+  // A fault while the reload runs (parse, compile or after): whenever it
+  // lands, the reloaded daemon must have it.
+  waitForLog(d, "event=reload_started");
+  CHECK(api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"down"})").first == 200);
+  reloader.join();
+  REQUIRE(status.load() == 200);
+  CHECK_THAT(d.log(), Catch::Contains("event=reload_prepared registries=5002"));
+  auto p = query(d.v4(), "myregistry.cr.example.test", LDNS_RR_TYPE_A,
+                 {.ecs = IpPrefix::parse("198.51.100.0/26").value()});
+  REQUIRE(p);
+  CHECK(answers(p.get()) != Strings{"A 127.0.0.11"});  // eastus still down
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(p.get()), 0)) == 42);
+  auto bulk = query(d.v4(), "bulk4999.cr.example.test", LDNS_RR_TYPE_A);
+  REQUIRE(bulk);
+  CHECK(answers(bulk.get()) == Strings{"A 127.0.3.250"});
+  CHECK(ldns_rr_ttl(ldns_rr_list_rr(ldns_pkt_answer(bulk.get()), 0)) == 42);
+  REQUIRE(api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"none"})").first == 200);
+  CHECK(eastusAnswer(d) == Strings{"A 127.0.0.11"});
+}
+
 TEST_CASE("a reload parses off the control loop: the API answers while a large file is read") {
   DaemonProcess d(adminConfig());
   INFO(d.log());

@@ -4,6 +4,7 @@
 #include "control/router.h"
 #include "dns/wire.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <unordered_set>
 #include "tests/support/test_topology.h"
@@ -251,4 +252,72 @@ TEST_CASE("a catalog edit recomputes only the registries it names: the rest keep
     CHECK(*router.table()->registries[g] == *carried[g]);
   }
   CHECK(router.state("d", "eastus")->health == Health::Down);
+}
+
+TEST_CASE("a reload's answers prepared off the loop: installed where the states held, computed where they moved") {
+  dns::AnswerPublisher pub;
+  control::Router router(load(), pub);
+  REQUIRE(router.setHealth("myregistry", "westus", Health::Down));
+  auto next = load("global: 30", "global: 60");  // a setting: every answer moves
+  control::Router::Snapshot snap = router.snapshot();
+  control::Router::Prepared prepared = control::Router::prepare(snap, next);
+  REQUIRE(prepared.answers->registries.size() == 2);
+  // While it was compiled: a fault on myregistry's eastus (its states move),
+  // nothing on teamb.
+  REQUIRE(router.setFault("myregistry", "eastus", control::Fault::Down).value());
+  router.applyTopology(next, nullptr, &prepared);
+  auto set = pub.latest();
+  CHECK(router.topology().ttl.global == 60);
+  CHECK(set->registries[1] == prepared.answers->registries[1]);  // teamb: the prepared answers themselves
+  CHECK(set->registries[0] != prepared.answers->registries[0]);  // myregistry: computed again, with the fault
+  CHECK(router.fault("myregistry", "eastus").value() == control::Fault::Down);
+  CHECK(router.state("myregistry", "westus")->health == Health::Down);
+  // What was installed is what a full rebuild from the same states gives.
+  dns::AnswerPublisher pub2;
+  control::Router full(load(), pub2);
+  REQUIRE(full.setHealth("myregistry", "westus", Health::Down));
+  REQUIRE(full.setFault("myregistry", "eastus", control::Fault::Down).value());
+  full.applyTopology(next);
+  for (size_t g = 0; g < 2; ++g) {
+    const auto& a = *set->registries[g];
+    const auto& b = *pub2.latest()->registries[g];
+    REQUIRE(a.answers.size() == b.answers.size());
+    // Equal but for the SOA serial, which the responder writes at serial_at
+    // from the set's own serial whenever it answers.
+    auto unserial = [](const dns::Answer& x) {
+      auto body = x.body;
+      if (x.serial_at >= 0) std::fill_n(body.begin() + x.serial_at, 4, uint8_t{0});
+      return body;
+    };
+    for (size_t i = 0; i < a.answers.size(); ++i) CHECK(unserial(a.answers[i]) == unserial(b.answers[i]));
+    CHECK(a.client_view == b.client_view);
+  }
+  CHECK(router.describeRouting(0) == full.describeRouting(0));
+  // Nothing changed after the snapshot: taken whole, states and all.
+  auto again = load("global: 30", "global: 75");
+  control::Router::Prepared quiet = control::Router::prepare(router.snapshot(), again);
+  router.applyTopology(again, nullptr, &quiet);
+  CHECK(router.topology().ttl.global == 75);
+  CHECK(pub.latest()->registries[0] == quiet.answers->registries[0]);
+  CHECK(pub.latest()->registries[1] == quiet.answers->registries[1]);
+  CHECK(router.fault("myregistry", "eastus").value() == control::Fault::Down);
+  CHECK(router.state("myregistry", "westus")->health == Health::Down);
+  // The reload rule holds on that path too: the file's edit of a pair's
+  // flag replaces the operator's override.
+  REQUIRE(router.setOperatorFlag("myregistry", "westus", false).value());
+  std::string text = test::testConfig();
+  text.replace(text.find("@DNS@"), 5, "[\"127.0.0.1:53\"]");
+  text.replace(text.find("addresses: [127.0.0.12]"), 23, "addresses: [127.0.0.12]\n        global_endpoint_routing: false");
+  text.replace(text.find("global: 30"), 10, "global: 76");
+  auto flagged = config::loadTopologyText(text, "t.yaml").value();
+  control::Router::Prepared edit = control::Router::prepare(router.snapshot(), flagged);
+  CHECK(router.applyTopology(flagged, nullptr, &edit) == 1);
+  CHECK(router.overrides().empty());
+  CHECK_FALSE(router.state("myregistry", "westus")->global_endpoint_routing);
+  // Prepared for another topology: ignored, everything computed.
+  auto other = load("global: 30", "global: 90");
+  control::Router::Prepared stale = control::Router::prepare(router.snapshot(), next);
+  router.applyTopology(other, nullptr, &stale);
+  CHECK(router.topology().ttl.global == 90);
+  CHECK(pub.latest()->registries[1] != stale.answers->registries[1]);
 }
