@@ -157,9 +157,13 @@ ConfigTree ConfigTree::parse(std::string_view text) {
                          std::to_string(parser.context_mark.column + 1) + ")";
         throw err;
       }
-      bool more = b.add(e);
-      yaml_event_delete(&e);
-      if (!more) break;
+      // The event owns its strings: freed however add() ends (it throws on
+      // an unknown alias).
+      struct Owned {
+        yaml_event_t* e;
+        ~Owned() { yaml_event_delete(e); }
+      } owned{&e};
+      if (!b.add(e)) break;
     }
   } catch (...) {
     yaml_parser_delete(&parser);
