@@ -61,6 +61,31 @@ void addBulkRegistries(const DaemonProcess& d, int n) {
   writeFile(path, big);
 }
 
+// Replaces the first `from` in d's config file with `to`.
+void editConfig(const DaemonProcess& d, const std::string& from, const std::string& to) {
+  std::string path = d.dir() + "/switchyard.yaml";
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string edited = text.str();
+  auto at = edited.find(from);
+  REQUIRE(at != std::string::npos);
+  edited.replace(at, from.size(), to);
+  writeFile(path, edited);
+}
+
+// POST /v1/reload on a thread of its own (the caller joins it), its HTTP
+// status into `status`: for tests that act while the reload runs.
+std::thread reloadInBackground(const DaemonProcess& d, std::atomic<int>& status) {
+  return std::thread([&d, &status] {
+    AdminClient api(d);
+    // As long as the server waits for a reload (under ASan on a busy
+    // machine 20,000 registries take longer than the usual 15 s).
+    api.client.set_read_timeout(control::kReloadWaitSeconds);
+    status = api.send("POST", "/v1/reload", "").first;
+  });
+}
+
 // Waits (at most 30 s) until the daemon's log contains `text`.
 void waitForLog(const DaemonProcess& d, const std::string& text) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
@@ -245,13 +270,7 @@ TEST_CASE("a reload that edits one registry rebuilds only it: the others keep th
   REQUIRE(api.send("POST", "/v1/registries/myregistry/replications/eastus/fault", R"({"health":"down"})").first == 200);
   Strings failed_over = eastusAnswer(d);
   REQUIRE(failed_over != Strings{"A 127.0.0.11"});
-  std::string path = d.dir() + "/switchyard.yaml";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string edited = text.str();
-  edited.replace(edited.find("addresses: [127.0.0.21]"), 23, "addresses: [127.0.0.22]");
-  writeFile(path, edited);
+  editConfig(d, "addresses: [127.0.0.21]", "addresses: [127.0.0.22]");
   auto ok = api.send("POST", "/v1/reload", "");
   REQUIRE(ok.first == 200);
   CHECK_THAT(d.log(), Catch::Contains("event=reload_changes registries=1 (the rest carried)"));
@@ -331,19 +350,9 @@ TEST_CASE("a reload that changes a setting compiles the new answers off the loop
   REQUIRE(d.running());
   Api api(d);
   addBulkRegistries(d, 5000);  // above the size a rebuild stays on the loop for
-  std::string path = d.dir() + "/switchyard.yaml";
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string edited = text.str();
-  edited.replace(edited.find("global: 30"), 10, "global: 42");  // a setting: every answer moves
-  writeFile(path, edited);
+  editConfig(d, "global: 30", "global: 42");  // a setting: every answer moves
   std::atomic<int> status{0};
-  std::thread reloader([&] {
-    Api r(d);
-    r.client.set_read_timeout(control::kReloadWaitSeconds);
-    status = r.send("POST", "/v1/reload", "").first;
-  });
+  std::thread reloader = reloadInBackground(d, status);
   // A fault while the reload runs (parse, compile or after): whenever it
   // lands, the reloaded daemon must have it.
   waitForLog(d, "event=reload_started");
@@ -373,13 +382,7 @@ TEST_CASE("a reload parses off the control loop: the API answers while a large f
   addBulkRegistries(d, kExtra);
 
   std::atomic<int> reload_status{0};
-  std::thread reloader([&] {
-    Api api(d);
-    // As long as the server waits for a reload (under ASan on a busy
-    // machine 20,000 registries take longer than the usual 15 s).
-    api.client.set_read_timeout(control::kReloadWaitSeconds);
-    reload_status = api.send("POST", "/v1/reload", "").first;
-  });
+  std::thread reloader = reloadInBackground(d, reload_status);
   // Once the reload has started, the loop still answers the API and DNS.
   waitForLog(d, "event=reload_started");
   Api api(d);
