@@ -769,8 +769,8 @@ void ControlPlane::applyReload(Reload& run) {
   // the one the run compared with) and there are many: compile the new
   // answers on a work thread while this loop goes on serving the API and
   // applying changes; commitReload installs them.
-  const bool carry = run.changed && topology_ == run.previous;
-  if (carry || merged->registries.size() < kPrepareAbove) return commitReload(run, nullptr);
+  if (!(run.changed && topology_ == run.previous)) run.changed.reset();  // compared with what is no longer served
+  if (run.changed || merged->registries.size() < kPrepareAbove) return commitReload(run, nullptr);
   run.prepared_against = topology_;
   run.prepared_version = catalog_version_;
   run.snapshot = router_->snapshot();
@@ -811,7 +811,7 @@ void ControlPlane::commitReload(Reload& run, Router::Prepared* prepared) {
       spdlog::info("event=catalog_entry_admitted registry={} (the config file fits it again)", p.registry);
   file_topology_ = run.file;
   pending_registries_ = std::move(run.merged_pending);
-  if (run.changed && topology_ == run.previous) {
+  if (run.changed) {
     // Only registries changed: the others keep their states, routing and
     // answers (the catalog-edit path), so the loop does O(changed) work
     // plus a pass of pointers, not a rebuild of every answer.

@@ -109,9 +109,9 @@ class ControlPlane {
     uint64_t catalog_version = 0;  // ... and its version: a change since is merged again on the loop
     config::TopologyPtr file;      // the file alone, when it loaded
     config::TopologyPtr previous;  // what was served when the run started
-    // What the run changed against `previous` (policy::registriesChanged):
-    // when set, and nothing changed the served topology meanwhile, only
-    // those registries are rebuilt on the loop.
+    // What the run changed against `previous` (policy::registriesChanged);
+    // applyReload drops it when `previous` is no longer served. When set,
+    // only those registries are rebuilt.
     std::optional<std::unordered_set<std::string>> changed;
     std::vector<config::CatalogPending> pending;
     Result<config::TopologyPtr> result = Error{"not parsed"};

@@ -138,6 +138,7 @@ void Router::rebuildAll(const std::vector<uint32_t>* carried, const Prepared* pr
   // Per registry: take the prepared part and answers (computed from these very states).
   std::vector<bool> take(topology_->registries.size(), false);
   if (prepared && prepared->topology != topology_) prepared = nullptr;
+  prepared_whole = prepared_whole && prepared;
   for (uint32_t g = 0; g < topology_->registries.size(); ++g) {
     if (from(g) != kNew) {
       ++reused;
@@ -212,7 +213,7 @@ Result<Fault> Router::fault(std::string_view registry, std::string_view region) 
 template <typename T>
 Result<bool> Router::setState(std::string_view registry, std::string_view region, T policy::ReplicaState::*field,
                               T value, const char* cause, std::string_view detail) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   T& current = states_[p->registry][p->replica].*field;
@@ -224,7 +225,7 @@ Result<bool> Router::setState(std::string_view registry, std::string_view region
 
 Result<bool> Router::setHealth(std::string_view registry, std::string_view region, policy::Health health,
                                std::string_view cause) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   auto& s = states_[p->registry][p->replica];
@@ -236,12 +237,12 @@ Result<bool> Router::setHealth(std::string_view registry, std::string_view regio
 }
 
 Result<bool> Router::setGlobalEndpointRouting(std::string_view registry, std::string_view region, bool enabled) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   return setState(registry, region, &policy::ReplicaState::global_endpoint_routing, enabled, "operator", {});
 }
 
 Result<bool> Router::setOperatorFlag(std::string_view registry, std::string_view region, bool enabled) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   // A pair this topology lacks (a reload dropped it while the decision was
   // on its way, or a fleet peer's config has it) keeps the decision dormant.
   (void)setGlobalEndpointRouting(registry, region, enabled);
@@ -253,7 +254,7 @@ Result<bool> Router::setOperatorFlag(std::string_view registry, std::string_view
 }
 
 std::vector<PairKey> Router::restoreOverrides(const Overrides& overrides) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   std::vector<PairKey> dormant;
   for (const auto& [key, enabled] : overrides) {
     overrides_[key] = enabled;
@@ -263,7 +264,7 @@ std::vector<PairKey> Router::restoreOverrides(const Overrides& overrides) {
 }
 
 size_t Router::forgetOverrides(const std::string& registry, const std::function<bool(const std::string&)>& gone) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   return std::erase_if(overrides_, [&](const auto& kv) { return kv.first.registry == registry && gone(kv.first.region); });
 }
 
@@ -281,7 +282,7 @@ Overrides Router::orphanedOverrides() const {
 }
 
 size_t Router::retainOverrides(const std::function<bool(const PairKey&)>& keep) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   size_t dropped = 0;
   for (auto it = overrides_.begin(); it != overrides_.end();) {
     if (keep(it->first)) {
@@ -298,7 +299,7 @@ size_t Router::retainOverrides(const std::function<bool(const PairKey&)>& keep) 
 }
 
 Result<bool> Router::restoreFlag(std::string_view registry, std::string_view region) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   auto over = overrides_.find(PairKey{std::string(registry), std::string(region)});
@@ -308,7 +309,7 @@ Result<bool> Router::restoreFlag(std::string_view registry, std::string_view reg
 }
 
 Result<bool> Router::setFault(std::string_view registry, std::string_view region, Fault fault) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   auto p = find(registry, region);
   if (!p) return Error{p.error()};
   auto& f = faults_[p->registry][p->replica];
@@ -320,7 +321,7 @@ Result<bool> Router::setFault(std::string_view registry, std::string_view region
 
 Result<bool> Router::setLagging(std::string_view registry, std::string_view region, bool lagging,
                                 std::string_view detail) {
-  ++mutations_;  // a prepared rebuild is installed whole only if none came after its snapshot
+  ++mutations_;
   return setState(registry, region, &policy::ReplicaState::lagging, lagging, "freshness", detail);
 }
 

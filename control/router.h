@@ -229,7 +229,10 @@ class Router final : public health::HealthSink {
   std::function<void(uint32_t)> on_serial_;
   uint64_t generation_ = 0;
   uint32_t serial_ = 0;
-  uint64_t mutations_ = 0;  // every call that may change states, faults or overrides
+  // Counts every call that may change states, faults or overrides (each
+  // mutator bumps it first, whether or not it changes anything): a prepared
+  // rebuild is installed whole only if the count moved by its own install.
+  uint64_t mutations_ = 0;
 };
 
 }  // namespace switchyard::control
