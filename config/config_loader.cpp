@@ -823,7 +823,6 @@ TopologyPtr Loader::load(const ConfigNode& root) {
   requireSeq(regs, "registries");
   if (regs.size() == 0) fail(regs, "registries", "must list at least one registry");
   t->registries.reserve(regs.size());
-  t->registry_by_name.reserve(regs.size());
   for (size_t i = 0; i < regs.size(); ++i) loadRegistry(*t, regs[i], at("registries", i));
   return t;
 }
@@ -839,7 +838,6 @@ CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const Confi
     ConfigNode regs = required(root, "registries", "");
     requireSeq(regs, "registries");
     t->registries.reserve(t->registries.size() + regs.size());
-    t->registry_by_name.reserve(t->registries.size() + regs.size());
     for (size_t i = 0; i < regs.size(); ++i) {
       if (!set_aside_) {
         loadRegistry(*t, regs[i], at("registries", i));
@@ -856,7 +854,7 @@ CatalogTopology Loader::loadCatalogInto(std::shared_ptr<Topology> t, const Confi
       }
     }
   }
-  return {t, std::move(pending_)};
+  return {t, std::move(pending_), std::nullopt};
 }
 
 // "NAME:LINE:COLUMN: message" for a document that is not YAML.
@@ -898,7 +896,7 @@ Result<TopologyPtr> loadTopologyText(const std::string& text, const std::string&
 Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& catalog_json,
                                    const std::string& catalog_name, FieldError* field, bool set_aside) {
   // No catalog: the file's topology itself, not a copy (100,000 registries).
-  if (catalog_json.find_first_not_of(" \t\r\n") == std::string::npos) return CatalogTopology{file, {}};
+  if (catalog_json.find_first_not_of(" \t\r\n") == std::string::npos) return CatalogTopology{file, {}, std::nullopt};
   std::string dir = std::filesystem::path(file->source_file).parent_path().string();
   try {
     ConfigTree tree = ConfigTree::parse(catalog_json);
@@ -916,28 +914,23 @@ Result<CatalogTopology> addCatalog(const TopologyPtr& file, const std::string& c
 
 Result<CatalogTopology> editCatalog(const TopologyPtr& current, const std::vector<std::string>& removed,
                                     const std::string& added_json, const std::string& catalog_name, FieldError* field) {
-  // A copy without the removed registries, re-indexed: O(registries), no
-  // parsing. (Registries held by shared pointer would make this a pointer
-  // copy; measured in bench/RESULTS.md "Runtime catalog".)
+  // A copy without the removed registries: the list and its name index are
+  // chunked and shared (policy/topology.h), so this is O(edited). Each
+  // removed slot takes the last registry; the added ones are appended.
   auto t = std::make_shared<Topology>(*current);
-  std::unordered_set<std::string> gone(removed.begin(), removed.end());
-  if (!gone.empty()) {
-    // The removed ones' indices, ascending; each later registry moves down
-    // by how many of them stood before it. The name index is shifted in
-    // place, not built again (100,000 strings allocated and hashed).
-    std::vector<uint32_t> at;
-    for (const auto& name : gone)
-      if (auto i = t->registryIndex(name)) at.push_back(*i);
-    std::sort(at.begin(), at.end());
-    std::erase_if(t->registries, [&](const policy::Registry& g) { return gone.count(g.name) > 0; });
-    for (const auto& name : gone) t->registry_by_name.erase(name);
-    for (auto& [name, index] : t->registry_by_name)
-      index -= static_cast<uint32_t>(std::lower_bound(at.begin(), at.end(), index) - at.begin());
-  }
+  policy::SlotEdit slots;
+  slots.base = current.get();
+  slots.kept = static_cast<uint32_t>(t->registries.size());
+  std::unordered_set<std::string> gone;
+  for (const auto& name : removed)
+    if (gone.insert(name).second)
+      if (auto i = t->registryIndex(name)) t->removeRegistry(*i, slots);
   std::string dir = std::filesystem::path(current->source_file).parent_path().string();
   try {
     ConfigTree tree = ConfigTree::parse(added_json);
-    return Loader(catalog_name, dir.empty() ? "." : dir).loadCatalogInto(t, tree.root());
+    CatalogTopology merged = Loader(catalog_name, dir.empty() ? "." : dir).loadCatalogInto(t, tree.root());
+    merged.slots = std::move(slots);
+    return merged;
   } catch (const ConfigError& e) {
     if (field) *field = {e.path, e.what};
     return makeError(e.message);

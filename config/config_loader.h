@@ -42,6 +42,9 @@ struct CatalogPending {
 struct CatalogTopology {
   TopologyPtr topology;                 // the file's registries, then the catalog's served ones
   std::vector<CatalogPending> pending;  // valid, kept, not served yet
+  // editCatalog: how the registry slots moved from `current` (the rest of
+  // the list is the same registry objects, shared).
+  std::optional<policy::SlotEdit> slots;
 };
 // A broken rule without FILE:LINE:COLUMN: the key path ("registries[0].replicas[1].addresses[0]") and what is wrong.
 struct FieldError {

@@ -142,6 +142,45 @@ void ControlMetrics::forgetFreshness(const std::string& registry) {
 
 void ControlMetrics::setStalled(bool stalled) { stalled_.Set(stalled ? 1 : 0); }
 
+std::shared_ptr<RegistryCounters> ControlMetrics::carried(const policy::Registry& old_reg,
+                                                          const std::shared_ptr<RegistryCounters>& old,
+                                                          const policy::Topology& t, const policy::Registry& reg,
+                                                          bool same_regions) const {
+  bool same = old_reg.replicas.size() == reg.replicas.size();
+  for (size_t r = 0; same && r < reg.replicas.size(); ++r)
+    same = same_regions ? old_reg.replicas[r].region == reg.replicas[r].region
+                        : regionOf(*topology_, old_reg, r) == regionOf(t, reg, r);
+  if (same) return old;  // shared with scrapes of the old table: the same atomics
+  auto fresh = std::make_shared<RegistryCounters>(reg.replicas.size());
+  fresh->fail_open.store(load(old->fail_open));
+  for (int i = 0; i < kCauseCount; ++i) fresh->changes[i].store(load(old->changes[i]));
+  fresh->in_fail_open = old->in_fail_open;
+  for (size_t r = 0; r < reg.replicas.size(); ++r)
+    for (size_t o = 0; o < old_reg.replicas.size(); ++o)
+      if (regionOf(*topology_, old_reg, o) == regionOf(t, reg, r)) copyPair(old->pairs[o], fresh->pairs[r]);
+  return fresh;
+}
+
+void ControlMetrics::retainEdit(config::TopologyPtr t, const policy::SlotEdit& slots,
+                                const std::unordered_set<std::string>& edited) {
+  // The edited registries' counters as they were: a registry that stays
+  // (a replica added or removed) keeps its counts.
+  std::unordered_map<std::string, uint32_t> was;
+  for (const auto& name : edited)
+    if (auto g = topology_->registryIndex(name)) was.emplace(name, *g);
+  auto next = std::make_shared<CounterTable>(*counters_);
+  slots.applyShared(*next);
+  for (uint32_t g = slots.kept; g < t->registries.size(); ++g) {
+    const auto& reg = t->registries[g];
+    auto it = was.find(reg.name);
+    if (it == was.end()) next->push_back(std::make_shared<RegistryCounters>(reg.replicas.size()));
+    else next->push_back(carried(topology_->registries[it->second], (*counters_)[it->second], *t, reg, true));
+  }
+  // A catalog edit changes no region: the probe durations' series stay.
+  topology_ = std::move(t);
+  counters_ = std::move(next);
+}
+
 void ControlMetrics::retain(config::TopologyPtr t) {
   auto next = std::make_shared<CounterTable>();
   next->reserve(t->registries.size());
@@ -164,24 +203,7 @@ void ControlMetrics::retain(config::TopologyPtr t) {
       next->push_back(std::make_shared<RegistryCounters>(reg.replicas.size()));
       continue;
     }
-    const auto& old_reg = topology_->registries[*og];
-    const auto& old = (*counters_)[*og];
-    bool same = old_reg.replicas.size() == reg.replicas.size();
-    for (size_t r = 0; same && r < reg.replicas.size(); ++r)
-      same = same_regions ? old_reg.replicas[r].region == reg.replicas[r].region
-                          : regionOf(*topology_, old_reg, r) == regionOf(*t, reg, r);
-    if (same) {
-      next->push_back(old);  // shared with scrapes of the old table: the same atomics
-      continue;
-    }
-    auto fresh = std::make_shared<RegistryCounters>(reg.replicas.size());
-    fresh->fail_open.store(load(old->fail_open));
-    for (int i = 0; i < kCauseCount; ++i) fresh->changes[i].store(load(old->changes[i]));
-    fresh->in_fail_open = old->in_fail_open;
-    for (size_t r = 0; r < reg.replicas.size(); ++r)
-      for (size_t o = 0; o < old_reg.replicas.size(); ++o)
-        if (regionOf(*topology_, old_reg, o) == regionOf(*t, reg, r)) copyPair(old->pairs[o], fresh->pairs[r]);
-    next->push_back(std::move(fresh));
+    next->push_back(carried(topology_->registries[*og], (*counters_)[*og], *t, reg, same_regions));
   }
   std::unordered_set<std::string> regions;
   for (size_t i = 0; i < used.size(); ++i)

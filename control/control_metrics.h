@@ -34,6 +34,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_set>
 
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
@@ -71,6 +72,10 @@ class ControlMetrics {
   // After a reload (and at start, REQUIRES: before any event): the counters
   // follow `topology` by name; what it lacks goes. O(pairs).
   void retain(config::TopologyPtr topology);
+  // The same after a catalog edit (config::editCatalog's slot moves from
+  // the topology last given): O(edited).
+  void retainEdit(config::TopologyPtr topology, const policy::SlotEdit& slots,
+                  const std::unordered_set<std::string>& edited);
 
   // A scrape's render begins: the gauges read at scrape time are set (on the
   // control thread) just before the page collects them.
@@ -87,6 +92,12 @@ class ControlMetrics {
 
  private:
   PairCounters* pair(const std::string& registry, const std::string& replica);
+  // `old` (the counters of `old_reg`, of topology_) for `reg` of `t`: the
+  // same counters when its replicas are, else fresh ones with the
+  // registry's counts and the staying pairs' copied.
+  std::shared_ptr<RegistryCounters> carried(const policy::Registry& old_reg, const std::shared_ptr<RegistryCounters>& old,
+                                            const policy::Topology& t, const policy::Registry& reg,
+                                            bool same_regions) const;
   RegistryCounters* registryCounters(const std::string& registry);
 
   config::TopologyPtr topology_;

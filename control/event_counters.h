@@ -21,6 +21,8 @@
 // holding the old one reads it until it lets go.
 #pragma once
 
+#include "common/shared_chunks.h"
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -57,7 +59,9 @@ struct RegistryCounters {
 };
 
 // By registry index of the topology it was built for.
-using CounterTable = std::vector<std::shared_ptr<RegistryCounters>>;
+// By registry slot; chunked so a catalog edit copies it in O(chunks), and
+// the counters themselves shared (their atomics are written in place).
+using CounterTable = SharedChunks<RegistryCounters, std::shared_ptr<RegistryCounters>>;
 
 inline void bump(std::atomic<uint32_t>& c) { c.store(c.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed); }
 

@@ -370,6 +370,116 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
   if (on_change_) on_change_(c);
 }
 
+void Router::carryRegistry(const policy::Topology& previous, std::optional<uint32_t> og,
+                           const std::vector<policy::ReplicaState>* old_states, const std::vector<Fault>* old_faults,
+                           const policy::Topology& next, uint32_t g, const Overrides& overrides, bool log,
+                           std::vector<policy::ReplicaState>& states, std::vector<Fault>& faults,
+                           std::vector<PairKey>& replaced) {
+  const auto& reg = next.registries[g];
+  states.clear();
+  faults.assign(reg.replicas.size(), Fault::None);
+  states.reserve(reg.replicas.size());
+  for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
+    const auto& rep = reg.replicas[r];
+    auto& s = states.emplace_back(policy::ReplicaState{policy::Health::Unknown, rep.global_endpoint_routing});
+    PairKey key{reg.name, next.regions[rep.region].name};
+    auto over = overrides.find(key);
+    auto orr = og ? previous.replicaIndex(*og, key.region) : std::nullopt;
+    if (!orr) {
+      // A new pair (or one coming back): its dormant override, else the
+      // file; out of global routing until its first probe (a pair never
+      // probed, scheme none, has nothing to wait for).
+      if (over != overrides.end()) s.global_endpoint_routing = over->second;
+      s.awaiting_probe = reg.health.scheme != policy::ProbeScheme::None;
+      continue;
+    }
+    const auto& old_reg = previous.registries[*og];
+    const auto& old_rep = old_reg.replicas[*orr];
+    const auto& was = (*old_states)[*orr];
+    const bool probed = old_reg.health.scheme != policy::ProbeScheme::None;
+    s.awaiting_probe = was.awaiting_probe;
+    s.health = was.health;
+    if (probed && reg.health.scheme != policy::ProbeScheme::None &&
+        !health::sameProbeEndpoint(old_reg, old_rep, reg, rep)) {
+      // Probed somewhere else now: the old verdict says nothing about it.
+      if (log)
+        spdlog::info("event=probe_endpoint_changed pair={} (out of global routing until its first probe there)",
+                     key.str());
+      s.health = policy::Health::Unknown;
+      s.awaiting_probe = true;
+    }
+    if (reg.freshness) s.lagging = was.lagging;
+    if (reg.health.scheme == policy::ProbeScheme::None && probed) {
+      // No longer probed: no probe will ever clear a wait or a down.
+      s.health = policy::Health::Unknown;
+      s.awaiting_probe = false;
+    }
+    faults[r] = (*old_faults)[*orr];
+    if (rep.global_endpoint_routing != old_rep.global_endpoint_routing) {
+      // The file's key was edited: the newer decision wins over the override.
+      if (over != overrides.end()) {
+        if (log)
+          spdlog::info("event=override_replaced pair={} by the file's global_endpoint_routing={}", key.str(),
+                       rep.global_endpoint_routing);
+        replaced.push_back(key);
+      }
+      continue;
+    }
+    // Not edited: the override (equal to the run-time flag), or the run-time flag.
+    s.global_endpoint_routing = was.global_endpoint_routing;
+  }
+}
+
+size_t Router::applyEdit(const policy::Topology& previous, const std::unordered_set<std::string>& edited,
+                         const policy::SlotEdit& slots) {
+  const auto started = std::chrono::steady_clock::now();
+  const policy::Topology& next = *topology_;
+  const auto n = static_cast<uint32_t>(next.registries.size());
+  // The edited registries as they were, for the reload rule (their pairs
+  // that stay keep their health).
+  struct Was {
+    uint32_t index;
+    std::vector<policy::ReplicaState> states;
+    std::vector<Fault> faults;
+  };
+  std::unordered_map<std::string, Was> was;
+  for (const auto& name : edited)
+    if (auto g = previous.registryIndex(name)) was.emplace(name, Was{*g, states_[*g], faults_[*g]});
+  // Every other registry is the same object in a slot the edit says.
+  slots.apply(states_, n);
+  slots.apply(faults_, n);
+  ranking_->edit(next, slots);
+  auto table = std::make_shared<policy::RoutingTable>(*table_);
+  table->generation = ++generation_;
+  slots.applyShared(table->registries);
+  std::vector<PairKey> replaced;
+  for (uint32_t g = slots.kept; g < n; ++g) {
+    auto it = was.find(next.registries[g].name);
+    const Was* w = it == was.end() ? nullptr : &it->second;
+    carryRegistry(previous, w ? std::optional<uint32_t>(w->index) : std::nullopt, w ? &w->states : nullptr,
+                  w ? &w->faults : nullptr, next, g, overrides_, true, states_[g], faults_[g], replaced);
+    table->registries.push_back(policy::computeRegistryRouting(next, *ranking_, g, effective(g)));
+  }
+  for (const auto& key : replaced) overrides_.erase(key);
+  table_ = std::move(table);
+  bumpSerial();
+  auto t1 = std::chrono::steady_clock::now();
+  auto old_answers = answers_;
+  answers_ = dns::compileEdit(previous, next, *old_answers, *table_, serial_, slots,
+                              std::vector<std::string>(edited.begin(), edited.end()));
+  auto t2 = std::chrono::steady_clock::now();
+  publisher_.publish(answers_);
+  if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
+    spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  auto t3 = std::chrono::steady_clock::now();
+  old_answers.reset();
+  const auto ms = millisBetween;
+  spdlog::info("event=catalog_rebuild generation={} registries={} edited={} routing_ms={:.3f} compile_ms={:.3f} "
+               "publish_ms={:.3f} decision_to_answer_ms={:.3f}",
+               generation_, n, edited.size(), ms(started, t1), ms(t1, t2), ms(t2, t3), ms(started, t3));
+  return replaced.size();
+}
+
 Router::Carry Router::carry(const policy::Topology& previous, const policy::Topology& next,
                             std::vector<std::vector<policy::ReplicaState>> old_states,
                             std::vector<std::vector<Fault>> old_faults, const Overrides& overrides,
@@ -393,66 +503,19 @@ Router::Carry Router::carry(const policy::Topology& previous, const policy::Topo
       continue;
     }
     auto& states = c.states.emplace_back();
-    auto& faults = c.faults.emplace_back(reg.replicas.size(), Fault::None);
-    states.reserve(reg.replicas.size());
-    for (uint32_t r = 0; r < reg.replicas.size(); ++r) {
-      const auto& rep = reg.replicas[r];
-      auto& s = states.emplace_back(policy::ReplicaState{policy::Health::Unknown, rep.global_endpoint_routing});
-      PairKey key{reg.name, next.regions[rep.region].name};
-      auto over = overrides.find(key);
-      auto orr = og ? previous.replicaIndex(*og, key.region) : std::nullopt;
-      if (!orr) {
-        // A new pair (or one coming back): its dormant override, else the
-        // file; out of global routing until its first probe (a pair never
-        // probed, scheme none, has nothing to wait for).
-        if (over != overrides.end()) s.global_endpoint_routing = over->second;
-        s.awaiting_probe = reg.health.scheme != policy::ProbeScheme::None;
-        continue;
-      }
-      const auto& old_reg = previous.registries[*og];
-      const auto& old_rep = old_reg.replicas[*orr];
-      const auto& was = old_states[*og][*orr];
-      const bool probed = old_reg.health.scheme != policy::ProbeScheme::None;
-      s.awaiting_probe = was.awaiting_probe;
-      s.health = was.health;
-      if (probed && reg.health.scheme != policy::ProbeScheme::None &&
-          !health::sameProbeEndpoint(old_reg, old_rep, reg, rep)) {
-        // Probed somewhere else now: the old verdict says nothing about it.
-        if (log)
-          spdlog::info("event=probe_endpoint_changed pair={} (out of global routing until its first probe there)",
-                       key.str());
-        s.health = policy::Health::Unknown;
-        s.awaiting_probe = true;
-      }
-      if (reg.freshness) s.lagging = was.lagging;
-      if (reg.health.scheme == policy::ProbeScheme::None && probed) {
-        // No longer probed: no probe will ever clear a wait or a down.
-        s.health = policy::Health::Unknown;
-        s.awaiting_probe = false;
-      }
-      faults[r] = old_faults[*og][*orr];
-      if (rep.global_endpoint_routing != old_rep.global_endpoint_routing) {
-        // The file's key was edited: the newer decision wins over the override.
-        if (over != overrides.end()) {
-          if (log)
-            spdlog::info("event=override_replaced pair={} by the file's global_endpoint_routing={}", key.str(),
-                         rep.global_endpoint_routing);
-          c.replaced.push_back(key);
-        }
-        continue;
-      }
-      // Not edited: the override (equal to the run-time flag), or the run-time flag.
-      s.global_endpoint_routing = was.global_endpoint_routing;
-    }
+    auto& faults = c.faults.emplace_back();
+    carryRegistry(previous, og, og ? &old_states[*og] : nullptr, og ? &old_faults[*og] : nullptr, next, g, overrides,
+                  log, states, faults, c.replaced);
   }
   return c;
 }
 
 size_t Router::applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited,
-                             Prepared* prepared) {
+                             Prepared* prepared, const policy::SlotEdit* slots) {
   ++mutations_;
   auto previous = std::move(topology_);  // the old registries, matched by name below
   topology_ = std::move(topology);
+  if (edited && slots && slots->base == previous.get()) return applyEdit(*previous, *edited, *slots);
   if (prepared && !edited && prepared->topology == topology_ && prepared->previous == previous &&
       prepared->mutations + 1 == mutations_) {
     // Nothing changed since its snapshot: its carry is this one (the reload

@@ -129,9 +129,14 @@ class Router final : public health::HealthSink {
   // the rebuild computed off the loop by prepare(); every registry whose
   // effective states are still what it was computed from takes its routing
   // part and answers from there, the rest (changed meanwhile) are computed.
+  //
+  // `slots` (a catalog edit, with `edited`): how config::editCatalog moved
+  // the registry slots of the current topology. Then nothing is walked:
+  // states, routing parts, answers and the index follow the moves, and
+  // only the appended registries are computed, O(edited) at any size.
   struct Prepared;
   size_t applyTopology(config::TopologyPtr topology, const std::unordered_set<std::string>* edited = nullptr,
-                       Prepared* prepared = nullptr);
+                       Prepared* prepared = nullptr, const policy::SlotEdit* slots = nullptr);
 
   // A full rebuild off the control loop, in two halves: snapshot() copies
   // the routing inputs on the loop (O(pairs), no compiling), prepare() runs
@@ -214,6 +219,16 @@ class Router final : public health::HealthSink {
   static Carry carry(const policy::Topology& previous, const policy::Topology& next,
                      std::vector<std::vector<policy::ReplicaState>> old_states, std::vector<std::vector<Fault>> old_faults,
                      const Overrides& overrides, const std::unordered_set<std::string>* edited, bool log);
+  // The rule for one registry `g` of `next`: from its previous self
+  // (index og of `previous`, with those states and faults) or new.
+  static void carryRegistry(const policy::Topology& previous, std::optional<uint32_t> og,
+                            const std::vector<policy::ReplicaState>* old_states, const std::vector<Fault>* old_faults,
+                            const policy::Topology& next, uint32_t g, const Overrides& overrides, bool log,
+                            std::vector<policy::ReplicaState>& states, std::vector<Fault>& faults,
+                            std::vector<PairKey>& replaced);
+  // applyTopology's catalog-edit path (topology_ is already the new one).
+  size_t applyEdit(const policy::Topology& previous, const std::unordered_set<std::string>& edited,
+                   const policy::SlotEdit& slots);
   static std::vector<policy::ReplicaState> effectiveOf(const std::vector<policy::ReplicaState>& states,
                                                        const std::vector<Fault>& faults);
 

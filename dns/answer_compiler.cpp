@@ -174,27 +174,24 @@ void buildTable(ZoneAnswers& z) {
 // Every registry by its label: one pass, no string per registry (the labels
 // go into one buffer), so 100,000 registries cost milliseconds, not the
 // name table's seconds.
-void buildRegistrySlots(ZoneAnswers& z, const Topology& t) {
-  size_t cap = capacityFor(t.registries.size());
-  z.registry_slots.assign(cap, RegistrySlot{});
-  size_t bytes = 0;
-  for (const auto& reg : t.registries) bytes += 1 + reg.name.size();
-  z.labels.reserve(bytes);
-  for (uint32_t g = 0; g < t.registries.size(); ++g) {
-    const std::string& name = t.registries[g].name;
-    auto at = static_cast<uint32_t>(z.labels.size());
-    z.labels.push_back(static_cast<char>(name.size()));
-    for (char c : name) z.labels.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c);
-    uint32_t hash = hashName(reinterpret_cast<const uint8_t*>(z.labels.data() + at), 1 + name.size());
-    size_t slot = hash & (cap - 1);
-    while (z.registry_slots[slot].registry != RegistrySlot::kEmpty) slot = (slot + 1) & (cap - 1);
-    z.registry_slots[slot] = RegistrySlot{hash, g, at};
+// What registry g adds to RegionUse (`sign` +1) or takes away (-1).
+void countUse(RegionUse& use, const policy::Registry& reg, int sign) {
+  if (!reg.regional_endpoints && !reg.data_endpoints) return;
+  for (const auto& r : reg.replicas) {
+    if (reg.regional_endpoints) use.geo[r.region] += static_cast<uint32_t>(sign);
+    if (reg.data_endpoints) use.data[r.region] += static_cast<uint32_t>(sign);
   }
 }
 
 }  // namespace
 
-std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t serial) {
+RegionUse regionUse(const Topology& t) {
+  RegionUse use{std::vector<uint32_t>(t.regions.size()), std::vector<uint32_t>(t.regions.size())};
+  for (const auto& reg : t.registries) countUse(use, reg, +1);
+  return use;
+}
+
+std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t serial, const RegionUse& use) {
   auto z = std::make_shared<ZoneAnswers>(policy::ClientMap(t.networks, t.default_region));
   z->zone = t.zone;
   z->trust_ecs = t.trust_ecs;
@@ -213,17 +210,10 @@ std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t seria
   // answer NODATA, never NXDOMAIN (RFC 8020). The registries' regional and
   // data names live in their RegistryAnswers, but their ancestors
   // (REGION.geo.ZONE, geo.ZONE, ...) are the zone's: one per region used.
-  std::vector<bool> geo(t.regions.size()), data(t.regions.size());
-  for (const auto& reg : t.registries)
-    if (reg.regional_endpoints || reg.data_endpoints)
-      for (const auto& r : reg.replicas) {
-        if (reg.regional_endpoints) geo[r.region] = true;
-        if (reg.data_endpoints) data[r.region] = true;
-      }
   std::vector<std::string> below;  // names whose ancestors must exist
   for (uint32_t i = 0; i < t.regions.size(); ++i) {
-    if (geo[i]) below.push_back(t.zone.prepend("geo").value().prepend(t.regions[i].name).value().wire());
-    if (data[i]) below.push_back(t.zone.prepend("data").value().prepend(t.regions[i].name).value().wire());
+    if (use.geo[i]) below.push_back(t.zone.prepend("geo").value().prepend(t.regions[i].name).value().wire());
+    if (use.data[i]) below.push_back(t.zone.prepend("data").value().prepend(t.regions[i].name).value().wire());
   }
   for (size_t i = 0; i < hosts; ++i) {
     std::string_view wire = z->names[i].wire;
@@ -246,7 +236,6 @@ std::shared_ptr<const ZoneAnswers> compileZone(const Topology& t, uint32_t seria
     }
   }
   buildTable(*z);
-  buildRegistrySlots(*z, t);
   return z;
 }
 
@@ -330,7 +319,11 @@ std::shared_ptr<const AnswerSet> compileAll(const Topology& t, const policy::Rou
   auto set = std::make_shared<AnswerSet>();
   set->generation = table.generation;
   set->serial = serial;
-  set->zone = compileZone(t, serial);
+  set->region_use = regionUse(t);
+  set->zone = compileZone(t, serial, set->region_use);
+  RegistryIndex::Batch names;
+  for (uint32_t g = 0; g < t.registries.size(); ++g) names.set(t.registries[g].name, g);
+  set->index = std::make_shared<const RegistryIndex>(RegistryIndex::build(names));
   const auto n = static_cast<uint32_t>(t.registries.size());
   std::vector<std::shared_ptr<const RegistryAnswers>> out(n);
   std::vector<uint32_t> todo;
@@ -355,6 +348,65 @@ std::shared_ptr<const AnswerSet> compileAll(const Topology& t, const policy::Rou
     for (auto& h : helpers) h.join();
   }
   for (auto& a : out) set->registries.push_back(std::move(a));
+  return set;
+}
+
+namespace {
+
+// The names directly under the apex that are the zone's own (geo, data,
+// the first label of an in-zone nameserver host): a registry by such a name
+// shadows or uncovers one of the zone's names.
+bool namesZoneLabel(const Topology& t, const std::string& registry) {
+  if (registry == "geo" || registry == "data") return true;
+  const size_t zone_len = t.zone.wire().size();
+  for (const auto& ns : t.nameservers) {
+    const std::string& wire = ns.name.wire();
+    if (!ns.name.isSubdomainOf(t.zone) || wire.size() <= zone_len) continue;
+    // The label just above the apex: the last one before the zone's.
+    size_t at = 0;
+    while (at + 1u + static_cast<uint8_t>(wire[at]) + zone_len < wire.size()) at += 1u + static_cast<uint8_t>(wire[at]);
+    if (std::string_view(wire).substr(at + 1, static_cast<uint8_t>(wire[at])) == registry) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::shared_ptr<const AnswerSet> compileEdit(const Topology& before, const Topology& t, const AnswerSet& previous,
+                                             const policy::RoutingTable& table, uint32_t serial,
+                                             const policy::SlotEdit& slots,
+                                             const std::vector<std::string>& edited) {
+  auto set = std::make_shared<AnswerSet>(previous);
+  set->generation = table.generation;
+  set->serial = serial;
+  // The regions' use moves by what the edited registries took and brought.
+  bool rezone = false;
+  for (const auto& name : edited) {
+    if (auto g = before.registryIndex(name)) countUse(set->region_use, before.registries[*g], -1);
+    if (auto g = t.registryIndex(name)) countUse(set->region_use, t.registries[*g], +1);
+    rezone = rezone || namesZoneLabel(t, name);
+  }
+  for (size_t i = 0; i < t.regions.size(); ++i)
+    rezone = rezone || (set->region_use.geo[i] == 0) != (previous.region_use.geo[i] == 0) ||
+             (set->region_use.data[i] == 0) != (previous.region_use.data[i] == 0);
+  // The zone's own names are a few dozen, but they hold the client map:
+  // kept unless the edit changed which of them exist.
+  if (rezone) set->zone = compileZone(t, serial, set->region_use);
+  slots.applyShared(set->registries);
+  RegistryIndex::Batch names;
+  for (const auto& name : edited)
+    if (!t.registryIndex(name)) names.erase(name);
+  // Each removed slot took the last registry: whatever now stands there is
+  // indexed anew (a moved registry keeps its answers).
+  for (uint32_t slot : slots.removed)
+    if (slot < slots.kept) names.set(t.registries[slot].name, slot);
+  for (uint32_t g = slots.kept; g < t.registries.size(); ++g) {
+    names.set(t.registries[g].name, g);
+    set->registries.push_back(compileRegistry(t, *set->zone, g, *table.registries[g]));
+  }
+  auto index = std::make_shared<RegistryIndex>(*previous.index);
+  index->apply(names);
+  set->index = std::move(index);
   return set;
 }
 

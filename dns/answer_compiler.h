@@ -35,7 +35,10 @@ namespace switchyard::dns {
 // ttl.negative.
 SoaFields soaFields(const policy::Topology& topology, uint32_t serial);
 
-std::shared_ptr<const ZoneAnswers> compileZone(const policy::Topology& topology, uint32_t serial);
+// Per region, the registries with regional and data names there.
+RegionUse regionUse(const policy::Topology& topology);
+std::shared_ptr<const ZoneAnswers> compileZone(const policy::Topology& topology, uint32_t serial,
+                                               const RegionUse& use);
 
 std::shared_ptr<const RegistryAnswers> compileRegistry(const policy::Topology& topology,
                                                        const ZoneAnswers& zone, uint32_t registry,
@@ -52,5 +55,17 @@ using ReuseAnswers = std::function<std::shared_ptr<const RegistryAnswers>(uint32
 std::shared_ptr<const AnswerSet> compileAll(const policy::Topology& topology,
                                             const policy::RoutingTable& table, uint32_t serial,
                                             const ReuseAnswers& reuse = {}, size_t threads = 1);
+
+// A catalog edit (policy::SlotEdit from `before` to `topology`) in
+// O(edited): `previous` (compiled for `before`) with its slots moved as
+// the edit moved them, the appended registries compiled from `table`, the
+// index changed shard by shard, and the zone's own names rebuilt only when
+// the edit changed which exist (a region's first or last regional name, a
+// registry named like a zone label). `edited`: every name the edit removed
+// or added.
+std::shared_ptr<const AnswerSet> compileEdit(const policy::Topology& before, const policy::Topology& topology,
+                                             const AnswerSet& previous, const policy::RoutingTable& table,
+                                             uint32_t serial, const policy::SlotEdit& slots,
+                                             const std::vector<std::string>& edited);
 
 }  // namespace switchyard::dns

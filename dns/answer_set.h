@@ -8,24 +8,26 @@
 // letter case may differ: the client's question is echoed verbatim).
 //
 // Layout: what belongs to the zone (apex, in-zone nameserver hosts, empty
-// non-terminals, the client map) lives in one shared ZoneAnswers, with an
-// index of every registry by its label; everything of one registry (its
-// global answers and its regional and data names) lives in its own
-// RegistryAnswers. So a change to one registry (a health flip, or a catalog
-// edit that carries every other registry) compiles that registry alone plus
-// the zone's small tables, never every registry's names (at 10,000
-// registries the old single name table cost 200 ms per catalog change).
+// non-terminals, the client map) lives in one shared ZoneAnswers; the index
+// of every registry by its label is a sharded RegistryIndex
+// (registry_index.h); everything of one registry (its global answers and its
+// regional and data names) lives in its own RegistryAnswers. So a change to
+// one registry (a health flip, or a catalog edit) compiles that registry
+// alone and rebuilds only the index shards it touches, never every
+// registry's names (at 10,000 registries the old single name table cost
+// 200 ms per catalog change).
 // Thread safety: immutable once published.
 // Invariants:
 //   1. Every View holds valid indices into the answers of the same object.
 //   2. RegistryAnswers::client_view has one entry per topology region; a
 //      shared entry's ShareSet ranges [first[f], first[f] + count[f]) lie inside share_seeds,
 //      share_views and share_replicas (parallel vectors); views < kShared.
-//   3. Both open-addressing tables (names, registry_slots) have a power-of-two
-//      capacity at least twice their entries, so probing always ends at an
-//      empty slot.
-//   4. registry_slots names each registry of `registries` once, by index;
+//   3. ZoneAnswers::table has a power-of-two capacity at least twice its
+//      entries, so probing always ends at an empty slot.
+//   4. `index` names each registry of `registries` once, by index;
 //      zone-level names never shadow a registry's global name.
+//   5. region_use counts, per region, the registries with regional (geo)
+//      or data names there: the zone's empty non-terminals follow it.
 #pragma once
 
 #include <array>
@@ -38,6 +40,7 @@
 
 #include "common/dns_name.h"
 #include "common/shared_chunks.h"
+#include "dns/registry_index.h"
 #include "policy/client_map.h"
 #include "policy/sticky.h"
 #include "policy/topology.h"
@@ -73,15 +76,6 @@ struct NameEntry {
   uint32_t view = 0;  // into the views of the object holding the entry
 };
 
-// One registry in ZoneAnswers' index: hash of its label (hashName over the
-// label with its length byte: the query parser's hash after the first label).
-struct RegistrySlot {
-  static constexpr uint32_t kEmpty = UINT32_MAX;
-  uint32_t hash = 0;
-  uint32_t registry = kEmpty;  // index into AnswerSet::registries
-  uint32_t label = 0;          // offset of the label (length byte first) in ZoneAnswers::labels
-};
-
 struct ZoneAnswers {
   explicit ZoneAnswers(policy::ClientMap map) : clients(std::move(map)) {}
   DnsName zone;
@@ -91,8 +85,6 @@ struct ZoneAnswers {
   policy::ClientMap clients;
   std::vector<NameEntry> names;  // the zone's own names only
   std::vector<int32_t> table;    // open addressing: index into names, -1 = empty
-  std::vector<RegistrySlot> registry_slots;  // open addressing by label
-  std::string labels;                        // every registry's label, concatenated
   std::vector<Answer> answers;
   std::vector<View> views;
   Answer nxdomain;  // body uncompressed: valid after any question
@@ -100,9 +92,6 @@ struct ZoneAnswers {
 
   // The zone's own names. REQUIRES: wire is lowercase. nullptr when absent.
   const NameEntry* find(const uint8_t* wire, size_t len, uint32_t hash) const;
-  // The registry whose label is `label` (lowercase, length byte first), or
-  // RegistrySlot::kEmpty.
-  uint32_t findRegistry(const uint8_t* label, uint32_t hash) const;
   // Is the lowercase wire name at or below the zone apex?
   bool inZone(const uint8_t* wire, size_t len) const;
 };
@@ -145,29 +134,26 @@ struct NameMatch {
   const std::vector<Answer>* answers = nullptr;
 };
 
+// Per region: how many registries have regional (geo) and data names there
+// (the zone's empty non-terminals REGION.geo.ZONE, ... exist while one does).
+struct RegionUse {
+  std::vector<uint32_t> geo;
+  std::vector<uint32_t> data;
+  friend bool operator==(const RegionUse&, const RegionUse&) = default;
+};
+
 struct AnswerSet {
   uint64_t generation = 0;  // the routing table generation compiled
   uint32_t serial = 0;      // the zone's SOA serial: bumped on every routing change
   std::shared_ptr<const ZoneAnswers> zone;
-  SharedChunks<RegistryAnswers> registries;  // by registry index
+  std::shared_ptr<const RegistryIndex> index;  // registry label -> index into registries
+  SharedChunks<RegistryAnswers> registries;    // by registry index
+  RegionUse region_use;
 
   // REQUIRES: wire is lowercase and inside the zone (ZoneAnswers::inZone);
   // label_hash is hashName over its first label. false: no such name.
   bool find(const uint8_t* wire, size_t len, uint32_t hash, uint32_t label_hash, NameMatch& out) const;
 };
-
-// Inline: the DNS hot path's lookup, one call fewer per query.
-inline uint32_t ZoneAnswers::findRegistry(const uint8_t* label, uint32_t hash) const {
-  size_t mask = registry_slots.size() - 1;
-  size_t len = 1u + label[0];
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const RegistrySlot& s = registry_slots[i];
-    if (s.registry == RegistrySlot::kEmpty) return RegistrySlot::kEmpty;
-    if (s.hash == hash && static_cast<uint8_t>(labels[s.label]) == label[0] &&
-        std::memcmp(labels.data() + s.label, label, len) == 0)
-      return s.registry;
-  }
-}
 
 [[gnu::always_inline]] inline bool AnswerSet::find(const uint8_t* wire, size_t len, uint32_t hash, uint32_t label_hash, NameMatch& out) const {
   const size_t zone_len = zone->zone.wire().size();
@@ -175,8 +161,8 @@ inline uint32_t ZoneAnswers::findRegistry(const uint8_t* label, uint32_t hash) c
   // zone name can be a registry's global name (the loader refuses a registry
   // named like a host; compileZone adds no empty non-terminal there).
   if (len > zone_len) {
-    uint32_t g = zone->findRegistry(wire, label_hash);
-    if (g != RegistrySlot::kEmpty) {
+    uint32_t g = index->find(wire, label_hash);
+    if (g != RegistryIndex::kNone) {
       const RegistryAnswers& ra = *registries[g];
       out.registry = g;
       out.answers_of = &ra;

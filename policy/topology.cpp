@@ -58,9 +58,7 @@ std::optional<uint32_t> Topology::regionIndex(std::string_view name) const {
 
 std::optional<uint32_t> Topology::registryIndex(std::string_view name) const {
   if (registry_by_name.size() == registries.size()) {
-    auto it = registry_by_name.find(std::string(name));
-    if (it == registry_by_name.end()) return std::nullopt;
-    return it->second;
+    return registry_by_name.find(name);
   }
   for (uint32_t i = 0; i < registries.size(); ++i)
     if (registries[i].name == name) return i;
@@ -68,8 +66,20 @@ std::optional<uint32_t> Topology::registryIndex(std::string_view name) const {
 }
 
 void Topology::addRegistry(Registry registry) {
-  registry_by_name.emplace(registry.name, static_cast<uint32_t>(registries.size()));
+  registry_by_name.set(registry.name, static_cast<uint32_t>(registries.size()));
   registries.push_back(std::move(registry));
+}
+
+void Topology::removeRegistry(uint32_t index, SlotEdit& edit) {
+  const auto last = static_cast<uint32_t>(registries.size() - 1);
+  registry_by_name.erase(registries[index].name);
+  if (index != last) {
+    registry_by_name.set(registries[last].name, index);
+    registries.set(index, registries.pointer(last));
+  }
+  registries.pop_back();
+  edit.removed.push_back(index);
+  edit.kept = static_cast<uint32_t>(registries.size());
 }
 
 std::vector<uint32_t> previousIndices(const Topology& previous, const Topology& next) {

@@ -22,9 +22,11 @@
 #include <utility>
 #include <vector>
 
+#include "common/chunked_list.h"
 #include "common/dns_name.h"
 #include "common/result.h"
 #include "common/ip_address.h"
+#include "common/name_index.h"
 #include "policy/sticky.h"
 
 namespace switchyard::policy {
@@ -271,17 +273,58 @@ struct TopologySettings {
   friend bool operator==(const TopologySettings&, const TopologySettings&) = default;
 };
 
+struct SlotEdit;
+
 struct Topology : TopologySettings {
-  std::vector<Registry> registries;
-  std::unordered_map<std::string, uint32_t> registry_by_name;  // filled by addRegistry()
+  // Chunked and shared between copies (common/chunked_list.h): a catalog
+  // edit copies the list of 100,000 in microseconds.
+  ChunkedList<Registry> registries;
+  NameIndex registry_by_name;  // filled by addRegistry()
 
   std::optional<uint32_t> regionIndex(std::string_view name) const;
   // O(1): by_name when it indexes every registry (the loader fills it), else a scan.
   std::optional<uint32_t> registryIndex(std::string_view name) const;
   // Adds a registry and indexes its name.
   void addRegistry(Registry registry);
+  // Empties slot `index` by moving the last registry into it (the only
+  // registry whose index changes), and records the move in `edit`.
+  void removeRegistry(uint32_t index, SlotEdit& edit);
   // Index of the replica of `registry` in region `region`, if any.
   std::optional<uint32_t> replicaIndex(uint32_t registry, std::string_view region) const;
+};
+
+// How a catalog edit (config::editCatalog) moved the registry slots, so
+// whatever is kept per registry slot (the Router's states, the routing
+// table, the answers, the metrics) follows in O(edited), not O(registries):
+// each slot of `removed` in turn is emptied by moving the last registry
+// into it (the list is then one shorter); then the added registries are
+// appended, slots [kept, next size).
+struct SlotEdit {
+  const Topology* base = nullptr;  // the topology it applies to (compared by identity)
+  std::vector<uint32_t> removed;   // slots, in the order emptied
+  uint32_t kept = 0;               // registries after the removals
+
+  // The moves on any per-slot container with set/back/pop_back semantics;
+  // `move(from, to)` copies the element at `from` into `to` (from > to).
+  template <typename MoveLast, typename PopBack>
+  void replay(size_t size, MoveLast&& move, PopBack&& pop) const {
+    for (uint32_t slot : removed) {
+      if (slot + 1 != size) move(static_cast<uint32_t>(size - 1), slot);
+      pop();
+      --size;
+    }
+  }
+  // The same on a std::vector; appended slots start as T{}.
+  template <typename T>
+  void apply(std::vector<T>& v, size_t next_size) const {
+    replay(v.size(), [&](uint32_t from, uint32_t to) { v[to] = std::move(v[from]); }, [&] { v.pop_back(); });
+    v.resize(next_size);
+  }
+  // The same on a SharedChunks; the caller appends the added slots.
+  template <typename Chunks>
+  void applyShared(Chunks& c) const {
+    replay(c.size(), [&](uint32_t from, uint32_t to) { c.set(to, c[from]); }, [&] { c.pop_back(); });
+  }
 };
 
 // For each registry of `next`, its index in `previous` (by name), or kNoIndex.

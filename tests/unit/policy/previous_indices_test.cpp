@@ -41,19 +41,19 @@ TEST_CASE("previousIndices: kept, removed, added and moved registries map to whe
 TEST_CASE("registriesChanged: a reload's added, edited and removed registries, or nullopt when settings moved") {
   Topology before = named({"a", "b", "c", "d"});
   Topology after = named({"a", "x", "b", "d"});  // c removed, x added
-  after.registries[2].regional_endpoints = true;  // b edited
+  after.registries.edit(2).regional_endpoints = true;  // b edited
   auto changed = registriesChanged(before, after);
   REQUIRE(changed);
   CHECK(*changed == std::unordered_set<std::string>{"b", "c", "x"});
   CHECK(registriesChanged(before, before)->empty());
   // One field deep inside a replica counts.
   Topology deep = before;
-  deep.registries[3].replicas.push_back(Replica{});
+  deep.registries.edit(3).replicas.push_back(Replica{});
   Topology deeper = deep;
-  deeper.registries[3].replicas[0].addresses.push_back(*switchyard::IpAddress::parse("192.0.2.1"));
+  deeper.registries.edit(3).replicas[0].addresses.push_back(*switchyard::IpAddress::parse("192.0.2.1"));
   CHECK(*registriesChanged(deep, deeper) == std::unordered_set<std::string>{"d"});
   deeper = deep;
-  deeper.registries[3].health.interval = Millis(1234);
+  deeper.registries.edit(3).health.interval = Millis(1234);
   CHECK(*registriesChanged(deep, deeper) == std::unordered_set<std::string>{"d"});
   // Anything outside the registries: every answer may move.
   Topology other = before;
