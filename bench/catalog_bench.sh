@@ -5,8 +5,11 @@
 #   - provisioning through the batch API (`switchyardctl registry import`):
 #     registries a second, requests, resident memory after;
 #   - one registry's create and delete (PUT / DELETE): the API round trip
-#     (validation, rebuild, every worker switched, catalog.json fsync'd; the
-#     reply comes after all of it) and the daemon's own rebuild split;
+#     (validation, rebuild, every worker switched, catalog.journal fsync'd;
+#     the reply comes after all of it) and the daemon's own split
+#     (catalog_rebuild: decision_to_answer_ms is the Router's recompute,
+#     compile and every DNS worker switched; catalog_change: check_ms +
+#     apply_ms is the whole decision on the control loop);
 #   - a restart from the catalog alone: exec to the first answer of a
 #     catalog registry.
 # usage: bench/catalog_bench.sh [--registries N] [--threads T] [--perf FILE] [--keep]
@@ -117,7 +120,7 @@ fi
 for i in 1 2 3 4 5; do
   create=$(api -X PUT -d "$body" "$url/v1/registries/bench$i")
   answer=$(dig +time=1 +tries=1 -p "$port" @127.0.0.1 "bench$i.scale.test" A +short)
-  rebuild=$(grep -oE 'event=(rebuild|topology_applied|catalog_change) .*' "$work/switchyard.log" | tail -3 | sed 's/event=//; s/ registries=[0-9]*//' | tr '\n' ' ')
+  rebuild=$(grep -oE 'event=(catalog_rebuild|topology_applied|catalog_change) .*' "$work/switchyard.log" | tail -3 | sed 's/event=//; s/ registries=[0-9]*//; s/ generation=[0-9]*//' | tr '\n' ' ')
   delete=$(api -X DELETE "$url/v1/registries/bench$i")
   echo "create: HTTP/s ${create} (answer right after: ${answer:-none}; ${rebuild}); delete: HTTP/s ${delete}"
 done

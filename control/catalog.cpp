@@ -72,7 +72,7 @@ Result<Catalog> Catalog::parse(const std::string& text, const std::string& name)
     auto r = checkEntry(std::move(entry), at);
     if (!r) return Error{r.error()};
     std::string key = (*r)["name"].get<std::string>();
-    if (c.lines_.count(key)) return makeError(at + ": a second registry named '" + key + "'");
+    if (c.lines_.contains(key)) return makeError(at + ": a second registry named '" + key + "'");
     c.put(std::move(*r));
     return true;
   };
@@ -141,39 +141,84 @@ std::string Catalog::render() const {
   // Each entry's text is kept from its put(): a write copies bytes instead
   // of serializing every registry again (10,000 registries: 110 ms per
   // change on the control loop, bench/RESULTS.md "Runtime catalog").
+  std::vector<std::pair<const std::string*, const std::string*>> sorted;
+  sorted.reserve(lines_.size());
+  lines_.forEach([&](const std::string& name, const std::string& line) { sorted.emplace_back(&name, &line); });
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return *a.first < *b.first; });
   std::string out = "{\"registries\": [";
-  out.reserve(out.size() + text_bytes_ + 2 * lines_.size() + 8);
+  out.reserve(out.size() + text_bytes_ + 2 * sorted.size() + 8);
   bool first = true;
-  for (const auto& [name, line] : lines_) {
+  for (const auto& [name, line] : sorted) {
     out += first ? "\n" : ",\n";
-    out += line;
+    out += *line;
     first = false;
   }
-  out += lines_.empty() ? "]}\n" : "\n]}\n";
+  out += sorted.empty() ? "]}\n" : "\n]}\n";
   return out;
 }
 
 std::optional<json> Catalog::find(const std::string& registry) const {
-  auto it = lines_.find(registry);
-  if (it == lines_.end()) return std::nullopt;
-  return json::parse(it->second);  // our own dump(): valid
+  const std::string* line = lines_.get(registry);
+  if (!line) return std::nullopt;
+  return json::parse(*line);  // our own dump(): valid
 }
 
-void Catalog::put(const json& registry) {
+const std::string& Catalog::put(const json& registry) {
   std::string name = registry["name"].get<std::string>();
   std::string line = registry.dump();
-  auto [it, made] = lines_.try_emplace(name);
-  text_bytes_ += line.size() - it->second.size();
-  it->second = std::move(line);
+  if (const std::string* old = lines_.get(name)) text_bytes_ -= old->size();
+  text_bytes_ += line.size();
+  return lines_.set(name, std::move(line));
 }
 
 bool Catalog::erase(const std::string& registry) {
-  auto it = lines_.find(registry);
-  if (it == lines_.end()) return false;
-  text_bytes_ -= it->second.size();
-  lines_.erase(it);
+  const std::string* line = lines_.get(registry);
+  if (!line) return false;
+  text_bytes_ -= line->size();
+  lines_.erase(registry);
   return true;
 }
+
+namespace journal {
+
+std::string putLine(const std::string& entry_text) { return "{\"put\":" + entry_text + "}\n"; }
+
+std::string deleteLine(const std::string& registry) { return "{\"delete\":" + json(registry).dump() + "}\n"; }
+
+Result<bool> replay(const std::string& text, const std::string& name, Catalog& catalog, size_t& torn) {
+  torn = 0;
+  size_t line_no = 0;
+  for (size_t at = 0; at < text.size();) {
+    size_t end = text.find('\n', at);
+    const bool last = end == std::string::npos || text.find_first_not_of(" \t\r\n", end) == std::string::npos;
+    std::string_view line(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
+    at = end == std::string::npos ? text.size() : end + 1;
+    ++line_no;
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    const std::string where = name + ":" + std::to_string(line_no);
+    json op = json::parse(line, nullptr, false);
+    // Only the last line can be cut short by a crash: its append was never
+    // acknowledged. A line without its newline is such a line even when it
+    // parses (the fsync that would have covered it did not return).
+    if (last && (op.is_discarded() || end == std::string::npos)) {
+      ++torn;
+      break;
+    }
+    if (op.is_discarded() || !op.is_object() || op.size() != 1)
+      return makeError(where + ": not a journal line (expected {\"put\": ENTRY} or {\"delete\": NAME})");
+    if (op.contains("delete") && op["delete"].is_string()) {
+      catalog.erase(op["delete"].get<std::string>());
+      continue;
+    }
+    if (!op.contains("put")) return makeError(where + ": not a journal line (expected put or delete)");
+    auto entry = Catalog::checkEntry(std::move(op["put"]), where);
+    if (!entry) return Error{entry.error()};
+    catalog.put(*entry);
+  }
+  return true;
+}
+
+}  // namespace journal
 
 Result<json> replicaFromApi(const std::string& region, const json& body, const std::string& field_prefix,
                             ApiFieldError& error) {

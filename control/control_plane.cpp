@@ -52,8 +52,6 @@ ControlPlane::ControlPlane(DaemonOptions options, config::TopologyPtr topology)
   overrides_file_.render = [this] { return StateStore::encodeOverrides(router_->overrides()); };
   serial_file_.path = store_.serialPath();
   serial_file_.render = [this] { return StateStore::encodeSerial(serial_reserved_); };
-  catalog_file_.path = store_.catalogPath();
-  catalog_file_.render = [this] { return catalog_.render(); };
   file_topology_ = topology_;
 }
 
@@ -64,11 +62,36 @@ int ControlPlane::threadCount() const {
   return threads ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+namespace {
+
+// A probed registry's probe period for the watchdog (ms), or nullopt.
+std::optional<int64_t> stallPeriod(const policy::Registry& g) {
+  if (g.health.scheme == policy::ProbeScheme::None) return std::nullopt;
+  return g.health.interval.count() * 3 / 2 + g.health.timeout.count();
+}
+
+}  // namespace
+
 void ControlPlane::computeStallLimit() {
-  int64_t longest = 0;
+  stall_periods_.clear();
   for (const auto& g : topology_->registries)
-    if (g.health.scheme != policy::ProbeScheme::None)
-      longest = std::max<int64_t>(longest, g.health.interval.count() * 3 / 2 + g.health.timeout.count());
+    if (auto p = stallPeriod(g)) ++stall_periods_[*p];
+  setStallLimit();
+}
+
+void ControlPlane::editStallLimit(const policy::Topology& before, const std::unordered_set<std::string>& edited) {
+  for (const auto& name : edited) {
+    if (auto g = before.registryIndex(name))
+      if (auto p = stallPeriod(before.registries[*g]))
+        if (auto it = stall_periods_.find(*p); it != stall_periods_.end() && --it->second == 0) stall_periods_.erase(it);
+    if (auto g = topology_->registryIndex(name))
+      if (auto p = stallPeriod(topology_->registries[*g])) ++stall_periods_[*p];
+  }
+  setStallLimit();
+}
+
+void ControlPlane::setStallLimit() {
+  const int64_t longest = stall_periods_.empty() ? 0 : stall_periods_.rbegin()->first;
   watchdog_state_.setLimit(longest == 0 ? 0 : 2 * longest + 1000);
 }
 
@@ -126,6 +149,24 @@ Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagg
   auto catalog = Catalog::parse(*text, store_.catalogPath());
   if (!catalog) return makeError(catalog.error() + " (registries made through the API would be lost; fix the file)");
   catalog_ = std::move(*catalog);
+  // The changes since catalog.json was last written whole.
+  auto journal = store_.loadJournalText();
+  if (!journal) return makeError(journal.error() + " (registries made through the API would be lost; fix the file)");
+  if (!journal->empty()) {
+    size_t torn = 0;
+    auto replayed = journal::replay(*journal, store_.journalPath(), catalog_, torn);
+    if (!replayed) return makeError(replayed.error() + " (registries made through the API would be lost; fix the file)");
+    catalog_writer_.journal_bytes = journal->size();
+    if (torn > 0) {
+      // A crash mid-append: the cut line was never acknowledged. Cut it off
+      // now, or the next append would leave it in the middle.
+      std::string whole = journal->substr(0, journal->rfind('\n') == std::string::npos ? 0 : journal->rfind('\n') + 1);
+      if (auto ok = StateStore::writeAtomically(store_.journalPath(), whole); !ok) return Error{ok.error()};
+      catalog_writer_.journal_bytes = whole.size();
+      spdlog::warn("event=catalog_journal_torn {}: the last line was cut short by a crash (never acknowledged): dropped",
+                   store_.journalPath());
+    }
+  }
   if (catalog_.size() > 0) {
     // One entry the file no longer fits is set aside (kept, listed, not
     // served) rather than keeping every registry from being served.
@@ -669,7 +710,7 @@ void ControlPlane::startReload() {
   spdlog::info("event=reload_started file={}", options_.config_path);
   reload_ = std::make_unique<Reload>();
   reload_->path = options_.config_path;
-  reload_->catalog_text = catalog_.size() ? catalog_.render() : "";
+  reload_->catalog = catalog_;  // O(shards): rendered on the work thread
   reload_->catalog_version = catalog_version_;
   reload_->catalog_name = store_.catalogPath();
   reload_->previous = topology_;
@@ -683,7 +724,8 @@ void ControlPlane::startReload() {
         run->result = config::loadTopologyFile(run->path);
         if (run->result) {
           run->file = *run->result;
-          auto merged = config::addCatalog(run->file, run->catalog_text, run->catalog_name, nullptr, true);
+          auto merged = config::addCatalog(run->file, run->catalog.size() ? run->catalog.render() : "",
+                                           run->catalog_name, nullptr, true);
           if (merged) {
             run->result = merged->topology;
             run->pending = std::move(merged->pending);
@@ -860,18 +902,29 @@ void ControlPlane::commitReload(Reload& run, Router::Prepared* prepared) {
 }
 
 void ControlPlane::applyTopology(config::TopologyPtr next, const std::unordered_set<std::string>* edited,
-                                 Router::Prepared* prepared, std::vector<health::ProbeTarget>* targets) {
+                                 Router::Prepared* prepared, std::vector<health::ProbeTarget>* targets,
+                                 const policy::SlotEdit* slots) {
   auto before = std::move(topology_);
   topology_ = std::move(next);
+  if (slots && (!edited || slots->base != before.get())) slots = nullptr;
   // Where a new topology's time goes (bench/catalog_bench.sh reads it).
   auto t0 = std::chrono::steady_clock::now();
   const auto ms = millisBetween;
   // The Router applies the reload rule (router.h) to overrides as well.
-  if (router_->applyTopology(topology_, edited, prepared) > 0) write(overrides_file_);
+  if (router_->applyTopology(topology_, edited, prepared, slots) > 0) write(overrides_file_);
   auto t1 = std::chrono::steady_clock::now();
-  metrics_.retain(topology_);  // the series of what went go with it
+  // The series of what went go with it.
+  if (slots) metrics_.retainEdit(topology_, *slots, *edited);
+  else metrics_.retain(topology_);
   scrape_cache_.invalidate();  // families and series change with the config: no scrape of the old one
-  std::erase_if(last_probe_, [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); });
+  auto gone = [this](const auto& kv) { return !router_->state(kv.first.registry, kv.first.region); };
+  if (edited) {
+    for (const auto& name : *edited)
+      for (auto it = last_probe_.lower_bound(PairKey{name, ""}); it != last_probe_.end() && it->first.registry == name;)
+        it = gone(*it) ? last_probe_.erase(it) : std::next(it);
+  } else {
+    std::erase_if(last_probe_, gone);
+  }
   auto t2 = std::chrono::steady_clock::now();
   if (edited) {
     // Only the edited registries' probes change: targets for those alone.
@@ -884,9 +937,18 @@ void ControlPlane::applyTopology(config::TopologyPtr next, const std::unordered_
   } else {
     monitor_->setTargets(targets ? std::move(*targets) : health::buildTargets(*topology_));
   }
-  monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
+  // Freshness checks are few registries: rebuilt when an edit touches one
+  // of them (a walk of every registry), else left alone.
+  bool freshness_moved = !edited;
+  if (edited)
+    for (const auto& name : *edited)
+      for (const auto* t : {before.get(), topology_.get()}) {
+        auto g = t ? t->registryIndex(name) : std::nullopt;
+        freshness_moved = freshness_moved || (g && t->registries[*g].freshness);
+      }
+  if (freshness_moved) monitor_->setFreshness(health::buildFreshnessTargets(*topology_));
   auto t3 = std::chrono::steady_clock::now();
-  spdlog::info("event=topology_applied registries={} router_ms={:.1f} metrics_ms={:.1f} probes_ms={:.1f}",
+  spdlog::info("event=topology_applied registries={} router_ms={:.3f} metrics_ms={:.3f} probes_ms={:.3f}",
                topology_->registries.size(), ms(t0, t1), ms(t1, t2), ms(t2, t3));
   for (auto it = freshness_.begin(); it != freshness_.end();) {
     auto g = topology_->registryIndex(it->first);
@@ -897,7 +959,8 @@ void ControlPlane::applyTopology(config::TopologyPtr next, const std::unordered_
     metrics_.forgetFreshness(it->first);
     it = freshness_.erase(it);
   }
-  computeStallLimit();
+  if (slots) editStallLimit(*before, *edited);
+  else computeStallLimit();
   if (fleet_ && before) {
     // A pair gone: its vote and the fleet's last decision go (a pair made
     // again later is decided afresh). A pair new here: the fleet may have
@@ -946,22 +1009,14 @@ void ControlPlane::changeCatalog(std::vector<CatalogEdit> edits, std::function<v
   auto t1 = std::chrono::steady_clock::now();
   commitCatalog(std::move(edits), std::move(*merged));
   auto t2 = std::chrono::steady_clock::now();
-  write(catalog_file_, [this, done](std::string error) {
+  persistCatalog([done](std::string error) {
     if (error.empty()) return done(std::nullopt);
-    // Memory holds it and the disk does not: keep writing until it does (a
-    // retried DELETE finds nothing to delete and would not write again).
-    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&catalog_retry_)) && !stopping_)
-      uv_timer_start(&catalog_retry_, [](uv_timer_t* t) {
-        auto* self = static_cast<ControlPlane*>(t->loop->data);
-        self->write(self->catalog_file_, [self](std::string again) {
-          if (!again.empty()) uv_timer_start(&self->catalog_retry_, self->catalog_retry_.timer_cb, 1000, 0);
-          else spdlog::info("event=catalog_persisted after an earlier failure");
-        });
-      }, 1000, 0);
-    done(apiError(500, "applied but not persisted (catalog.json): " + error + "; retried every second"));
+    // Memory holds it and the disk does not: the append is retried every
+    // second until it lands (a retried DELETE finds nothing to delete).
+    done(apiError(500, "applied but not persisted (catalog.journal): " + error + "; retried every second"));
   });
   const auto ms = millisBetween;
-  spdlog::info("event=catalog_change registries={} check_ms={:.1f} apply_ms={:.1f} render_ms={:.1f}",
+  spdlog::info("event=catalog_change registries={} check_ms={:.3f} apply_ms={:.3f} render_ms={:.3f}",
                topology_->registries.size(), ms(t0, t1), ms(t1, t2), ms(t2, std::chrono::steady_clock::now()));
 }
 
@@ -1011,8 +1066,8 @@ void ControlPlane::commitCatalog(std::vector<CatalogEdit> edits, config::Catalog
   for (auto& e : edits) {
     const std::string& name = e.change.registry;
     std::erase_if(pending_registries_, [&](const config::CatalogPending& p) { return p.registry == name; });
-    if (e.doc) catalog_.put(std::move(*e.doc));
-    else catalog_.erase(name);
+    if (e.doc) catalog_writer_.pending += journal::putLine(catalog_.put(*e.doc));
+    else if (catalog_.erase(name)) catalog_writer_.pending += journal::deleteLine(name);
     changes.push_back(std::move(e.change));
   }
   // An operator's decision about a replica the API deleted goes with it: a
@@ -1030,7 +1085,7 @@ void ControlPlane::commitCatalog(std::vector<CatalogEdit> edits, config::Catalog
   auto before = topology_;
   std::unordered_set<std::string> edited;
   for (const auto& change : changes) edited.insert(change.registry);
-  applyTopology(merged.topology, &edited);
+  applyTopology(merged.topology, &edited, nullptr, nullptr, merged.slots ? &*merged.slots : nullptr);
   // Resolvers may hold the registries' names (an NXDOMAIN before one
   // existed, the old answer after): flush those, not the whole zone.
   if (resolvers_) {
@@ -1056,6 +1111,86 @@ void ControlPlane::commitCatalog(std::vector<CatalogEdit> edits, config::Catalog
                  router_->table()->generation);
     event(change.event, std::move(fields));
   }
+}
+
+void ControlPlane::persistCatalog(std::function<void(std::string)> done) {
+  auto& w = catalog_writer_;
+  if (!store_.enabled()) {
+    w.pending.clear();
+    if (done) done("");
+    return;
+  }
+  if (done) w.waiting.push_back(std::move(done));
+  startCatalogJob();
+}
+
+void ControlPlane::startCatalogJob() {
+  auto& w = catalog_writer_;
+  if (w.in_flight || (w.pending.empty() && w.waiting.empty()) || uv_is_active(reinterpret_cast<uv_handle_t*>(&catalog_retry_)))
+    return;
+  w.in_flight = true;
+  w.bytes = std::move(w.pending);
+  w.pending.clear();
+  w.writing = std::move(w.waiting);
+  w.waiting.clear();
+  w.error.clear();
+  w.compacted = false;
+  // catalog.json whole again once the journal outgrows an eighth of it
+  // (a restart replays at most that): from a copy of the catalog, which
+  // already holds these bytes' changes, written after them.
+  const size_t limit = options_.catalog_journal_limit ? options_.catalog_journal_limit
+                                                      : std::max<size_t>(256 << 10, catalog_.textBytes() / 8);
+  if (w.journal_bytes + w.bytes.size() > limit) w.compact = catalog_;
+  else w.compact.reset();
+  w.req.data = this;
+  uv_queue_work(
+      &loop_, &w.req,
+      [](uv_work_t* req) {  // work thread: the job's fields and the file system only
+        auto* self = static_cast<ControlPlane*>(req->data);
+        auto& job = self->catalog_writer_;
+        if (!job.bytes.empty())
+          if (auto ok = self->store_.appendJournal(job.bytes); !ok) {
+            job.error = ok.error();
+            return;
+          }
+        if (!job.compact) return;
+        auto t0 = std::chrono::steady_clock::now();
+        if (auto ok = StateStore::writeAtomically(self->store_.catalogPath(), job.compact->render()); !ok) {
+          spdlog::error("event=catalog_compact_failed {} (the journal keeps every change)", ok.error());
+          return;
+        }
+        if (auto ok = self->store_.clearJournal(); !ok) {
+          spdlog::error("event=catalog_compact_failed {} (replaying it again is harmless)", ok.error());
+          return;
+        }
+        job.compacted = true;
+        spdlog::info("event=catalog_compacted registries={} ms={:.1f}", job.compact->size(),
+                     millisBetween(t0, std::chrono::steady_clock::now()));
+      },
+      [](uv_work_t* req, int) {
+        auto* self = static_cast<ControlPlane*>(req->data);
+        auto& job = self->catalog_writer_;
+        job.in_flight = false;
+        job.compact.reset();  // its shards go back to the loop's catalog alone
+        auto told = std::move(job.writing);
+        job.writing.clear();
+        if (!job.error.empty()) {
+          spdlog::error("event=state_write_failed {}", job.error);
+          job.pending = std::move(job.bytes) + job.pending;  // in front: the order of changes is the journal's
+          if (!self->stopping_)
+            uv_timer_start(&self->catalog_retry_, [](uv_timer_t* t) {
+              auto* cp = static_cast<ControlPlane*>(t->loop->data);
+              cp->persistCatalog([cp](std::string again) {
+                if (again.empty()) spdlog::info("event=catalog_persisted after an earlier failure");
+              });
+            }, 1000, 0);
+        } else {
+          job.journal_bytes = job.compacted ? 0 : job.journal_bytes + job.bytes.size();
+        }
+        job.bytes.clear();
+        for (auto& d : told) d(job.error);
+        self->startCatalogJob();
+      });
 }
 
 void ControlPlane::writeFleetCatalog(const std::vector<CatalogEdit>& edits, const config::CatalogTopology& merged,
@@ -1134,10 +1269,10 @@ std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, s
         if (!r.error.empty()) spdlog::error("event=fleet_catalog_seed_failed {}", r.error);
       });
     };
-    for (const auto& [name, line] : catalog_.lines()) {
+    catalog_.forEach([&](const std::string& name, const std::string& line) {
       chunk.entries[name] = line;
       if (chunk.entries.size() == 100) send(std::exchange(chunk, {}));
-    }
+    });
     if (!chunk.entries.empty()) send(std::move(chunk));
     return refused;
   }
@@ -1157,13 +1292,18 @@ std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, s
     edits.push_back({describeEdit(name, before ? &*before : nullptr, after ? &*after : nullptr), std::move(after)});
   };
   for (const auto& [name, text] : changes) consider(name, text);
-  if (whole)
-    for (const auto& [name, line] : catalog_.lines())
-      if (!changes.count(name)) {
-        // etcd is the truth: deleted while this node was away.
-        spdlog::warn("event=fleet_catalog_dropped registry={} (not in etcd)", name);
-        consider(name, std::nullopt);
-      }
+  if (whole) {
+    std::vector<std::string> gone;
+    catalog_.forEach([&](const std::string& name, const std::string&) {
+      if (!changes.count(name)) gone.push_back(name);
+    });
+    std::sort(gone.begin(), gone.end());
+    for (const auto& name : gone) {
+      // etcd is the truth: deleted while this node was away.
+      spdlog::warn("event=fleet_catalog_dropped registry={} (not in etcd)", name);
+      consider(name, std::nullopt);
+    }
+  }
   if (edits.empty()) return refused;
   auto text = [&](const CatalogEdit& e) {
     auto it = changes.find(e.change.registry);
@@ -1185,7 +1325,7 @@ std::set<std::string> ControlPlane::onFleetCatalog(const std::map<std::string, s
     }
   }
   // A local copy: a restart without etcd serves what the fleet last had.
-  write(catalog_file_, [](std::string error) {
+  persistCatalog([](std::string error) {
     if (!error.empty()) spdlog::error("event=catalog_copy_write_failed {}", error);
   });
   return refused;

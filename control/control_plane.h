@@ -76,6 +76,9 @@ struct DaemonOptions {
   int threads = 0;           // 0: from the config
   bool reset_state = false;  // start from empty state when a state file is unreadable
   std::string admin_token_file;  // overrides admin.token_file (systemd credentials, k8s secrets)
+  // catalog.journal's size past which catalog.json is written whole again;
+  // 0: the larger of 256 KiB and an eighth of the catalog.
+  size_t catalog_journal_limit = 0;
 };
 
 class ControlPlane {
@@ -100,11 +103,28 @@ class ControlPlane {
     std::vector<std::function<void(std::string)>> writing;
     std::function<std::string()> render;
   };
+  // The catalog's persistence (catalog.h, journal): lines wait in
+  // `pending` until the one job in flight is done; a job appends them with
+  // one fsync, and when the journal has outgrown a share of the catalog it
+  // then rewrites catalog.json whole from a copy and empties the journal.
+  struct CatalogWriter {
+    uv_work_t req{};
+    bool in_flight = false;
+    std::string pending;  // journal lines no job holds yet
+    std::vector<std::function<void(std::string)>> waiting;  // told once `pending` is on disk
+    // The job in flight (the work thread touches only these and the store):
+    std::string bytes;
+    std::optional<Catalog> compact;  // catalog.json's new content, after `bytes`
+    std::vector<std::function<void(std::string)>> writing;
+    std::string error;
+    bool compacted = false;
+    size_t journal_bytes = 0;  // on disk
+  };
   // One reload in flight: parsed on a work thread, applied on the loop.
   struct Reload {
     uv_work_t req{};
     std::string path;
-    std::string catalog_text;      // the catalog when the run started
+    Catalog catalog;               // the catalog when the run started (a copy: rendered on the work thread)
     std::string catalog_name;      // catalog.json's path, for errors
     uint64_t catalog_version = 0;  // ... and its version: a change since is merged again on the loop
     config::TopologyPtr file;      // the file alone, when it loaded
@@ -148,11 +168,14 @@ class ControlPlane {
   // edit's registries (Router::applyTopology carries every other one).
   // `prepared`: a reload's answers compiled off the loop (Router::prepare).
   // `targets`: the new topology's probe targets, built off the loop with it.
+  // `slots` (a catalog edit, with `edited`): how its registry slots moved;
+  // then nothing here walks every registry (Router::applyTopology).
   void applyTopology(config::TopologyPtr next, const std::unordered_set<std::string>* edited = nullptr,
-                     Router::Prepared* prepared = nullptr, std::vector<health::ProbeTarget>* targets = nullptr);
+                     Router::Prepared* prepared = nullptr, std::vector<health::ProbeTarget>* targets = nullptr,
+                     const policy::SlotEdit* slots = nullptr);
   // The runtime catalog: the edited registries are validated with the
   // loader's rules against what is served now (config::editCatalog: the
-  // rest is not parsed again), applied, persisted (catalog.json), then
+  // rest is not parsed again), applied, persisted (catalog.journal), then
   // `done` gets nullopt or the error reply (400 with its field, 500 not persisted).
   // In fleet mode the change is written to etcd instead (one transaction,
   // guarded by each entry's revision) and applied like every node's, from
@@ -164,8 +187,13 @@ class ControlPlane {
   Result<config::CatalogTopology> checkCatalog(const std::vector<CatalogEdit>& edits, bool api,
                                                ApiResponse& refused) const;
   // Makes checked edits what is served: catalog_, routing, resolver purge,
-  // NOTIFY, events. The caller persists catalog.json.
+  // NOTIFY, events. Queues the changes' journal lines; the caller persists
+  // them (persistCatalog).
   void commitCatalog(std::vector<CatalogEdit> edits, config::CatalogTopology merged);
+  // Tells `done` once every catalog change committed so far is on disk
+  // ("" or the error); a failed append is retried every second.
+  void persistCatalog(std::function<void(std::string)> done);
+  void startCatalogJob();
   void writeFleetCatalog(const std::vector<CatalogEdit>& edits, const config::CatalogTopology& merged,
                          std::function<void(std::optional<ApiResponse>)> done);
   // Fleet mode: catalog entries as etcd holds them (fleet_sync.h on_catalog).
@@ -200,7 +228,11 @@ class ControlPlane {
   void stopAll(int exit_code);
   std::string renderMetricsFromHttpThread();
   int threadCount() const;
+  // The watchdog's limit from the longest probe period (stall_periods_):
+  // whole, or moved by the registries one catalog edit took and brought.
   void computeStallLimit();
+  void editStallLimit(const policy::Topology& before, const std::unordered_set<std::string>& edited);
+  void setStallLimit();
 
   DaemonOptions options_;
   config::TopologyPtr topology_;       // the file's registries and the catalog's: what is served
@@ -246,7 +278,7 @@ class ControlPlane {
   FileWriter health_file_;
   FileWriter overrides_file_;
   FileWriter serial_file_;
-  FileWriter catalog_file_;
+  CatalogWriter catalog_writer_;
   // /metrics: at most one render a second on the loop, on the background
   // lane (behind health results, never ahead), whatever the scrape rate.
   ScrapeCache scrape_cache_{std::chrono::seconds(1)};
@@ -256,10 +288,11 @@ class ControlPlane {
   uv_signal_t signals_[3]{};
   uv_timer_t watchdog_{};
   uv_timer_t start_bound_{};
-  uv_timer_t catalog_retry_{};  // rewrites catalog.json every second after a failed write, until one succeeds
+  uv_timer_t catalog_retry_{};  // appends the journal again every second after a failed write, until one succeeds
   TaskQueue tasks_;  // closures from other threads (health, HTTP), run on the control loop
   bool first_round_done_ = false;
   StallWatchdog watchdog_state_;
+  std::map<int64_t, size_t> stall_periods_;  // probed registries by their period (ms)
   int64_t started_ms_ = 0;
   int exit_code_ = 0;
 };

@@ -138,6 +138,66 @@ Result<std::string> StateStore::loadCatalogText() const {
   return file->value_or("");
 }
 
+Result<std::string> StateStore::loadJournalText() const {
+  if (!enabled()) return std::string();
+  auto file = readWhole(journalPath());
+  if (!file) return Error{file.error()};
+  return file->value_or("");
+}
+
+namespace {
+
+void syncDirectoryOf(const std::string& path) {
+  std::string dir = std::filesystem::path(path).parent_path().string();
+  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
+}  // namespace
+
+Result<bool> StateStore::appendJournal(const std::string& bytes) const {
+  const std::string path = journalPath();
+  auto fail = [&](const char* what) { return makeError(std::string(what) + " " + path + ": " + std::strerror(errno)); };
+  const bool existed = ::access(path.c_str(), F_OK) == 0;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) return fail("open");
+  const off_t was = ::lseek(fd, 0, SEEK_END);
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      auto error = fail("write");
+      if (was >= 0 && ::ftruncate(fd, was) == 0) ::fdatasync(fd);
+      ::close(fd);
+      return error;
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (::fdatasync(fd) != 0) {
+    auto error = fail("fdatasync");
+    if (was >= 0 && ::ftruncate(fd, was) == 0) ::fdatasync(fd);
+    ::close(fd);
+    return error;
+  }
+  ::close(fd);
+  if (!existed) syncDirectoryOf(path);
+  return true;
+}
+
+Result<bool> StateStore::clearJournal() const {
+  const std::string path = journalPath();
+  int fd = ::open(path.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return errno == ENOENT ? Result<bool>(true) : makeError("truncate " + path + ": " + std::strerror(errno));
+  bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return makeError("fsync " + path + ": " + std::strerror(errno));
+  return true;
+}
+
 std::string StateStore::encodeOverrides(const Overrides& overrides) {
   nlohmann::json flags = nlohmann::json::object();
   for (const auto& [k, enabled] : overrides) flags[k.str()] = enabled;
@@ -183,12 +243,7 @@ Result<bool> StateStore::writeAtomically(const std::string& path, const std::str
   }
   ::close(fd);
   if (::rename(tmp.c_str(), path.c_str()) != 0) return fail("rename");
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);  // the rename itself must survive a crash
-    ::close(dfd);
-  }
+  syncDirectoryOf(path);  // the rename itself must survive a crash
   return true;
 }
 

@@ -13,7 +13,8 @@
 //     read (permissions, EIO, a directory) is an error like a corrupt one.
 //   - catalog.json: registries and replicas made through the API
 //     (control/catalog.h); an unreadable file stops the start like
-//     overrides.json does.
+//     overrides.json does. catalog.journal: the changes since it was last
+//     written whole (catalog.h, journal), appended and fsync'd per change.
 //   - serial.json: a floor above every SOA serial handed out, reserved ahead
 //     (control_plane.h), so a restart never lowers the serial (secondaries
 //     and NOTIFY listeners ignore a serial that went back).
@@ -40,6 +41,7 @@ class StateStore {
   std::string overridesPath() const { return dir_ + "/overrides.json"; }
   std::string serialPath() const { return dir_ + "/serial.json"; }
   std::string catalogPath() const { return dir_ + "/catalog.json"; }
+  std::string journalPath() const { return dir_ + "/catalog.journal"; }
 
   // A missing file is an empty state; a corrupt one is an error naming the file.
   Result<HealthStates> loadHealth() const;
@@ -51,6 +53,14 @@ class StateStore {
   // catalog.json's text ("" when there is none). Like overrides, the
   // catalog must never vanish silently: an unreadable file is an error.
   Result<std::string> loadCatalogText() const;
+  // catalog.journal's text ("" when there is none); unreadable: an error.
+  Result<std::string> loadJournalText() const;
+  // Appends `bytes` to the journal and fsyncs it (the directory too when
+  // the file is new). On failure the file is cut back to where it was, so
+  // no half line stays in front of a later append. For a work thread.
+  Result<bool> appendJournal(const std::string& bytes) const;
+  // Empties the journal (fsync'd): catalog.json now holds all of it.
+  Result<bool> clearJournal() const;
   // 0 when there is none.
   Result<uint32_t> loadSerialFloor() const;
   static std::string encodeSerial(uint32_t floor);

@@ -35,6 +35,9 @@ int main(int argc, char** argv) {
   app.add_flag("--check", check, "validate the configuration and exit 0 (valid) or 1");
   app.add_flag("--reset-state", options.reset_state,
                "start without the persisted state when a state file is unreadable (operator exclusions are lost)");
+  app.add_option("--catalog-journal-limit", options.catalog_journal_limit,
+                 "bytes of catalog.journal before catalog.json is written whole again (default: the larger of "
+                 "256 KiB and an eighth of the catalog)");
   CLI11_PARSE(app, argc, argv);
 
   auto parse_start = std::chrono::steady_clock::now();

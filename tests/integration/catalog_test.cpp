@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "control/catalog.h"
 #include "tests/support/admin_client.h"
 #include "tests/support/daemon_process.h"
 #include "tests/support/dns_client.h"
@@ -38,6 +39,18 @@ std::string slurp(const std::string& path) {
   std::stringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// What the state directory holds, as a restart reads it: catalog.json with
+// catalog.journal's changes on top.
+json onDisk(const std::string& state) {
+  auto c = control::Catalog::parse(slurp(state + "/catalog.json"), "catalog.json");
+  REQUIRE(c);
+  size_t torn = 0;
+  auto replayed = control::journal::replay(slurp(state + "/catalog.journal"), "catalog.journal", *c, torn);
+  REQUIRE(replayed);
+  CHECK(torn == 0);
+  return json::parse(c->render());
 }
 
 }  // namespace
@@ -113,8 +126,9 @@ TEST_CASE("a registry made through the API answers at once, survives a restart, 
   CHECK(ask(*d, global) == Strings{"A 127.0.0.51"});
   CHECK(api.send("PATCH", "/v1/registries/newreg/replications/westus", R"({"globalEndpointRouting": true})").first == 200);
 
-  // On disk before the reply, in the config file's schema.
-  json catalog = json::parse(slurp(state + "/catalog.json"));
+  // On disk before the reply, in the config file's schema (the journal's
+  // lines on top of catalog.json).
+  json catalog = onDisk(state);
   REQUIRE(catalog["registries"].size() == 1);
   CHECK(catalog["registries"][0]["replicas"].size() == 2);
   CHECK(catalog["registries"][0]["regional_endpoints"] == "enabled");
@@ -153,7 +167,7 @@ TEST_CASE("a registry made through the API answers at once, survives a restart, 
   CHECK(again.send("DELETE", "/v1/registries/newreg", "").first == 200);
   CHECK(ask(*d, global) == Strings{"NXDOMAIN"});
   CHECK(again.get("/v1/registries/newreg").first == 404);
-  CHECK(json::parse(slurp(state + "/catalog.json"))["registries"].empty());
+  CHECK(onDisk(state)["registries"].empty());
 }
 
 TEST_CASE("a registry created before its home replica waits, listed as not serving, and serves once it has one") {
@@ -213,9 +227,9 @@ TEST_CASE("a catalog entry the config file no longer fits is set aside, not a re
       listed = r["serving"] == false && r["refused"] == true &&
                r["reason"].get<std::string>().find("is declared in") != std::string::npos;
   CHECK(listed);
-  // Kept, not lost: a later change rewrites catalog.json with it.
+  // Kept, not lost: a later change keeps it on disk.
   REQUIRE(api.send("PUT", "/v1/registries/keep/replications/westus", R"({"addresses": ["127.0.0.73"]})").first == 201);
-  CHECK(slurp(state + "/catalog.json").find("127.0.0.72") != std::string::npos);
+  CHECK(onDisk(state).dump().find("127.0.0.72") != std::string::npos);
 
   // The file fixed and reloaded: the entry is served again.
   std::string path = d->dir() + "/switchyard.yaml";
@@ -324,7 +338,9 @@ TEST_CASE("SIGKILL at random points while the catalog is written never loses an 
   std::string uncertain;
   for (int run = 0; run < kRuns; ++run) {
     INFO("run " << run);
-    DaemonProcess d(adminConfig(), "--state-dir " + state);
+    // Every other run rewrites catalog.json whole every few changes, so
+    // kills land in the compaction too, not only in journal appends.
+    DaemonProcess d(adminConfig(), "--state-dir " + state + (run % 2 ? " --catalog-journal-limit 600" : ""));
     INFO(d.log());
     REQUIRE(d.running());
     AdminClient api(d);

@@ -12,6 +12,7 @@
 using namespace switchyard;
 using control::ApiFieldError;
 using control::Catalog;
+namespace journal = control::journal;
 using nlohmann::json;
 
 namespace {
@@ -206,20 +207,27 @@ TEST_CASE("editCatalog checks only the edited registries, against what is served
   REQUIRE(edited->pending.size() == 1);
   CHECK(edited->pending[0].registry == "c");
   CHECK(current->registryIndex("b"));  // what is served is untouched
-  // The name index, shifted in place past the removed ones, says where every
-  // registry is (a delete in the middle: a stands after b was).
+  // The name index says where every registry is after the moves (a removed
+  // slot takes the last registry).
   REQUIRE(t.registry_by_name.size() == t.registries.size());
   for (uint32_t g = 0; g < t.registries.size(); ++g) {
     INFO(t.registries[g].name);
-    CHECK(t.registry_by_name.at(t.registries[g].name) == g);
+    CHECK(t.registry_by_name.find(t.registries[g].name) == g);
   }
-  // Deleting the first of several: every later one moves down by one.
+  // Deleting the first of several: the last one takes its slot, and the
+  // edit says so.
   auto first_gone = config::editCatalog(current, {"a"}, json{{"registries", json::array()}}.dump(), "catalog.json");
   REQUIRE(first_gone);
   const auto& f = *first_gone->topology;
   REQUIRE(f.registry_by_name.size() == f.registries.size());
-  for (uint32_t g = 0; g < f.registries.size(); ++g) CHECK(f.registry_by_name.at(f.registries[g].name) == g);
+  for (uint32_t g = 0; g < f.registries.size(); ++g) CHECK(f.registry_by_name.find(f.registries[g].name) == g);
   CHECK_FALSE(f.registryIndex("a"));
+  REQUIRE(first_gone->slots);
+  CHECK(first_gone->slots->base == current.get());
+  REQUIRE(first_gone->slots->removed.size() == 1);
+  CHECK(first_gone->slots->removed[0] == *current->registryIndex("a"));
+  CHECK(first_gone->slots->kept == current->registries.size() - 1);
+  CHECK(f.registries[*current->registryIndex("a")].name == current->registries.back().name);
 
   // A name the served topology holds and the edit does not remove: refused.
   config::FieldError field;
@@ -232,4 +240,49 @@ TEST_CASE("editCatalog checks only the edited registries, against what is served
       {"replicas", json::array()}}}}}.dump(), "catalog.json", &field);
   REQUIRE_FALSE(broken);
   CHECK(field.path == "registries[0].home");
+}
+
+TEST_CASE("catalog.journal: replayed onto catalog.json, a torn last line dropped, a bad one elsewhere refused, a replay twice harmless") {
+  Catalog base;
+  base.put(json{{"name", "a"}, {"home", "eastus"}, {"replicas", json::array()}});
+  base.put(json{{"name", "b"}, {"home", "eastus"}, {"replicas", json::array()}});
+  const std::string b2 = json{{"name", "b"}, {"home", "westus"}, {"replicas", json::array()}}.dump();
+  const std::string c1 = json{{"name", "c"}, {"home", "eastus"}, {"replicas", json::array()}}.dump();
+  std::string text = journal::deleteLine("a") + journal::putLine(b2) + journal::putLine(c1) + journal::deleteLine("c") +
+                     journal::putLine(c1);
+  Catalog once = base;
+  size_t torn = 0;
+  REQUIRE(journal::replay(text, "catalog.journal", once, torn));
+  CHECK(torn == 0);
+  CHECK_FALSE(once.contains("a"));
+  CHECK((*once.find("b"))["home"] == "westus");
+  CHECK(once.contains("c"));
+  CHECK(base.contains("a"));  // the copy it came from keeps its own
+  // A compaction wrote `once` whole, then the crash came before the journal
+  // was emptied: the next start replays it again, to the same catalog.
+  Catalog twice = once;
+  REQUIRE(journal::replay(text, "catalog.journal", twice, torn));
+  CHECK(twice.render() == once.render());
+  // Cut short mid-append: that line was never acknowledged, the rest stands.
+  Catalog cut = base;
+  std::string partial = text + journal::putLine(json{{"name", "d"}, {"home", "eastus"}, {"replicas", json::array()}}.dump());
+  partial.resize(partial.size() - 5);
+  REQUIRE(journal::replay(partial, "catalog.journal", cut, torn));
+  CHECK(torn == 1);
+  CHECK(cut.render() == once.render());
+  // Whole but without its newline: the append's fsync never returned either.
+  Catalog unterminated = base;
+  REQUIRE(journal::replay(text + journal::deleteLine("b").substr(0, journal::deleteLine("b").size() - 1),
+                          "catalog.journal", unterminated, torn));
+  CHECK(torn == 1);
+  CHECK(unterminated.contains("b"));
+  // Anything broken before the last line is corruption, said with its line.
+  Catalog broken = base;
+  auto bad = journal::replay(journal::deleteLine("a") + "{\"put\": 7}\n" + journal::putLine(c1), "/s/catalog.journal",
+                             broken, torn);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error(), Catch::StartsWith("/s/catalog.journal:2"));
+  auto junk = journal::replay("nonsense\n" + journal::putLine(c1), "/s/catalog.journal", broken, torn);
+  REQUIRE_FALSE(junk);
+  CHECK_THAT(junk.error(), Catch::StartsWith("/s/catalog.journal:1: not a journal line"));
 }
