@@ -12,9 +12,13 @@
 #     apply_ms is the whole decision on the control loop);
 #   - a restart from the catalog alone: exec to the first answer of a
 #     catalog registry.
-# usage: bench/catalog_bench.sh [--registries N] [--threads T] [--perf FILE] [--keep]
+# usage: bench/catalog_bench.sh [--registries N] [--threads T] [--perf FILE] [--under-load [--load-qps Q]] [--keep]
 #   --perf FILE: record the daemon (perf record -g) during the creates and
 #   deletes, and print where their time goes.
+#   --under-load [--load-qps Q]: then 50 more creates and deletes while
+#   dnsperf sends the catalog's global names (as fast as it can, or Q
+#   queries a second): decision to every worker answering (min / median /
+#   max) when the workers are busy.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -26,8 +30,10 @@ while [ $# -gt 0 ]; do
     --registries) registries=$2; shift 2;;
     --threads) threads=$2; shift 2;;
     --perf) perf_out=$2; shift 2;;
+    --under-load) under_load=1; shift;;
+    --load-qps) load_qps=$2; shift 2;;
     --keep) keep=1; shift;;
-    *) echo "usage: $0 [--registries N] [--threads T] [--perf FILE] [--keep]" >&2; exit 2;;
+    *) echo "usage: $0 [--registries N] [--threads T] [--perf FILE] [--under-load [--load-qps Q]] [--keep]" >&2; exit 2;;
   esac
 done
 [ -x "$bin" ] && [ -x "$ctl" ] || { echo "build first: make build" >&2; exit 1; }
@@ -124,6 +130,30 @@ for i in 1 2 3 4 5; do
   delete=$(api -X DELETE "$url/v1/registries/bench$i")
   echo "create: HTTP/s ${create} (answer right after: ${answer:-none}; ${rebuild}); delete: HTTP/s ${delete}"
 done
+if [ -n "${under_load:-}" ]; then
+  command -v dnsperf > /dev/null || { echo "dnsperf is not installed (apt-get install dnsperf)" >&2; exit 1; }
+  python3 -c "
+import random, sys
+random.seed(1)
+n = int(sys.argv[1])
+for _ in range(20000): print('reg%06d.scale.test A' % random.randrange(n))" "$registries" > "$work/queries.txt"
+  before=$(grep -c 'event=catalog_rebuild' "$work/switchyard.log" || true)
+  timeout 60 dnsperf -s 127.0.0.1 -p "$port" -d "$work/queries.txt" -c 8 -T 1 -q 500 -t 2 -l 12 ${load_qps:+-Q $load_qps} \
+    -O suppress=timeouts,unexpected,congestion,sendfailed > "$work/dnsperf.out" 2>&1 &
+  dp=$!
+  sleep 2
+  for i in $(seq 1 25); do
+    api -X PUT -d "$body" "$url/v1/registries/load$i" > /dev/null
+    api -X DELETE "$url/v1/registries/load$i" > /dev/null
+    sleep 0.2
+  done
+  wait "$dp" || true
+  echo "under load ($(grep -oE 'Queries per second: +[0-9.]+' "$work/dnsperf.out" | grep -oE '[0-9.]+$') qps," \
+       "$(grep -oE 'Queries lost: +[0-9]+' "$work/dnsperf.out" | grep -oE '[0-9]+$') lost): decision to every worker answering, 50 changes:"
+  grep -oE 'event=catalog_rebuild .*' "$work/switchyard.log" | tail -n +$((before + 1)) |
+    grep -oE 'decision_to_answer_ms=[0-9.]+' | cut -d= -f2 | sort -n |
+    awk '{ v[NR] = $1 } END { if (NR) printf "  min %.3f ms, median %.3f ms, max %.3f ms (%d changes)\n", v[1], v[int((NR + 1) / 2)], v[NR], NR }'
+fi
 if [ -n "$perf_pid" ]; then
   kill -INT "$perf_pid"
   wait "$perf_pid" 2>/dev/null || true

@@ -175,9 +175,7 @@ void Router::rebuildAll(const std::vector<uint32_t>* carried, const Prepared* pr
       },
       threads);
   auto t2 = std::chrono::steady_clock::now();
-  publisher_.publish(answers_);
-  if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
-    spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  (void)publish();
   auto t3 = std::chrono::steady_clock::now();
   old_table.reset();
   old_answers.reset();  // what no generation shares any more is freed here, and counted
@@ -187,6 +185,13 @@ void Router::rebuildAll(const std::vector<uint32_t>* carried, const Prepared* pr
                "publish_ms={:.1f} free_ms={:.1f}",
                generation_, topology_->registries.size(), reused, precompiled, ms(t0, t1), ms(t1, t2), ms(t2, t3),
                ms(t3, std::chrono::steady_clock::now()));
+}
+
+std::optional<std::chrono::nanoseconds> Router::publish() {
+  publisher_.publish(answers_);
+  auto purge = publisher_.waitAcked(generation_, std::chrono::milliseconds(100));
+  if (!purge) spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  return purge;
 }
 
 Result<Router::Pair> Router::find(std::string_view registry, std::string_view region) const {
@@ -343,9 +348,7 @@ void Router::update(Pair pair, const char* cause, std::string_view detail) {
     set->serial = serial_;
     set->registries.set(pair.registry, dns::compileRegistry(*topology_, *set->zone, pair.registry, *part));
     answers_ = set;
-    publisher_.publish(answers_);
-    purge = publisher_.waitAcked(generation_, std::chrono::milliseconds(100));
-    if (!purge) spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+    purge = publish();
   }
   const auto& reg = topology_->registries[pair.registry];
   PairChange c{reg.name,
@@ -468,9 +471,7 @@ size_t Router::applyEdit(const policy::Topology& previous, const std::unordered_
   answers_ = dns::compileEdit(previous, next, *old_answers, *table_, serial_, slots,
                               std::vector<std::string>(edited.begin(), edited.end()));
   auto t2 = std::chrono::steady_clock::now();
-  publisher_.publish(answers_);
-  if (!publisher_.waitAcked(generation_, std::chrono::milliseconds(100)))
-    spdlog::warn("event=purge_slow generation={} some DNS worker did not switch within 100ms", generation_);
+  (void)publish();
   auto t3 = std::chrono::steady_clock::now();
   old_answers.reset();
   const auto ms = millisBetween;

@@ -35,6 +35,7 @@
 // persisted override wins over the file.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -195,6 +196,9 @@ class Router final : public health::HealthSink {
   Result<Pair> find(std::string_view registry, std::string_view region) const;
   // The next SOA serial: above the last, and at least the clock.
   void bumpSerial();
+  // Hands answers_ to every DNS worker and waits (100 ms at most) until each
+  // answers from it: the purge time, or nullopt (logged) past the limit.
+  std::optional<std::chrono::nanoseconds> publish();
   // Sets one field of a pair's state and recomputes when it changed.
   template <typename T>
   Result<bool> setState(std::string_view registry, std::string_view region, T policy::ReplicaState::*field, T value,
