@@ -16,6 +16,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -85,6 +86,7 @@ class ShardedMap {
   Map& writable(size_t s) {
     if (!shards_[s]) shards_[s] = std::make_shared<Map>();
     else if (shards_[s].use_count() > 1) shards_[s] = std::make_shared<Map>(*shards_[s]);
+    else std::atomic_thread_fence(std::memory_order_acquire);  // a copy released on another thread: see its reads done
     return *shards_[s];
   }
   std::array<std::shared_ptr<Map>, kShards> shards_;

@@ -16,6 +16,7 @@
 //      set(), push_back() and pop_back() copy it first.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <iterator>
 #include <memory>
@@ -67,7 +68,10 @@ class SharedChunks {
  private:
   using Chunk = std::vector<Ptr>;
   Chunk& writable(size_t c) {
-    if (chunks_[c].use_count() > 1) {
+    // A copy dropped on another thread (a scrape's snapshot) released its
+    // reference there: the fence orders its reads before our writes.
+    if (chunks_[c].use_count() == 1) std::atomic_thread_fence(std::memory_order_acquire);
+    else {
       auto copy = std::make_shared<Chunk>();
       copy->reserve(kChunk);
       *copy = *chunks_[c];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 
 namespace switchyard::control {
@@ -181,14 +182,41 @@ bool Catalog::erase(const std::string& registry) {
 
 namespace journal {
 
-std::string putLine(const std::string& entry_text) { return "{\"put\":" + entry_text + "}\n"; }
+std::string putOp(const std::string& entry_text) { return "{\"put\":" + entry_text + "}"; }
 
-std::string deleteLine(const std::string& registry) { return "{\"delete\":" + json(registry).dump() + "}\n"; }
+std::string deleteOp(const std::string& registry) { return "{\"delete\":" + json(registry).dump() + "}"; }
 
-Result<bool> replay(const std::string& text, const std::string& name, Catalog& catalog, size_t& torn) {
-  torn = 0;
+std::string line(const std::vector<std::string>& ops) {
+  if (ops.size() == 1) return ops[0] + "\n";
+  std::string out = "{\"batch\":[";
+  for (size_t i = 0; i < ops.size(); ++i) out += (i ? "," : "") + ops[i];
+  return out + "]}\n";
+}
+
+namespace {
+
+// One op's check (nothing applied): nullopt when it is fine.
+std::optional<std::string> checkOp(json& op, const std::string& where) {
+  if (!op.is_object() || op.size() != 1)
+    return where + ": not a journal line (expected {\"put\": ENTRY}, {\"delete\": NAME} or {\"batch\": [...]})";
+  if (op.contains("delete")) {
+    if (!op["delete"].is_string()) return where + ": delete: expected a registry name";
+    return std::nullopt;
+  }
+  if (!op.contains("put")) return where + ": not a journal line (expected put, delete or batch)";
+  auto entry = Catalog::checkEntry(std::move(op["put"]), where);
+  if (!entry) return entry.error();
+  op["put"] = std::move(*entry);
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<bool> replay(const std::string& text, const std::string& name, Catalog& catalog, size_t& kept) {
+  kept = text.size();
   size_t line_no = 0;
   for (size_t at = 0; at < text.size();) {
+    const size_t begin = at;
     size_t end = text.find('\n', at);
     const bool last = end == std::string::npos || text.find_first_not_of(" \t\r\n", end) == std::string::npos;
     std::string_view line(text.data() + at, (end == std::string::npos ? text.size() : end) - at);
@@ -196,24 +224,33 @@ Result<bool> replay(const std::string& text, const std::string& name, Catalog& c
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     const std::string where = name + ":" + std::to_string(line_no);
-    json op = json::parse(line, nullptr, false);
+    json doc = json::parse(line, nullptr, false);
+    // The ops of one line, all checked before any is applied: a line is one
+    // commit (a batch request), applied whole or not at all.
+    std::vector<json> ops;
+    std::optional<std::string> bad;
+    if (doc.is_discarded()) {
+      bad = where + ": not a journal line (not JSON)";
+    } else if (doc.is_object() && doc.size() == 1 && doc.contains("batch")) {
+      if (!doc["batch"].is_array()) bad = where + ": batch: expected a list";
+      else
+        for (auto& op : doc["batch"]) ops.push_back(std::move(op));
+    } else {
+      ops.push_back(std::move(doc));
+    }
+    for (size_t i = 0; !bad && i < ops.size(); ++i) bad = checkOp(ops[i], where);
     // Only the last line can be cut short by a crash: its append was never
     // acknowledged. A line without its newline is such a line even when it
     // parses (the fsync that would have covered it did not return).
-    if (last && (op.is_discarded() || end == std::string::npos)) {
-      ++torn;
+    if (last && (bad || end == std::string::npos)) {
+      kept = begin;
       break;
     }
-    if (op.is_discarded() || !op.is_object() || op.size() != 1)
-      return makeError(where + ": not a journal line (expected {\"put\": ENTRY} or {\"delete\": NAME})");
-    if (op.contains("delete") && op["delete"].is_string()) {
-      catalog.erase(op["delete"].get<std::string>());
-      continue;
+    if (bad) return makeError(*bad);
+    for (auto& op : ops) {
+      if (op.contains("delete")) catalog.erase(op["delete"].get<std::string>());
+      else catalog.put(op["put"]);
     }
-    if (!op.contains("put")) return makeError(where + ": not a journal line (expected put or delete)");
-    auto entry = Catalog::checkEntry(std::move(op["put"]), where);
-    if (!entry) return Error{entry.error()};
-    catalog.put(*entry);
   }
   return true;
 }

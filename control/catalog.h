@@ -23,6 +23,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -66,20 +67,25 @@ class Catalog {
 };
 
 // catalog.journal: the catalog changes since catalog.json was last
-// written whole, one JSON line each ({"put": ENTRY} or {"delete": NAME}),
-// appended and fsync'd before an API reply, so a change costs its own bytes
-// and not a rewrite of the whole catalog (35 MB at 100,000 registries).
-// catalog.json is rewritten from a copy (and the journal emptied) once the
-// journal outgrows a share of it. Replaying a journal onto a catalog that
-// already holds some of its changes leaves the same catalog (each line sets
-// or removes a whole entry), so a crash between the two steps loses nothing.
+// written whole, one JSON line per committed change ({"put": ENTRY},
+// {"delete": NAME}, or {"batch": [those]} for a change of several
+// registries, so a torn line loses a whole request or nothing), appended and
+// fsync'd before an API reply: a change costs its own bytes, not a rewrite
+// of the whole catalog (35 MB at 100,000 registries). catalog.json is
+// rewritten from a copy (and the journal emptied) once the journal outgrows
+// a share of it. Replaying a journal onto a catalog that already holds some
+// of its changes leaves the same catalog (each line sets or removes whole
+// entries, in order), so a crash between the two steps loses nothing.
 namespace journal {
-std::string putLine(const std::string& entry_text);
-std::string deleteLine(const std::string& registry);
+std::string putOp(const std::string& entry_text);
+std::string deleteOp(const std::string& registry);
+// One line for a commit's ops (putOp/deleteOp): the op itself, or a batch.
+std::string line(const std::vector<std::string>& ops);
 // Applies `text` (a journal) to `catalog`. A last line cut short (a crash
-// mid-append: never acknowledged) is ignored and counted in `torn`; any other
-// bad line is an error naming `name` and the line.
-Result<bool> replay(const std::string& text, const std::string& name, Catalog& catalog, size_t& torn);
+// mid-append: never acknowledged) is ignored; `kept` is then where it
+// starts, else text.size(). Any other bad line is an error naming `name`
+// and the line.
+Result<bool> replay(const std::string& text, const std::string& name, Catalog& catalog, size_t& kept);
 }  // namespace journal
 
 // What a catalog change was, for its event: registry_created,

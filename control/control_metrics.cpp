@@ -176,9 +176,19 @@ void ControlMetrics::retainEdit(config::TopologyPtr t, const policy::SlotEdit& s
     if (it == was.end()) next->push_back(std::make_shared<RegistryCounters>(reg.replicas.size()));
     else next->push_back(carried(topology_->registries[it->second], (*counters_)[it->second], *t, reg, true));
   }
-  // A catalog edit changes no region: the probe durations' series stay.
+  // A catalog edit keeps the region list: the replicas per region move by
+  // what the edited registries took and brought, and a region left without
+  // any loses its probe durations' series.
+  bool emptied = false;
+  for (const auto& name : edited) {
+    if (auto g = topology_->registryIndex(name))
+      for (const auto& rep : topology_->registries[*g].replicas) emptied |= --region_replicas_[rep.region] == 0;
+    if (auto g = t->registryIndex(name))
+      for (const auto& rep : t->registries[*g].replicas) ++region_replicas_[rep.region];
+  }
   topology_ = std::move(t);
   counters_ = std::move(next);
+  if (emptied) dropUnusedRegions();
 }
 
 void ControlMetrics::retain(config::TopologyPtr t) {
@@ -186,7 +196,7 @@ void ControlMetrics::retain(config::TopologyPtr t) {
   next->reserve(t->registries.size());
   // By region index, not name: 500,000 pairs hashed as strings were most of
   // this at 100,000 registries.
-  std::vector<bool> used(t->regions.size());
+  std::vector<size_t> used(t->regions.size());
   // The same region list (always so for a catalog edit): indices compare.
   const bool same_regions =
       topology_ && topology_->regions.size() == t->regions.size() &&
@@ -196,7 +206,7 @@ void ControlMetrics::retain(config::TopologyPtr t) {
       topology_ ? policy::previousIndices(*topology_, *t) : std::vector<uint32_t>(t->registries.size(), policy::kNoIndex);
   for (size_t g = 0; g < t->registries.size(); ++g) {
     const auto& reg = t->registries[g];
-    for (const auto& rep : reg.replicas) used[rep.region] = true;
+    for (const auto& rep : reg.replicas) ++used[rep.region];
     std::optional<uint32_t> og;
     if (was_at[g] != policy::kNoIndex) og = was_at[g];
     if (!og) {
@@ -205,11 +215,16 @@ void ControlMetrics::retain(config::TopologyPtr t) {
     }
     next->push_back(carried(topology_->registries[*og], (*counters_)[*og], *t, reg, same_regions));
   }
-  std::unordered_set<std::string> regions;
-  for (size_t i = 0; i < used.size(); ++i)
-    if (used[i]) regions.insert(t->regions[i].name);
   topology_ = std::move(t);
   counters_ = std::move(next);
+  region_replicas_ = std::move(used);
+  dropUnusedRegions();
+}
+
+void ControlMetrics::dropUnusedRegions() {
+  std::unordered_set<std::string> regions;
+  for (size_t i = 0; i < region_replicas_.size(); ++i)
+    if (region_replicas_[i]) regions.insert(topology_->regions[i].name);
   for (auto it = probe_seconds_by_region_.begin(); it != probe_seconds_by_region_.end();) {
     if (regions.count(it->first)) {
       ++it;

@@ -102,6 +102,9 @@ class ControlMetrics {
 
   config::TopologyPtr topology_;
   std::shared_ptr<CounterTable> counters_;
+  std::vector<size_t> region_replicas_;  // per region of topology_: its replicas in every registry
+  // Removes the probe duration series of regions without a replica.
+  void dropUnusedRegions();
 
   std::shared_ptr<prometheus::Registry> registry_;
   prometheus::Family<prometheus::Histogram>& probe_seconds_;

@@ -153,16 +153,15 @@ Result<bool> ControlPlane::restoreState(HealthStates& initial, PairSet& was_lagg
   auto journal = store_.loadJournalText();
   if (!journal) return makeError(journal.error() + " (registries made through the API would be lost; fix the file)");
   if (!journal->empty()) {
-    size_t torn = 0;
-    auto replayed = journal::replay(*journal, store_.journalPath(), catalog_, torn);
+    size_t kept = 0;
+    auto replayed = journal::replay(*journal, store_.journalPath(), catalog_, kept);
     if (!replayed) return makeError(replayed.error() + " (registries made through the API would be lost; fix the file)");
     catalog_writer_.journal_bytes = journal->size();
-    if (torn > 0) {
+    if (kept < journal->size()) {
       // A crash mid-append: the cut line was never acknowledged. Cut it off
       // now, or the next append would leave it in the middle.
-      std::string whole = journal->substr(0, journal->rfind('\n') == std::string::npos ? 0 : journal->rfind('\n') + 1);
-      if (auto ok = StateStore::writeAtomically(store_.journalPath(), whole); !ok) return Error{ok.error()};
-      catalog_writer_.journal_bytes = whole.size();
+      if (auto ok = StateStore::writeAtomically(store_.journalPath(), journal->substr(0, kept)); !ok) return Error{ok.error()};
+      catalog_writer_.journal_bytes = kept;
       spdlog::warn("event=catalog_journal_torn {}: the last line was cut short by a crash (never acknowledged): dropped",
                    store_.journalPath());
     }
@@ -1063,13 +1062,15 @@ Result<config::CatalogTopology> ControlPlane::checkCatalog(const std::vector<Cat
 
 void ControlPlane::commitCatalog(std::vector<CatalogEdit> edits, config::CatalogTopology merged) {
   std::vector<CatalogChange> changes;
+  std::vector<std::string> ops;  // one journal line for the whole change
   for (auto& e : edits) {
     const std::string& name = e.change.registry;
     std::erase_if(pending_registries_, [&](const config::CatalogPending& p) { return p.registry == name; });
-    if (e.doc) catalog_writer_.pending += journal::putLine(catalog_.put(*e.doc));
-    else if (catalog_.erase(name)) catalog_writer_.pending += journal::deleteLine(name);
+    if (e.doc) ops.push_back(journal::putOp(catalog_.put(*e.doc)));
+    else if (catalog_.erase(name)) ops.push_back(journal::deleteOp(name));
     changes.push_back(std::move(e.change));
   }
+  if (!ops.empty()) catalog_writer_.pending += journal::line(ops);
   // An operator's decision about a replica the API deleted goes with it: a
   // replica made again later starts from its new settings, not an old exclusion.
   size_t forgotten = 0;
@@ -1126,8 +1127,19 @@ void ControlPlane::persistCatalog(std::function<void(std::string)> done) {
 
 void ControlPlane::startCatalogJob() {
   auto& w = catalog_writer_;
-  if (w.in_flight || (w.pending.empty() && w.waiting.empty()) || uv_is_active(reinterpret_cast<uv_handle_t*>(&catalog_retry_)))
-    return;
+  if (w.in_flight || uv_is_active(reinterpret_cast<uv_handle_t*>(&catalog_retry_))) return;
+  if (stopping_ && w.failed) return;  // a disk that keeps failing must not hold up the exit
+  const bool appending = !w.pending.empty() || !w.waiting.empty();
+  // catalog.json whole again once the journal outgrows an eighth of it (a
+  // restart replays at most that), from a copy of the catalog, in a job of
+  // its own so no reply waits for it; appends that come meanwhile wait. Under
+  // a stream of changes that never leaves a gap, past twice the limit, the
+  // job appends first and rewrites after, so the journal stays bounded.
+  const size_t limit = options_.catalog_journal_limit ? options_.catalog_journal_limit
+                                                      : std::max<size_t>(256 << 10, catalog_.textBytes() / 8);
+  const size_t journal = w.journal_bytes + w.pending.size();
+  const bool compacting = journal > limit && journal >= w.compact_after && (!appending || journal > 2 * limit);
+  if (!appending && !compacting) return;
   w.in_flight = true;
   w.bytes = std::move(w.pending);
   w.pending.clear();
@@ -1135,12 +1147,9 @@ void ControlPlane::startCatalogJob() {
   w.waiting.clear();
   w.error.clear();
   w.compacted = false;
-  // catalog.json whole again once the journal outgrows an eighth of it
-  // (a restart replays at most that): from a copy of the catalog, which
-  // already holds these bytes' changes, written after them.
-  const size_t limit = options_.catalog_journal_limit ? options_.catalog_journal_limit
-                                                      : std::max<size_t>(256 << 10, catalog_.textBytes() / 8);
-  if (w.journal_bytes + w.bytes.size() > limit) w.compact = catalog_;
+  // The copy holds every change committed so far: those on disk, and
+  // `bytes`, appended first.
+  if (compacting) w.compact = catalog_;
   else w.compact.reset();
   w.req.data = this;
   uv_queue_work(
@@ -1171,10 +1180,12 @@ void ControlPlane::startCatalogJob() {
         auto* self = static_cast<ControlPlane*>(req->data);
         auto& job = self->catalog_writer_;
         job.in_flight = false;
+        const bool tried_compaction = job.compact.has_value();
         job.compact.reset();  // its shards go back to the loop's catalog alone
         auto told = std::move(job.writing);
         job.writing.clear();
-        if (!job.error.empty()) {
+        job.failed = !job.error.empty();
+        if (job.failed) {
           spdlog::error("event=state_write_failed {}", job.error);
           job.pending = std::move(job.bytes) + job.pending;  // in front: the order of changes is the journal's
           if (!self->stopping_)
@@ -1186,6 +1197,8 @@ void ControlPlane::startCatalogJob() {
             }, 1000, 0);
         } else {
           job.journal_bytes = job.compacted ? 0 : job.journal_bytes + job.bytes.size();
+          // A rewrite that failed is tried again only after as much again.
+          job.compact_after = tried_compaction && !job.compacted ? job.journal_bytes * 2 : 0;
         }
         job.bytes.clear();
         for (auto& d : told) d(job.error);

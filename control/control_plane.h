@@ -105,8 +105,8 @@ class ControlPlane {
   };
   // The catalog's persistence (catalog.h, journal): lines wait in
   // `pending` until the one job in flight is done; a job appends them with
-  // one fsync, and when the journal has outgrown a share of the catalog it
-  // then rewrites catalog.json whole from a copy and empties the journal.
+  // one fsync. Once the journal has outgrown a share of the catalog, a job
+  // of its own rewrites catalog.json whole from a copy and empties it.
   struct CatalogWriter {
     uv_work_t req{};
     bool in_flight = false;
@@ -118,7 +118,9 @@ class ControlPlane {
     std::vector<std::function<void(std::string)>> writing;
     std::string error;
     bool compacted = false;
+    bool failed = false;       // the last job's append failed (retried every second)
     size_t journal_bytes = 0;  // on disk
+    size_t compact_after = 0;  // after a failed rewrite: not again below this size
   };
   // One reload in flight: parsed on a work thread, applied on the loop.
   struct Reload {

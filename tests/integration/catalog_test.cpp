@@ -46,10 +46,11 @@ std::string slurp(const std::string& path) {
 json onDisk(const std::string& state) {
   auto c = control::Catalog::parse(slurp(state + "/catalog.json"), "catalog.json");
   REQUIRE(c);
-  size_t torn = 0;
-  auto replayed = control::journal::replay(slurp(state + "/catalog.journal"), "catalog.journal", *c, torn);
+  const std::string journal = slurp(state + "/catalog.journal");
+  size_t kept = 0;
+  auto replayed = control::journal::replay(journal, "catalog.journal", *c, kept);
   REQUIRE(replayed);
-  CHECK(torn == 0);
+  CHECK(kept == journal.size());
   return json::parse(c->render());
 }
 

@@ -242,18 +242,20 @@ TEST_CASE("editCatalog checks only the edited registries, against what is served
   CHECK(field.path == "registries[0].home");
 }
 
-TEST_CASE("catalog.journal: replayed onto catalog.json, a torn last line dropped, a bad one elsewhere refused, a replay twice harmless") {
+TEST_CASE("catalog.journal: replayed onto catalog.json, a torn last line dropped whole, a bad one elsewhere refused, a replay twice harmless") {
   Catalog base;
   base.put(json{{"name", "a"}, {"home", "eastus"}, {"replicas", json::array()}});
   base.put(json{{"name", "b"}, {"home", "eastus"}, {"replicas", json::array()}});
   const std::string b2 = json{{"name", "b"}, {"home", "westus"}, {"replicas", json::array()}}.dump();
   const std::string c1 = json{{"name", "c"}, {"home", "eastus"}, {"replicas", json::array()}}.dump();
-  std::string text = journal::deleteLine("a") + journal::putLine(b2) + journal::putLine(c1) + journal::deleteLine("c") +
-                     journal::putLine(c1);
+  const std::string d1 = json{{"name", "d"}, {"home", "eastus"}, {"replicas", json::array()}}.dump();
+  // One line per commit: a single change, or a batch of them.
+  std::string text = journal::line({journal::deleteOp("a")}) + journal::line({journal::putOp(b2), journal::putOp(c1)}) +
+                     journal::line({journal::deleteOp("c")}) + journal::line({journal::putOp(c1)});
   Catalog once = base;
-  size_t torn = 0;
-  REQUIRE(journal::replay(text, "catalog.journal", once, torn));
-  CHECK(torn == 0);
+  size_t kept = 0;
+  REQUIRE(journal::replay(text, "catalog.journal", once, kept));
+  CHECK(kept == text.size());
   CHECK_FALSE(once.contains("a"));
   CHECK((*once.find("b"))["home"] == "westus");
   CHECK(once.contains("c"));
@@ -261,28 +263,35 @@ TEST_CASE("catalog.journal: replayed onto catalog.json, a torn last line dropped
   // A compaction wrote `once` whole, then the crash came before the journal
   // was emptied: the next start replays it again, to the same catalog.
   Catalog twice = once;
-  REQUIRE(journal::replay(text, "catalog.journal", twice, torn));
+  REQUIRE(journal::replay(text, "catalog.journal", twice, kept));
   CHECK(twice.render() == once.render());
-  // Cut short mid-append: that line was never acknowledged, the rest stands.
+  // A batch cut short mid-append: never acknowledged, so none of it stands
+  // (not its first half), and `kept` says where to cut the file.
   Catalog cut = base;
-  std::string partial = text + journal::putLine(json{{"name", "d"}, {"home", "eastus"}, {"replicas", json::array()}}.dump());
+  std::string partial = text + journal::line({journal::putOp(d1), journal::deleteOp("b")});
   partial.resize(partial.size() - 5);
-  REQUIRE(journal::replay(partial, "catalog.journal", cut, torn));
-  CHECK(torn == 1);
+  REQUIRE(journal::replay(partial, "catalog.journal", cut, kept));
+  CHECK(kept == text.size());
   CHECK(cut.render() == once.render());
+  CHECK_FALSE(cut.contains("d"));
   // Whole but without its newline: the append's fsync never returned either.
   Catalog unterminated = base;
-  REQUIRE(journal::replay(text + journal::deleteLine("b").substr(0, journal::deleteLine("b").size() - 1),
-                          "catalog.journal", unterminated, torn));
-  CHECK(torn == 1);
+  std::string last = journal::line({journal::deleteOp("b")});
+  REQUIRE(journal::replay(text + last.substr(0, last.size() - 1), "catalog.journal", unterminated, kept));
+  CHECK(kept == text.size());
   CHECK(unterminated.contains("b"));
+  // A last line that is whole and broken (blank lines after it): cut from
+  // where it starts, not from the last newline.
+  Catalog garbled = base;
+  REQUIRE(journal::replay(text + "{\"put\": 7}\n\n", "catalog.journal", garbled, kept));
+  CHECK(kept == text.size());
   // Anything broken before the last line is corruption, said with its line.
   Catalog broken = base;
-  auto bad = journal::replay(journal::deleteLine("a") + "{\"put\": 7}\n" + journal::putLine(c1), "/s/catalog.journal",
-                             broken, torn);
+  auto bad = journal::replay(journal::line({journal::deleteOp("a")}) + "{\"put\": 7}\n" + journal::line({journal::putOp(c1)}),
+                             "/s/catalog.journal", broken, kept);
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error(), Catch::StartsWith("/s/catalog.journal:2"));
-  auto junk = journal::replay("nonsense\n" + journal::putLine(c1), "/s/catalog.journal", broken, torn);
+  auto junk = journal::replay("nonsense\n" + journal::line({journal::putOp(c1)}), "/s/catalog.journal", broken, kept);
   REQUIRE_FALSE(junk);
   CHECK_THAT(junk.error(), Catch::StartsWith("/s/catalog.journal:1: not a journal line"));
 }
